@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Db } from 'mongodb';
+import { createAuthenticator, type Caller } from './auth.js';
+import type { Config } from './config.js';
+import type { Database } from './db.js';
+import { ApiError, toApiError } from './errors.js';
+import type { Logger } from './logger.js';
+
+/** What a handler receives besides its params (STYLE.md: no globals, everything through ctx). */
+export interface ActionContext {
+  db: Db;
+  log: Logger;
+  requestId: string;
+  caller: Caller;
+}
+
+/** An action as the HTTP layer sees it: whether it needs a key, and how to run it on a parsed body. */
+export interface RunnableAction {
+  readonly public: boolean;
+  run(body: unknown, ctx: ActionContext): Promise<unknown>;
+}
+
+/** The action table the app dispatches into (built once at startup by core/dispatch.ts). */
+export interface ActionLookup {
+  lookup(resource: string, action: string): RunnableAction | undefined;
+}
+
+export interface AppDependencies {
+  database: Database;
+  config: Pick<Config, 'apiKeys' | 'bodyLimitBytes'>;
+  logger: Logger;
+  actions: ActionLookup;
+}
+
+const NAME = /^[a-z][a-z0-9_]*$/;
+const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+interface RequestState {
+  requestId: string;
+  startedAt: bigint;
+  resource?: string;
+  action?: string;
+  caller: Caller;
+  error?: ApiError;
+}
+
+/** Builds the express app: transport, auth, dispatch and the error model of DESIGN.md §2–3. */
+export function createApp({ database, config, logger, actions }: AppDependencies): express.Express {
+  const authenticate = createAuthenticator(config.apiKeys);
+  const parseJson = express.json({ limit: config.bodyLimitBytes, strict: false, type: () => true });
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', false);
+
+  app.use(function assignRequestId(req, res, next) {
+    const incoming = req.get('x-request-id');
+    const state: RequestState = {
+      requestId: incoming && INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID(),
+      startedAt: process.hrtime.bigint(),
+      caller: { keyName: null },
+    };
+    res.locals.state = state;
+    res.setHeader('X-Request-Id', state.requestId);
+    res.on('finish', () => logRequest(logger, req, res, state));
+    next();
+  });
+
+  app.get('/healthz', async function health(_req, res) {
+    const up = await database.ping();
+    if (up) res.json({ ok: true });
+    else sendError(res, new ApiError('unavailable'));
+  });
+
+  app.post('/:resource/:action', async function dispatch(req, res) {
+    const state = stateOf(res);
+    const resource = String(req.params.resource);
+    const actionName = String(req.params.action);
+    const action = NAME.test(resource) && NAME.test(actionName) ? actions.lookup(resource, actionName) : undefined;
+    if (action) {
+      state.resource = resource;
+      state.action = actionName;
+    }
+    if (!action?.public) {
+      const keyName = authenticate(req.get('authorization'));
+      if (keyName === null) throw new ApiError('unauthorized');
+      state.caller = { keyName };
+    }
+    if (!action) throw new ApiError('unknown_action', { message: `Unknown action ${resource}/${actionName}` });
+
+    const body = await readJsonBody(req, res, parseJson);
+    const ctx: ActionContext = {
+      db: database.db,
+      log: logger.child({ req_id: state.requestId }),
+      requestId: state.requestId,
+      caller: state.caller,
+    };
+    const result = await action.run(body, ctx);
+    res.status(200).json(result);
+  });
+
+  app.use(function unknownRoute(req, res) {
+    const state = stateOf(res);
+    if (authenticate(req.get('authorization')) === null) {
+      sendError(res, new ApiError('unauthorized'));
+      return;
+    }
+    sendError(res, new ApiError('unknown_action', { message: `Unknown action ${req.method} ${req.path}` }), state);
+  });
+
+  app.use(function handleError(err: unknown, _req: Request, res: Response, _next: NextFunction) {
+    sendError(res, toApiError(err));
+  });
+
+  return app;
+}
+
+function stateOf(res: Response): RequestState {
+  return res.locals.state as RequestState;
+}
+
+function sendError(res: Response, error: ApiError, state: RequestState = stateOf(res)): void {
+  state.error = error;
+  if (res.headersSent) return;
+  res.status(error.status).json(error.toBody(state.requestId));
+}
+
+const BODY_PARSER_ERRORS: Record<string, ApiError['code']> = {
+  'entity.parse.failed': 'invalid_json',
+  'entity.too.large': 'payload_too_large',
+  'charset.unsupported': 'unsupported_media_type',
+  'encoding.unsupported': 'unsupported_media_type',
+};
+
+/** Reads the body as a JSON object: no body is `{}`; anything but application/json is 415. */
+async function readJsonBody(
+  req: Request,
+  res: Response,
+  parseJson: express.RequestHandler,
+): Promise<Record<string, unknown>> {
+  const hasBody = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
+  if (!hasBody) return {};
+  if (!req.is('application/json')) throw new ApiError('unsupported_media_type');
+  await new Promise<void>((resolve, reject) => {
+    parseJson(req, res, (err?: unknown) => {
+      if (!err) {
+        resolve();
+        return;
+      }
+      const code = BODY_PARSER_ERRORS[(err as { type?: string }).type ?? ''];
+      reject(code ? new ApiError(code, { cause: err }) : err);
+    });
+  });
+  const body: unknown = req.body;
+  if (body === undefined) return {};
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ApiError('invalid_json', { message: 'The request body must be a JSON object' });
+  }
+  return body as Record<string, unknown>;
+}
+
+function logRequest(logger: Logger, req: Request, res: Response, state: RequestState): void {
+  const durationMs = Number(process.hrtime.bigint() - state.startedAt) / 1e6;
+  const line = {
+    req_id: state.requestId,
+    method: req.method,
+    path: req.path,
+    resource: state.resource,
+    action: state.action,
+    status: res.statusCode,
+    duration_ms: Math.round(durationMs * 100) / 100,
+    key: state.caller.keyName ?? undefined,
+    error_code: state.error?.code,
+  };
+  if (state.error && state.error.status >= 500) {
+    logger.error({ ...line, err: state.error.cause ?? state.error }, 'request failed');
+  } else {
+    logger.info(line, 'request');
+  }
+}

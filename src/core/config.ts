@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+
+/** A bearer key: its name is logged, its secret never is. */
+export interface ApiKey {
+  name: string;
+  secret: string;
+}
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** The validated service configuration, read once at startup (DESIGN.md §2). */
+export interface Config {
+  nodeEnv: NodeEnv;
+  port: number;
+  host: string;
+  mongodbUrl: string | undefined;
+  mongodbDb: string;
+  apiKeys: ApiKey[];
+  /** Set when no API_KEYS were given outside production: the key was made up for this run. */
+  generatedApiKey: ApiKey | undefined;
+  logLevel: LogLevel;
+  logPretty: boolean;
+  bodyLimitBytes: number;
+  shutdownTimeoutMs: number;
+  dataDir: string;
+}
+
+/** A configuration value that cannot be used; `variable` names the environment variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const KEY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const MIN_SECRET_LENGTH = 16;
+const DB_NAME = /^[A-Za-z0-9_-]{1,63}$/;
+
+/** Reads and validates the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = readEnum(env, 'NODE_ENV', ['development', 'production', 'test'], 'development');
+  const apiKeys = readApiKeys(env);
+  let generatedApiKey: ApiKey | undefined;
+  if (apiKeys.length === 0) {
+    if (nodeEnv === 'production') {
+      throw new ConfigError('API_KEYS', 'is required when NODE_ENV=production (format: name:secret,name2:secret2)');
+    }
+    generatedApiKey = { name: 'dev', secret: randomBytes(24).toString('base64url') };
+    apiKeys.push(generatedApiKey);
+  }
+  return {
+    nodeEnv,
+    port: readInt(env, 'PORT', 3000, 0, 65535),
+    host: readString(env, 'HOST', '127.0.0.1'),
+    mongodbUrl: readMongoUrl(env),
+    mongodbDb: readMatching(env, 'MONGODB_DB', 'rpc_api', DB_NAME, 'must be 1-63 letters, digits, _ or -'),
+    apiKeys,
+    generatedApiKey,
+    logLevel: readEnum(env, 'LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
+    logPretty: readBool(env, 'LOG_PRETTY', nodeEnv === 'development' && process.stdout.isTTY === true),
+    bodyLimitBytes: readByteSize(env, 'BODY_LIMIT', 1024 * 1024),
+    shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    dataDir: readString(env, 'DATA_DIR', '.data'),
+  };
+}
+
+/** Reads an optional string variable. */
+export function readString(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  return raw;
+}
+
+function readMatching(env: Env, name: string, fallback: string, pattern: RegExp, rule: string): string {
+  const value = readString(env, name, fallback);
+  if (!pattern.test(value)) throw new ConfigError(name, `${rule} (got ${JSON.stringify(value)})`);
+  return value;
+}
+
+/** Reads an optional integer variable within [min, max]. */
+export function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer (got ${JSON.stringify(raw)})`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max} (got ${value})`);
+  return value;
+}
+
+/** Reads an optional boolean variable: true/false, 1/0, yes/no, on/off. */
+export function readBool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(name, `must be true or false (got ${JSON.stringify(raw)})`);
+}
+
+/** Reads an optional variable that must be one of `allowed`. */
+export function readEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got ${JSON.stringify(raw)})`);
+  }
+  return raw as T;
+}
+
+function readByteSize(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const match = /^(\d+)\s*(b|kb|mb)?$/i.exec(raw.trim());
+  if (!match) throw new ConfigError(name, `must be a size such as 1048576, 512kb or 1mb (got ${JSON.stringify(raw)})`);
+  const unit = (match[2] ?? 'b').toLowerCase();
+  const bytes = Number(match[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+  if (bytes < 1024 || bytes > 64 * 1024 * 1024) throw new ConfigError(name, 'must be between 1kb and 64mb');
+  return bytes;
+}
+
+function readMongoUrl(env: Env): string | undefined {
+  const raw = env.MONGODB_URL;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^mongodb(\+srv)?:\/\/\S+$/.test(raw)) {
+    throw new ConfigError('MONGODB_URL', 'must start with mongodb:// or mongodb+srv://');
+  }
+  return raw;
+}
+
+function readApiKeys(env: Env): ApiKey[] {
+  const raw = env.API_KEYS;
+  if (raw === undefined || raw.trim() === '') return [];
+  const keys: ApiKey[] = [];
+  for (const entry of raw.split(',')) {
+    const item = entry.trim();
+    const colon = item.indexOf(':');
+    const name = colon > 0 ? item.slice(0, colon) : '';
+    const secret = colon > 0 ? item.slice(colon + 1) : '';
+    if (!KEY_NAME.test(name)) {
+      throw new ConfigError('API_KEYS', 'each entry must be name:secret with a name of letters, digits, _ . -');
+    }
+    if (secret.length < MIN_SECRET_LENGTH || /\s/.test(secret)) {
+      throw new ConfigError('API_KEYS', `the secret of key "${name}" must be at least ${MIN_SECRET_LENGTH} characters without spaces`);
+    }
+    if (keys.some((k) => k.name === name)) throw new ConfigError('API_KEYS', `key name "${name}" is used twice`);
+    if (keys.some((k) => k.secret === secret)) throw new ConfigError('API_KEYS', `key "${name}" reuses another key's secret`);
+    keys.push({ name, secret });
+  }
+  return keys;
+}
+
+/** The URL with any password replaced, for logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+}

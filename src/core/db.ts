@@ -1,0 +1,57 @@
+import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
+import { redactUrl } from './config.js';
+
+/** An open connection to the database the service works on. */
+export interface Database {
+  client: MongoClient;
+  db: Db;
+  /** Resolves true when the server answered a ping within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  url: string;
+  dbName: string;
+  appName?: string;
+  /** How long an operation waits for a reachable server before failing with `unavailable`. */
+  serverSelectionTimeoutMS?: number;
+  driverOptions?: MongoClientOptions;
+}
+
+/** Connects with the official driver and checks the server answers; the error names the URL without its password. */
+export async function connectDatabase(options: ConnectOptions): Promise<Database> {
+  const client = new MongoClient(options.url, {
+    appName: options.appName ?? 'rpc-action-api',
+    serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5_000,
+    ...options.driverOptions,
+  });
+  try {
+    await client.connect();
+    await client.db(options.dbName).command({ ping: 1 });
+  } catch (err) {
+    await client.close().catch(() => undefined);
+    throw new Error(`cannot reach MongoDB at ${redactUrl(options.url)}: ${(err as Error).message}`, { cause: err });
+  }
+  const db = client.db(options.dbName);
+  return {
+    client,
+    db,
+    async ping(timeoutMs = 2_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      const answer = db.command({ ping: 1 }).then(
+        () => true,
+        () => false,
+      );
+      try {
+        return await Promise.race([answer, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,154 @@
+import { MongoError, MongoServerError } from 'mongodb';
+
+/** Every error the API can answer with: a stable code, its HTTP status and default messages (DESIGN.md §3). */
+export const ERROR_CODES = {
+  invalid_json: { status: 400, message: 'The request body is not a JSON object', zh: '请求体不是合法的 JSON 对象' },
+  invalid_params: { status: 400, message: 'Invalid parameters', zh: '参数错误' },
+  unauthorized: { status: 401, message: 'Missing or invalid API key', zh: '未授权：缺少或错误的 API 密钥' },
+  forbidden: { status: 403, message: 'Not allowed', zh: '无权执行此操作' },
+  not_found: { status: 404, message: 'Record not found', zh: '记录不存在' },
+  unknown_action: { status: 404, message: 'Unknown resource or action', zh: '接口不存在' },
+  conflict: { status: 409, message: 'Conflict with the current state of the record', zh: '与记录当前状态冲突' },
+  idempotency_conflict: {
+    status: 409,
+    message: 'The idempotency key was already used with different parameters',
+    zh: '幂等键已被不同的参数使用',
+  },
+  insufficient_funds: { status: 409, message: 'Insufficient funds', zh: '余额不足' },
+  payload_too_large: { status: 413, message: 'Request body is too large', zh: '请求体过大' },
+  unsupported_media_type: {
+    status: 415,
+    message: 'The request body must be JSON (Content-Type: application/json)',
+    zh: '请求体必须是 JSON（Content-Type: application/json）',
+  },
+  internal: { status: 500, message: 'Internal server error', zh: '服务器内部错误' },
+  unavailable: { status: 503, message: 'The database is unavailable', zh: '数据库暂不可用' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One problem with one input field; `field` is a full path such as `docs[3].phone` or `_meta.limit`. */
+export interface FieldError {
+  field: string;
+  messages: string[];
+}
+
+export interface ApiErrorOptions {
+  message?: string;
+  zhMessage?: string;
+  fields?: FieldError[];
+  cause?: unknown;
+}
+
+/** The JSON body of every failed request. */
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+    zh_message: string;
+    fields?: FieldError[];
+    request_id: string;
+  };
+}
+
+/** The only error type handlers throw; anything else reaching the boundary becomes `internal`. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly zhMessage: string;
+  readonly fields: FieldError[] | undefined;
+
+  constructor(code: ErrorCode, options: ApiErrorOptions = {}) {
+    const entry = ERROR_CODES[code];
+    super(options.message ?? entry.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = entry.status;
+    this.zhMessage = options.zhMessage ?? entry.zh;
+    this.fields = options.fields;
+  }
+
+  toBody(requestId: string): ErrorBody {
+    const fields = this.fields && this.fields.length > 0 ? { fields: this.fields } : {};
+    return { error: { code: this.code, message: this.message, zh_message: this.zhMessage, ...fields, request_id: requestId } };
+  }
+}
+
+/** An `invalid_params` error for one or more fields. */
+export function invalidParams(fields: FieldError[], message?: string): ApiError {
+  return new ApiError('invalid_params', { fields, message: message ?? describeFields(fields) });
+}
+
+function describeFields(fields: FieldError[]): string {
+  const first = fields[0];
+  if (!first) return ERROR_CODES.invalid_params.message;
+  const more = fields.length > 1 ? ` (and ${fields.length - 1} more)` : '';
+  return `Invalid parameter ${first.field}: ${first.messages.join('; ')}${more}`;
+}
+
+const DUPLICATE_KEY = 11000;
+const UNAVAILABLE_ERRORS = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+  'MongoPoolClearedError',
+]);
+
+/** True when a driver error is a duplicate key violation of a unique index. */
+export function isDuplicateKeyError(err: unknown): err is MongoServerError {
+  return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
+}
+
+/**
+ * The one place where driver and framework errors become API errors (DESIGN.md §3).
+ * `fieldPrefix` is prepended to the field names of a duplicate key (e.g. `docs[2].`).
+ */
+export function toApiError(err: unknown, fieldPrefix = ''): ApiError {
+  if (err instanceof ApiError) return err;
+  if (isDuplicateKeyError(err)) {
+    const fields = duplicateKeyFields(err).map((name) => ({
+      field: fieldPrefix + name,
+      messages: ['is already taken'],
+    }));
+    return new ApiError('conflict', {
+      message: fields.length > 0 ? `Duplicate value for ${fields.map((f) => f.field).join(', ')}` : 'Duplicate key',
+      zhMessage: '数据重复，违反唯一约束',
+      fields,
+      cause: err,
+    });
+  }
+  if (err instanceof MongoError && UNAVAILABLE_ERRORS.has(err.name)) {
+    return new ApiError('unavailable', { cause: err });
+  }
+  return new ApiError('internal', { cause: err });
+}
+
+/**
+ * The fields of the violated unique index. MongoDB reports them in `keyPattern`; servers that only send the
+ * message (`... index: phone_1 dup key: ...`) are read from the index name.
+ */
+export function duplicateKeyFields(err: MongoServerError): string[] {
+  const pattern = err.keyPattern ?? err.errorResponse?.keyPattern;
+  if (pattern && typeof pattern === 'object') return Object.keys(pattern);
+  const indexName = /index: (\S+)/.exec(err.message)?.[1];
+  if (!indexName) return [];
+  return indexFieldsFromName(indexName);
+}
+
+/** `phone_1` → `[phone]`; `a_1_b_-1` → `[a, b]`; names not in the default format are returned as they are. */
+function indexFieldsFromName(indexName: string): string[] {
+  const parts = indexName.split('_');
+  const fields: string[] = [];
+  let current: string[] = [];
+  for (const part of parts) {
+    if (/^-?1$|^text$|^2dsphere$|^hashed$/.test(part) && current.length > 0) {
+      fields.push(current.join('_'));
+      current = [];
+    } else {
+      current.push(part);
+    }
+  }
+  return current.length > 0 ? [indexName] : fields;
+}
