@@ -1,0 +1,164 @@
+import type { Db, Document, IndexDescription } from 'mongodb';
+import type { ActionContext, ActionLookup, RunnableAction } from './app.js';
+import { Model } from './model.js';
+import { compileParams, type Params, type ParamRule, type ParamsDeclaration, type ParamsValidator } from './params.js';
+import { RESULT_METAS, ShapeError, loadResultSchemas, type ResultMeta, type ResultSchema, type SchemaRegistry } from './result-schemas.js';
+
+/** What a handler gets: the converted params and the request context, plus the projection of its result schema. */
+export interface HandlerContext extends ActionContext {
+  /** The fields the action's result schema reads (undefined: all); standard reads use it as their projection. */
+  resultProjection: Document | undefined;
+}
+
+export type ActionHandler<P extends Params = Params> = (params: P, ctx: HandlerContext) => Promise<unknown>;
+
+/** One action of a resource, as its module declares it. */
+export interface ActionDefinition<P extends Params = Params> {
+  summary?: string;
+  params: ParamsDeclaration;
+  rules?: ParamRule[];
+  /** The YAML result schema that shapes the answer. */
+  result: string;
+  /** The envelope, when it is not the schema's `meta` (like the seed's `@api_result_set_with_meta`). */
+  envelope?: ResultMeta;
+  /** Callable without an API key. */
+  public?: boolean;
+  handler: ActionHandler<P>;
+}
+
+/** A resource module: its model (collection, soft delete, references), indexes and actions. */
+export interface ResourceDefinition {
+  name: string;
+  summary?: string;
+  model: Model;
+  indexes: IndexDescription[];
+  actions: Record<string, ActionDefinition>;
+}
+
+/** A validated, compiled action in the table. */
+export interface CompiledAction extends RunnableAction {
+  readonly resource: string;
+  readonly name: string;
+  readonly definition: ActionDefinition;
+  readonly validator: ParamsValidator;
+  readonly schema: ResultSchema;
+  readonly envelope: ResultMeta;
+}
+
+/** A mistake in a resource declaration: the service refuses to start and says where. */
+export class DeclarationError extends Error {
+  constructor(where: string, message: string) {
+    super(`${where}: ${message}`);
+    this.name = 'DeclarationError';
+  }
+}
+
+const NAME = /^[a-z][a-z0-9_]*$/;
+
+/** The action table: every action of every resource, compiled once. */
+export class ActionTable implements ActionLookup {
+  private readonly byKey = new Map<string, CompiledAction>();
+
+  constructor(
+    readonly resources: readonly ResourceDefinition[],
+    readonly schemas: SchemaRegistry,
+  ) {
+    for (const resource of resources) {
+      for (const [name, definition] of Object.entries(resource.actions)) {
+        this.byKey.set(`${resource.name}/${name}`, compileAction(resource, name, definition, schemas));
+      }
+    }
+  }
+
+  lookup(resource: string, action: string): CompiledAction | undefined {
+    return this.byKey.get(`${resource}/${action}`);
+  }
+
+  list(): CompiledAction[] {
+    return [...this.byKey.values()];
+  }
+}
+
+/**
+ * Checks and compiles the resources and the result schemas in `schemaDir`. Any malformed or duplicate
+ * declaration throws, naming the resource/action (or `file: schema.field`).
+ */
+export function buildActionTable(resources: readonly ResourceDefinition[], schemaDir: string): ActionTable {
+  const models = new Map<string, Model>();
+  const collections = new Map<string, string>();
+  for (const resource of resources) {
+    if (!NAME.test(resource.name)) throw new DeclarationError(`resource ${resource.name}`, 'names are lower_snake_case');
+    if (models.has(resource.name)) throw new DeclarationError(`resource ${resource.name}`, 'is declared twice');
+    if (!(resource.model instanceof Model)) throw new DeclarationError(`resource ${resource.name}`, 'has no model');
+    if ([...collections.values()].includes(resource.model.collectionName)) {
+      throw new DeclarationError(`resource ${resource.name}`, `collection "${resource.model.collectionName}" is used twice`);
+    }
+    models.set(resource.name, resource.model);
+    collections.set(resource.name, resource.model.collectionName);
+  }
+  for (const model of models.values()) model.link(models);
+  const schemas = loadResultSchemas(schemaDir, { collections });
+  return new ActionTable(resources, schemas);
+}
+
+function compileAction(resource: ResourceDefinition, name: string, definition: ActionDefinition, schemas: SchemaRegistry): CompiledAction {
+  const where = `${resource.name}/${name}`;
+  if (!NAME.test(name)) throw new DeclarationError(where, 'action names are lower_snake_case');
+  if (typeof definition.handler !== 'function') throw new DeclarationError(where, 'has no handler');
+  if (!definition.params || typeof definition.params !== 'object') throw new DeclarationError(where, 'has no params declaration');
+  if (definition.public !== undefined && typeof definition.public !== 'boolean') {
+    throw new DeclarationError(where, '`public` must be true or false');
+  }
+  const schema = schemas.get(definition.result);
+  if (!schema) throw new DeclarationError(where, `result schema "${definition.result}" does not exist`);
+  if (definition.envelope !== undefined && !RESULT_METAS.includes(definition.envelope)) {
+    throw new DeclarationError(where, `unknown envelope "${definition.envelope}"`);
+  }
+  let validator: ParamsValidator;
+  try {
+    validator = compileParams(definition.params, definition.rules);
+  } catch (err) {
+    throw new DeclarationError(where, (err as Error).message);
+  }
+  const envelope = definition.envelope ?? schema.meta;
+  const handler = definition.handler;
+  const resultProjection = schema.projection;
+  return {
+    resource: resource.name,
+    name,
+    definition,
+    validator,
+    schema,
+    envelope,
+    public: definition.public === true,
+    async run(body, ctx) {
+      const params = validator.validate(body);
+      const result = await handler(params, { ...ctx, resultProjection });
+      return await shapeResult(schema, envelope, result, ctx.db);
+    },
+  };
+}
+
+/** Wraps shaped records in the envelope of seed 004. */
+export async function shapeResult(schema: ResultSchema, envelope: ResultMeta, result: unknown, db: Db): Promise<unknown> {
+  const where = `${schema.file}: ${schema.name}`;
+  switch (envelope) {
+    case 'object_result': {
+      const [shaped] = await schema.shapeMany([result], db);
+      return shaped;
+    }
+    case 'ok_result': {
+      const [shaped] = await schema.shapeMany([result ?? {}], db);
+      return { ok: true, ...(shaped as object) };
+    }
+    case 'result_set':
+    case 'result_set_with_meta': {
+      const set = result as { _meta?: unknown; data?: unknown };
+      if (!set || !Array.isArray(set.data)) throw new ShapeError(where, `${envelope} needs {data: [...]}`);
+      const data = await schema.shapeMany(set.data, db);
+      if (envelope === 'result_set') return { data };
+      if (!set._meta || typeof set._meta !== 'object') throw new ShapeError(where, 'result_set_with_meta needs _meta');
+      return { _meta: set._meta, data };
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import type { Collection, Document, Filter, Sort } from 'mongodb';
+import { invalidParams } from './errors.js';
+import type { ParamSpec } from './params.js';
+
+export const DEFAULT_PAGE_LIMIT = 30;
+export const MAX_PAGE_LIMIT = 100;
+const MAX_PAGE = 100_000;
+
+/** The `_meta` param of every `find` (DESIGN.md §6). */
+export const META_PARAM: ParamSpec = {
+  type: 'O dict',
+  note: `paging: page >= 1 (default 1), limit 1..${MAX_PAGE_LIMIT} (default ${DEFAULT_PAGE_LIMIT})`,
+  fields: { page: `O int(1,${MAX_PAGE})`, limit: `O int(1,${MAX_PAGE_LIMIT})` },
+};
+
+/** The `_sort` param: `"name,-_id"` over the declared sortable fields. */
+export function sortParam(sortable: readonly string[]): ParamSpec {
+  return { type: 'O string(1,200)', note: `comma-separated, '-' for descending; sortable: ${sortable.join(', ')}` };
+}
+
+/** The `_meta` of a result set. */
+export interface PageMeta {
+  has_more: boolean;
+  page: number;
+  page_size: number;
+  result_count: number;
+}
+
+export interface PageRequest {
+  page: number;
+  limit: number;
+}
+
+/** Reads `_meta` (already validated) with its defaults. */
+export function pageOf(params: { _meta?: { page?: number; limit?: number } }): PageRequest {
+  return { page: params._meta?.page ?? 1, limit: params._meta?.limit ?? DEFAULT_PAGE_LIMIT };
+}
+
+/**
+ * `"name,-_id"` → `{name: 1, _id: -1}`; only declared fields; `_id` is appended as the tie-breaker so pages never
+ * overlap or skip records that share a sort value.
+ */
+export function parseSort(text: string | undefined, sortable: readonly string[], fallback: Record<string, 1 | -1>): Record<string, 1 | -1> {
+  if (text === undefined) return fallback;
+  const sort: Record<string, 1 | -1> = {};
+  for (const raw of text.split(',')) {
+    const item = raw.trim();
+    const field = item.replace(/^[-+]/, '');
+    if (!sortable.includes(field)) {
+      throw invalidParams([{ field: '_sort', messages: [`cannot sort by "${field}" (sortable: ${sortable.join(', ')})`] }]);
+    }
+    if (field in sort) throw invalidParams([{ field: '_sort', messages: [`"${field}" appears twice`] }]);
+    sort[field] = item.startsWith('-') ? -1 : 1;
+  }
+  if (!('_id' in sort)) sort._id = -1;
+  return sort;
+}
+
+/**
+ * One page of a query: the rows (fetching limit+1 to know `has_more`) and the total through a count, run
+ * side by side: two database commands whatever the page size.
+ */
+export async function findPage<T extends Document>(
+  collection: Collection<T>,
+  filter: Filter<T>,
+  options: PageRequest & { sort: Sort; projection?: Document },
+): Promise<{ _meta: PageMeta; data: T[] }> {
+  const { page, limit, sort, projection } = options;
+  const [rows, total] = await Promise.all([
+    collection
+      .find(filter, projection ? { projection } : {})
+      .sort(sort)
+      .skip((page - 1) * limit)
+      .limit(limit + 1)
+      .toArray(),
+    collection.countDocuments(filter),
+  ]);
+  const hasMore = rows.length > limit;
+  return {
+    _meta: { has_more: hasMore, page, page_size: limit, result_count: total },
+    data: (hasMore ? rows.slice(0, limit) : rows) as T[],
+  };
+}

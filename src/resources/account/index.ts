@@ -1,0 +1,48 @@
+import { defineResource } from '../../core/resource.js';
+
+/** Account states (enum<int>): 100 active, 200 disabled. */
+export const ACCOUNT_STATE = { active: 100, disabled: 200 } as const;
+
+/** 账号 — the account resource of seed 004 (sections 1–9). */
+export default defineResource({
+  name: 'account',
+  summary: '账号 (accounts)',
+  softDelete: true,
+  fields: {
+    name: { type: 'M string(1,64)', note: '用户名称' },
+    phone: { type: 'M string(3,32)', note: '手机号, unique' },
+    identity_card_id: { type: 'O string(4,32)', note: '身份证号, unique when present' },
+    state: { type: 'M enum<int>(100,200)', note: '状态: 100 active, 200 disabled' },
+    group_id: { type: 'O object_id', note: '所属组ID (a group that exists)' },
+    labels: { type: 'O list<string(1,32)>(0,50)', note: '标签' },
+  },
+  references: { group_id: 'group' },
+  indexes: [
+    { key: { phone: 1 }, name: 'phone_1', unique: true },
+    // unique only among accounts that have one: sparse (update removes the field for null, so null is never stored);
+    // a partial index would say the same on MongoDB but the embedded server enforces it as a plain unique index
+    { key: { identity_card_id: 1 }, name: 'identity_card_id_1', unique: true, sparse: true },
+    { key: { group_id: 1 }, name: 'group_id_1' },
+    { key: { state: 1, _id: -1 }, name: 'state_1__id_-1' },
+    { key: { name: 1 }, name: 'name_1' },
+    { key: { created_at: -1 }, name: 'created_at_-1' },
+  ],
+  actions: (std) => ({
+    get: std.get({ result: 'account_detail' }),
+    find: std.find({
+      result: 'account_list_item',
+      filters: { name: ['eq', 'icontains'], state: ['eq', 'in'], group_id: ['eq'] },
+      sortable: ['name', '_id', 'created_at'],
+    }),
+    find_one: std.findOne({ result: 'account_detail', keys: ['phone', 'identity_card_id'] }),
+    select: std.select({ result: 'account_list_item', filters: { state: ['eq'], group_id: ['eq'] } }),
+    create: std.create(),
+    update: std.update(),
+    mark_disable: std.mark({ from: [ACCOUNT_STATE.active], to: ACCOUNT_STATE.disabled }),
+    mark_enable: std.mark({ from: [ACCOUNT_STATE.disabled], to: ACCOUNT_STATE.active }),
+    mark_delete: std.markDelete(),
+    batch_create: std.batchCreate(),
+    batch_update: std.batchUpdate(),
+    batch_delete: std.batchMarkDelete(),
+  }),
+});
