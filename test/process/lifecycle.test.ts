@@ -1,0 +1,148 @@
+import { execSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ensureLauncherBuilt } from '../../src/local-db/embedded.js';
+import { PROJECT_ROOT, childEnv, isAlive, spawnProcess, spawnService, waitGone, waitListening } from '../helpers/processes.js';
+
+const tmpDirs: string[] = [];
+function tempDir(label: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), `rpc-${label}-`));
+  tmpDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm start', () => {
+  it('serves on the embedded database, prints a generated key once, and leaves no Java behind after SIGTERM', async () => {
+    const proc = spawnProcess('npm', ['start'], childEnv({ PORT: '0', DATA_DIR: tempDir('start') }));
+    const started = await waitListening(proc);
+    expect(started.database).toBe('embedded');
+    const dbPid = started.db_pid as number;
+    expect(isAlive(dbPid)).toBe(true);
+
+    const keyLine = await proc.waitFor(/Authorization: Bearer /);
+    const secret = keyLine.trim().split(' ').pop() as string;
+    expect(proc.output().split(secret).length - 1).toBe(2); // the header line and the curl example, nothing else
+    const res = await fetch(`${started.url}/group/find`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ _meta: { has_more: false, page: 1, page_size: 30, result_count: 0 }, data: [] });
+
+    proc.child.kill('SIGTERM');
+    const { code } = await proc.exited;
+    expect(code).toBe(0);
+    expect(await waitGone(dbPid)).toBe(true);
+    expect(isAlive(started.pid)).toBe(false);
+  });
+
+  it('leaves neither the service nor Java behind when npm itself is killed with SIGKILL', async () => {
+    const proc = spawnProcess('npm', ['start'], childEnv({ PORT: '0', DATA_DIR: tempDir('start-kill') }));
+    const started = await waitListening(proc);
+    const dbPid = started.db_pid as number;
+    proc.child.kill('SIGKILL');
+    expect(await waitGone(started.pid)).toBe(true);
+    expect(await waitGone(dbPid)).toBe(true);
+  });
+});
+
+describe('the service process', () => {
+  it('takes the embedded database down with it when killed with SIGKILL', async () => {
+    const proc = spawnService(childEnv({ PORT: '0', DATA_DIR: tempDir('kill') }));
+    const started = await waitListening(proc);
+    const dbPid = started.db_pid as number;
+    expect(isAlive(dbPid)).toBe(true);
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+    expect(await waitGone(dbPid)).toBe(true);
+  });
+
+  it('keeps data in the H2 file across a restart', async () => {
+    const dataDir = tempDir('restart');
+    const env = childEnv({ PORT: '0', DATA_DIR: dataDir, API_KEYS: 'ops:restart-secret-0123456789' });
+    const call = (url: string, action: string, body: object) =>
+      fetch(`${url}/group/${action}`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer restart-secret-0123456789', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const first = spawnService(env);
+    const a = await waitListening(first);
+    expect((await call(a.url, 'create', { name: 'survivor' })).status).toBe(200);
+    first.child.kill('SIGTERM');
+    await first.exited;
+
+    const second = spawnService(env);
+    const b = await waitListening(second);
+    const found = (await (await call(b.url, 'find', { name: 'survivor' })).json()) as { data: Array<{ name: string }> };
+    expect(found.data.map((g) => g.name)).toEqual(['survivor']);
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
+
+  it('exits with code 2 and names the variable when the config is bad', async () => {
+    const proc = spawnService(childEnv({ PORT: 'eighty' }));
+    const { code } = await proc.exited;
+    expect(code).toBe(2);
+    expect(proc.output()).toContain('Configuration error: PORT: must be an integer (got "eighty")');
+  });
+
+  it('refuses to start in production without API_KEYS', async () => {
+    const proc = spawnService(childEnv({ NODE_ENV: 'production' }));
+    const { code } = await proc.exited;
+    expect(code).toBe(2);
+    expect(proc.output()).toContain('Configuration error: API_KEYS: is required when NODE_ENV=production');
+  });
+
+  it('says what to install or set when no database can be had', async () => {
+    // a PATH with neither mongod nor java nor mvn
+    const proc = spawnProcess(process.execPath, ['--import', 'tsx', 'src/main.ts'], childEnv({ PATH: '/nonexistent', PORT: '0', DATA_DIR: tempDir('nodb') }));
+    const { code } = await proc.exited;
+    expect(code).toBe(1);
+    expect(proc.output()).toContain(
+      'No MongoDB available. Set MONGODB_URL to a MongoDB >= 6 (mongodb://host:27017), or put mongod on PATH, or install Java 17 (java, javac) and Maven (mvn) for the embedded mongo-java-server.',
+    );
+  });
+});
+
+describe('a mongod on PATH', () => {
+  it('is preferred to the embedded server, started on a free port with its data under DATA_DIR, and stopped with the service', async () => {
+    // A stand-in `mongod`: it accepts mongod's arguments and serves the wire protocol (mongo-java-server) but,
+    // like the real one, ignores its stdin, so only our guard can stop it.
+    const classpath = await ensureLauncherBuilt(PROJECT_ROOT, path.join(PROJECT_ROOT, '.cache', 'embedded-mongo'), () => undefined);
+    const bin = tempDir('fake-mongod-bin');
+    const argsFile = path.join(bin, 'args.txt');
+    writeFileSync(
+      path.join(bin, 'mongod'),
+      [
+        '#!/bin/sh',
+        `echo "$@" > '${argsFile}'`,
+        'while [ $# -gt 0 ]; do case "$1" in --port) port="$2"; shift 2;; *) shift;; esac; done',
+        `exec java -cp '${classpath}' EmbeddedMongo --backend memory --port "$port" --watch-stdin false`,
+        '',
+      ].join('\n'),
+    );
+    chmodSync(path.join(bin, 'mongod'), 0o755);
+    const dataDir = tempDir('mongod-data');
+    const proc = spawnService(childEnv({ PATH: `${bin}${path.delimiter}${process.env.PATH}`, PORT: '0', DATA_DIR: dataDir }));
+    const started = await waitListening(proc);
+    expect(started.database).toBe('mongod');
+
+    const args = readFileSync(argsFile, 'utf8').trim();
+    expect(args).toMatch(new RegExp(`^--dbpath ${path.join(dataDir, 'mongod')} --port \\d+ --bind_ip 127\\.0\\.0\\.1 --quiet$`));
+
+    // [E] keeps pgrep from matching the shell that runs it
+    const port = args.split(' ')[3];
+    const javaPids = execSync(`pgrep -f "[E]mbeddedMongo --backend memory --port ${port} "`).toString().trim().split('\n').map(Number);
+    expect(javaPids).toHaveLength(1);
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+    expect(await waitGone(javaPids[0] as number)).toBe(true);
+  });
+});
