@@ -51,12 +51,18 @@ export function compileFilters(declaration: FilterDeclaration, fieldTypes: Reado
   return {
     params,
     toQuery(values) {
-      const query: Record<string, Record<string, unknown>> = {};
+      const query: Record<string, unknown> = {};
+      const more: Document[] = [];
       for (const { param, field, op } of compiled) {
         const value = values[param];
         if (value === undefined) continue;
-        Object.assign((query[field] ??= {}), condition(op, value));
+        const conditions = (query[field] ??= {}) as Record<string, unknown>;
+        const next = condition(op, value);
+        // two text operators on one field would overwrite each other's $regex: the second goes into $and
+        if ('$regex' in next && '$regex' in conditions) more.push({ [field]: next });
+        else Object.assign(conditions, next);
       }
+      if (more.length > 0) query.$and = more;
       return query;
     },
   };
