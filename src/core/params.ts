@@ -56,6 +56,8 @@ export type Params = Record<string, unknown>;
 export interface ParamsValidator {
   readonly params: ParsedParam[];
   readonly rules: ParamRule[];
+  /** The request body as JSON Schema (for OpenAPI). */
+  readonly jsonSchema: Record<string, unknown>;
   /** Returns the converted params or throws `invalid_params` listing every bad field. */
   validate(body: unknown): Params;
 }
@@ -189,11 +191,13 @@ function typeUsesFields(type: ParamType): boolean {
 export function compileParams(declaration: ParamsDeclaration, rules: ParamRule[] = []): ParamsValidator {
   const params = parseParams(declaration);
   checkRules(params, rules);
-  const check: ValidateFunction = ajv.compile(objectSchema(params));
+  const schema = objectSchema(params);
+  const check: ValidateFunction = ajv.compile(schema);
   const convert = objectConverter(params);
   return {
     params,
     rules,
+    jsonSchema: withoutMessages(schema) as Record<string, unknown>,
     validate(body) {
       if (!check(body)) throw invalidParams(fieldErrors(check.errors ?? []));
       const errors: FieldError[] = [];
@@ -282,6 +286,13 @@ function typeSchema(type: ParamType): JsonSchema {
   }
 }
 
+/** The schema without our `x-message` annotations, for publishing. */
+function withoutMessages(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutMessages);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'x-message').map(([k, v]) => [k, withoutMessages(v)]));
+}
+
 function nullableSchema(schema: JsonSchema): JsonSchema {
   const out: JsonSchema = { ...schema, type: [schema.type, 'null'] };
   if (Array.isArray(schema.enum)) out.enum = [...(schema.enum as unknown[]), null];
@@ -323,10 +334,10 @@ function fieldErrors(errors: ErrorObject[]): FieldError[] {
         add(path, `must be ${String(p.type).split(',').map((t) => TYPE_NAMES[t] ?? t).join(' or ')}`);
         break;
       case 'minLength':
-        add(path, `must be at least ${String(p.limit)} characters`);
+        add(path, `must be at least ${plural(p.limit, 'character')}`);
         break;
       case 'maxLength':
-        add(path, `must be at most ${String(p.limit)} characters`);
+        add(path, `must be at most ${plural(p.limit, 'character')}`);
         break;
       case 'minimum':
         add(path, `must be >= ${String(p.limit)}`);
@@ -335,10 +346,10 @@ function fieldErrors(errors: ErrorObject[]): FieldError[] {
         add(path, `must be <= ${String(p.limit)}`);
         break;
       case 'minItems':
-        add(path, `must have at least ${String(p.limit)} items`);
+        add(path, `must have at least ${plural(p.limit, 'item')}`);
         break;
       case 'maxItems':
-        add(path, `must have at most ${String(p.limit)} items`);
+        add(path, `must have at most ${plural(p.limit, 'item')}`);
         break;
       case 'enum':
         add(path, `must be one of ${(p.allowedValues as unknown[]).join(', ')}`);
@@ -351,6 +362,10 @@ function fieldErrors(errors: ErrorObject[]): FieldError[] {
     }
   }
   return [...byField].slice(0, MAX_FIELD_ERRORS).map(([field, messages]) => ({ field, messages }));
+}
+
+function plural(count: unknown, noun: string): string {
+  return `${String(count)} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 /** `/docs/3/phone` → `docs[3].phone`. */
