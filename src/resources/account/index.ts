@@ -30,7 +30,7 @@ export default defineResource({
   actions: (std) => ({
     get: std.get({ result: 'account_detail' }),
     find: std.find({
-      result: 'account_list_item',
+      result: 'account_find_item',
       filters: { name: ['eq', 'icontains'], state: ['eq', 'in'], group_id: ['eq'] },
       sortable: ['name', '_id', 'created_at'],
     }),
