@@ -1,0 +1,192 @@
+import { Long, ObjectId, type Db } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { connectDatabase, type Database } from '../../src/core/db.js';
+import { compileSchemas, type RawSchema, type SchemaRegistry } from '../../src/core/result-schemas.js';
+import { shapeResult } from '../../src/core/dispatch.js';
+import { uniqueDbName } from '../helpers/service.js';
+
+const COLLECTIONS = new Map([
+  ['person', 'people'],
+  ['team', 'teams'],
+  ['org', 'orgs'],
+]);
+
+function compile(schemas: Record<string, RawSchema>): SchemaRegistry {
+  return compileSchemas(new Map(Object.entries(schemas).map(([name, raw]) => [name, { file: 'x.yaml', raw }])), { collections: COLLECTIONS });
+}
+
+describe('schema checks at startup', () => {
+  const ok: RawSchema = { strict_mode: true, model_name: 'team', meta: 'object_result', data: { _id: { type: 'object_id' } } };
+
+  it.each<[string, Record<string, RawSchema>, string]>([
+    ['an unknown field type', { a: { meta: 'object_result', data: { n: { type: 'strng' } } } }, 'x.yaml: a.n: unknown type "strng"'],
+    ['an unknown meta', { a: { meta: 'object', data: {} } }, 'x.yaml: a.meta: must be one of object_result, result_set_with_meta, result_set, ok_result (got "object")'],
+    ['a model nobody serves', { a: { meta: 'object_result', model_name: 'ghost', data: {} } }, 'x.yaml: a.model_name: no resource serves model "ghost"'],
+    ['a ref to an unknown schema', { a: { meta: 'object_result', data: { team_info: { type: 'object_ref', schema: 'nope' } } } }, 'x.yaml: a.team_info: unknown schema "nope"'],
+    ['a ref to a schema without model', { b: { meta: 'object_result', data: {} }, a: { meta: 'object_result', data: { x_info: { type: 'object_ref', schema: 'b' } } } }, 'x.yaml: a.x_info: schema "b" has no model_name, so it cannot be referenced'],
+    ['a ref without from on a name not ending in _info', { t: ok, a: { meta: 'object_result', data: { team: { type: 'object_ref', schema: 't' } } } }, 'x.yaml: a.team: an object_ref needs `from:` (the local id field) unless its name ends in _info'],
+    ['an unknown key on a field', { a: { meta: 'object_result', data: { n: { type: 'string', shema: 'x' } } } }, 'x.yaml: a.n: unknown key "shema" (allowed: type, example, note, schema, items, from, data)'],
+    ['an unknown key on a schema', { a: { meta: 'object_result', strict: true, data: {} } as RawSchema }, 'x.yaml: a: unknown key "strict" (allowed: strict_mode, model_name, meta, data, note)'],
+    ['a list with neither items nor schema', { a: { meta: 'object_result', data: { l: { type: 'list' } } } }, 'x.yaml: a.l: a list needs exactly one of `items:` (a type) or `schema:` (a schema name)'],
+    ['strict_mode that is not a boolean', { a: { strict_mode: 'yes', meta: 'object_result', data: {} } }, 'x.yaml: a.strict_mode: must be true or false'],
+    [
+      'schemas that refer to each other in a cycle',
+      {
+        p: { meta: 'object_result', model_name: 'person', data: { team_info: { type: 'object_ref', schema: 't' } } },
+        t: { meta: 'object_result', model_name: 'team', data: { lead_info: { type: 'object_ref', schema: 'p', from: 'lead_id' } } },
+      },
+      'x.yaml: p: schemas refer to each other in a cycle: p → t → p',
+    ],
+  ])('refuses %s, naming file: schema.field', (_label, schemas, message) => {
+    expect(() => compile(schemas)).toThrow(message);
+  });
+});
+
+describe('shaping against the database', () => {
+  let database: Database;
+  let db: Db;
+  const commands: string[] = [];
+  const org = { _id: new ObjectId(), name: 'ACME', secret: 'x' };
+  const teams = [
+    { _id: new ObjectId(), name: 'core', org_id: org._id, budget: 5 },
+    { _id: new ObjectId(), name: 'edge', org_id: org._id, budget: 7 },
+  ];
+  const schemas = compile({
+    org_brief: { model_name: 'org', meta: 'object_result', data: { _id: { type: 'object_id' }, name: { type: 'string' } } },
+    team_brief: {
+      model_name: 'team',
+      meta: 'object_result',
+      data: { _id: { type: 'object_id' }, name: { type: 'string' }, org_info: { type: 'object_ref', schema: 'org_brief' } },
+    },
+    person: {
+      model_name: 'person',
+      meta: 'object_result',
+      data: {
+        _id: { type: 'object_id' },
+        name: { type: 'string' },
+        age: { type: 'int' },
+        height: { type: 'float' },
+        admin: { type: 'bool' },
+        joined_at: { type: 'datetime' },
+        born: { type: 'date' },
+        tags: { type: 'list', items: 'string' },
+        address: { type: 'object', data: { city: { type: 'string' }, zip: { type: 'string' } } },
+        team_info: { type: 'object_ref', schema: 'team_brief' },
+        mentor_teams: { type: 'object_ref', schema: 'team_brief', from: 'mentor_team_ids' },
+      },
+    },
+    person_loose: { strict_mode: false, model_name: 'person', meta: 'object_result', data: { name: { type: 'string' } } },
+  });
+
+  beforeAll(async () => {
+    database = await connectDatabase({ url: inject('mongoUrl'), dbName: uniqueDbName('schemas'), driverOptions: { monitorCommands: true } });
+    db = database.db;
+    await db.collection('orgs').insertOne(org);
+    await db.collection('teams').insertMany(teams);
+    database.client.on('commandStarted', (e) => commands.push(e.commandName));
+  });
+  afterAll(async () => {
+    await db.dropDatabase();
+    await database.close();
+  });
+
+  it('converts every field type, emits missing fields as null, and resolves refs level by level', async () => {
+    const person = schemas.get('person')!;
+    const records = [
+      {
+        _id: new ObjectId('5da57976ce6d2a647d539af0'),
+        name: '张三',
+        age: Long.fromNumber(41),
+        height: 1.82,
+        admin: true,
+        joined_at: new Date('2024-05-01T08:00:00Z'),
+        born: new Date('1983-02-01T00:00:00Z'),
+        tags: ['a', 'b'],
+        address: { city: 'Wuhan', zip: '430000', extra: 'dropped' },
+        team_id: teams[0]!._id,
+        mentor_team_ids: [teams[1]!._id, new ObjectId('000000000000000000000000'), teams[0]!._id],
+        phone: 'not in the schema',
+      },
+      { _id: new ObjectId('5da57976ce6d2a647d539af1'), name: '李四', team_id: new ObjectId('000000000000000000000001') },
+    ];
+    commands.length = 0;
+    const shaped = await person.shapeMany(records, db);
+    expect(shaped).toEqual([
+      {
+        _id: '5da57976ce6d2a647d539af0',
+        name: '张三',
+        age: 41,
+        height: 1.82,
+        admin: true,
+        joined_at: '2024-05-01T08:00:00.000Z',
+        born: '1983-02-01',
+        tags: ['a', 'b'],
+        address: { city: 'Wuhan', zip: '430000' },
+        team_info: { _id: teams[0]!._id.toHexString(), name: 'core', org_info: { _id: org._id.toHexString(), name: 'ACME' } },
+        mentor_teams: [
+          { _id: teams[1]!._id.toHexString(), name: 'edge', org_info: { _id: org._id.toHexString(), name: 'ACME' } },
+          null,
+          { _id: teams[0]!._id.toHexString(), name: 'core', org_info: { _id: org._id.toHexString(), name: 'ACME' } },
+        ],
+      },
+      {
+        _id: '5da57976ce6d2a647d539af1',
+        name: '李四',
+        age: null,
+        height: null,
+        admin: null,
+        joined_at: null,
+        born: null,
+        tags: null,
+        address: null,
+        team_info: null,
+        mentor_teams: null,
+      },
+    ]);
+    // one $in per ref field (team_info, mentor_teams), then one for the next level (org_info of each)
+    expect(commands).toEqual(['find', 'find', 'find', 'find']);
+  });
+
+  it('reads only the referenced schema fields (projection)', async () => {
+    expect(schemas.get('team_brief')!.projection).toEqual({ _id: 1, name: 1, org_id: 1 });
+    expect(schemas.get('person_loose')!.projection).toBeUndefined();
+  });
+
+  it('passes undeclared fields through, JSON-safe, when strict_mode is false', async () => {
+    const [shaped] = await schemas.get('person_loose')!.shapeMany(
+      [{ _id: new ObjectId('5da57976ce6d2a647d539af0'), name: 'x', when: new Date(0), n: Long.fromNumber(7), nested: { id: new ObjectId('5da57976ce6d2a647d539af1') } }],
+      db,
+    );
+    expect(shaped).toEqual({
+      name: 'x',
+      _id: '5da57976ce6d2a647d539af0',
+      when: '1970-01-01T00:00:00.000Z',
+      n: 7,
+      nested: { id: '5da57976ce6d2a647d539af1' },
+    });
+  });
+
+  it('refuses to send a record that does not fit its schema', async () => {
+    const person = schemas.get('person')!;
+    await expect(person.shapeMany([{ _id: new ObjectId(), name: 42 }], db)).rejects.toThrow('result does not fit x.yaml: person.name: expected string, got number 42');
+    await expect(person.shapeMany([{ _id: new ObjectId(), age: 1.5 }], db)).rejects.toThrow('result does not fit x.yaml: person.age: expected int, got number 1.5');
+    await expect(person.shapeMany([{ _id: new ObjectId(), joined_at: '2024-01-01' }], db)).rejects.toThrow(
+      'result does not fit x.yaml: person.joined_at: expected datetime, got string "2024-01-01"',
+    );
+    await expect(person.shapeMany([{ _id: new ObjectId(), team_id: { $ne: null } }], db)).rejects.toThrow(
+      'result does not fit x.yaml: person.team_info: an object_ref holds Object, not an id',
+    );
+  });
+
+  it('wraps results in the envelopes of seed 004', async () => {
+    const brief = schemas.get('org_brief')!;
+    const row = { _id: org._id, name: 'ACME' };
+    const out = { _id: org._id.toHexString(), name: 'ACME' };
+    expect(await shapeResult(brief, 'object_result', row, db)).toEqual(out);
+    expect(await shapeResult(brief, 'result_set', { data: [row] }, db)).toEqual({ data: [out] });
+    const meta = { has_more: false, page: 1, page_size: 30, result_count: 1 };
+    expect(await shapeResult(brief, 'result_set_with_meta', { _meta: meta, data: [row] }, db)).toEqual({ _meta: meta, data: [out] });
+    expect(await shapeResult(brief, 'ok_result', { name: 'ACME' }, db)).toEqual({ ok: true, _id: null, name: 'ACME' });
+  });
+});

@@ -1,0 +1,139 @@
+import { ObjectId } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HEX_ID, expectError } from '../helpers/bodies.js';
+import { startTestService, type TestService } from '../helpers/service.js';
+
+let t: TestService;
+beforeAll(async () => {
+  t = await startTestService();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+async function createGroup(name: string, extra: object = {}): Promise<string> {
+  const res = await t.call('/group/create', { name, ...extra });
+  expect(res.status).toBe(200);
+  return res.body._id as string;
+}
+
+describe('group/create', () => {
+  it('returns {_id} and stores the group with state 100 and timestamps', async () => {
+    const res = await t.call('/group/create', { name: '后端组' });
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body)).toEqual(['_id']);
+    expect(res.body._id).toMatch(HEX_ID);
+    const stored = await t.db.collection('group').findOne({ _id: new ObjectId(res.body._id as string) });
+    expect(stored).toMatchObject({ name: '后端组', state: 100 });
+    expect(stored?.created_at).toBeInstanceOf(Date);
+    expect(stored?.updated_at).toEqual(stored?.created_at);
+  });
+
+  it('returns conflict naming name for a duplicate name', async () => {
+    await createGroup('产品组');
+    const res = await t.call('/group/create', { name: '产品组' });
+    expectError(res, 409, 'conflict', 'Duplicate value for name', [{ field: 'name', messages: ['is already taken'] }], '数据重复，违反唯一约束');
+  });
+
+  it('returns invalid_params for a missing name or a bad state', async () => {
+    expectError(await t.call('/group/create', {}), 400, 'invalid_params', 'Invalid parameter name: is required', [{ field: 'name', messages: ['is required'] }]);
+    expectError(await t.call('/group/create', { name: 'x', state: 150 }), 400, 'invalid_params', 'Invalid parameter state: must be one of 100, 200', [
+      { field: 'state', messages: ['must be one of 100, 200'] },
+    ]);
+  });
+});
+
+describe('group/get, find, select, update', () => {
+  it('gets group_detail', async () => {
+    const id = await createGroup('detail组', { state: 200 });
+    const res = await t.call('/group/get', { _id: id });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ _id: id, name: 'detail组', state: 200, created_at: expect.any(String), updated_at: expect.any(String) });
+    expect(new Date(res.body.created_at as string).toISOString()).toBe(res.body.created_at);
+  });
+
+  it('finds by name__icontains and state, newest first', async () => {
+    const a = await createGroup('Find-Alpha');
+    const b = await createGroup('find-beta', { state: 200 });
+    const res = await t.call('/group/find', { name__icontains: 'FIND-' });
+    expect(res.status).toBe(200);
+    expect(res.body._meta).toEqual({ has_more: false, page: 1, page_size: 30, result_count: 2 });
+    expect(res.body.data.map((g: { _id: string }) => g._id)).toEqual([b, a]);
+    const active = await t.call('/group/find', { name__icontains: 'find-', state: 100 });
+    expect(active.body.data.map((g: { _id: string }) => g._id)).toEqual([a]);
+  });
+
+  it('selects {data: [{_id, name}]} without paging', async () => {
+    const id = await createGroup('select-组');
+    const res = await t.call('/group/select', {});
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body)).toEqual(['data']);
+    expect(res.body.data).toContainEqual({ _id: id, name: 'select-组' });
+    for (const row of res.body.data as object[]) expect(Object.keys(row)).toEqual(['_id', 'name']);
+  });
+
+  it('updates only the given fields', async () => {
+    const id = await createGroup('rename-me', { state: 200 });
+    const res = await t.call('/group/update', { _id: id, name: 'renamed' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ _id: id });
+    const got = await t.call('/group/get', { _id: id });
+    expect(got.body).toMatchObject({ name: 'renamed', state: 200 });
+    expect(got.body.updated_at > got.body.created_at).toBe(true);
+  });
+
+  it('refuses an update that changes nothing', async () => {
+    const id = await createGroup('nothing-to-do');
+    expectError(await t.call('/group/update', { _id: id }), 400, 'invalid_params', 'Invalid parameter name: one of name, state is required', [
+      { field: 'name', messages: ['one of name, state is required'] },
+    ]);
+  });
+});
+
+describe('group/mark_delete', () => {
+  it('deletes a group nobody references; it is then absent everywhere', async () => {
+    const id = await createGroup('to-delete');
+    const res = await t.call('/group/mark_delete', { _id: id });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ok: true });
+    expectError(await t.call('/group/get', { _id: id }), 404, 'not_found', `group ${id} not found`);
+    expectError(await t.call('/group/mark_delete', { _id: id }), 404, 'not_found', `group ${id} not found`);
+    const found = await t.call('/group/find', { name: 'to-delete' });
+    expect(found.body.data).toEqual([]);
+    const selected = await t.call('/group/select', {});
+    expect(selected.body.data.map((g: { _id: string }) => g._id)).not.toContain(id);
+    expectError(await t.call('/group/update', { _id: id, name: 'zombie' }), 404, 'not_found', `group ${id} not found`);
+  });
+
+  it('returns conflict while accounts that are not deleted still belong to it, active or disabled', async () => {
+    const id = await createGroup('busy');
+    const account = await t.call('/account/create', { name: 'member', phone: '10000000001', state: 100, group_id: id });
+    expect(account.status).toBe(200);
+    const conflict = (res: typeof account) =>
+      expectError(res, 409, 'conflict', `group ${id} is still referenced by account.group_id`, [{ field: '_id', messages: ['still referenced by account'] }], '该记录仍被引用，无法删除');
+
+    conflict(await t.call('/group/mark_delete', { _id: id }));
+    expect((await t.call('/account/mark_disable', { _id: account.body._id })).status).toBe(200);
+    conflict(await t.call('/group/mark_delete', { _id: id }));
+    // the group is still there
+    expect((await t.call('/group/get', { _id: id })).status).toBe(200);
+
+    expect((await t.call('/account/mark_delete', { _id: account.body._id })).status).toBe(200);
+    expect((await t.call('/group/mark_delete', { _id: id })).body).toEqual({ ok: true });
+  });
+
+  it('never leaves an account pointing at a deleted group when delete and create race', async () => {
+    for (let round = 0; round < 10; round++) {
+      const id = await createGroup(`race-${round}`);
+      const [deleted, created] = await Promise.all([
+        t.call('/group/mark_delete', { _id: id }),
+        t.call('/account/create', { name: 'racer', phone: `1200000${String(round).padStart(4, '0')}`, state: 100, group_id: id }),
+      ]);
+      const groupLive = (await t.db.collection('group').findOne({ _id: new ObjectId(id), deleted_at: null })) !== null;
+      const accountsInGroup = await t.db.collection('account').countDocuments({ group_id: new ObjectId(id), deleted_at: null });
+      // whichever way the race went, the two writes agree
+      if (!groupLive) expect(accountsInGroup, `round ${round}: ${deleted.status}/${created.status}`).toBe(0);
+      expect([deleted.status, created.status]).not.toEqual([200, 200]);
+    }
+  });
+});
