@@ -1,0 +1,110 @@
+import { Long, type Collection, type Document, type ObjectId } from 'mongodb';
+
+/**
+ * Every change to a wallet's money, as in seed 004 §10 (`pre_recharge_money` / `commit_recharge_money` /
+ * `rollback_recharge_money`): one conditional update with `$inc` plus `$push`/`$pull` of the transaction id on
+ * `pending_transactions`. `apply` is guarded by `pending_transactions: {$ne: tx}` (so it happens once),
+ * `commit` and `rollback` by `pending_transactions: tx` (so they happen once, and only after apply).
+ *
+ * Money that comes in (a recharge, the receiving side of a transfer) is added to `balance_money` and to
+ * `frozen_money` at apply and unfrozen at commit: until then it cannot be spent, so a rollback can never drive a
+ * balance below zero. Money that goes out is frozen (withdraw) or taken (transfer) at apply, guarded by
+ * `balance - frozen >= money`, so concurrent debits can never overdraw.
+ *
+ * This table is the single source of truth: the engine applies it, and `verify` recomputes every balance from it.
+ */
+export const LEG_ROLES = ['recharge_target', 'withdraw_source', 'transfer_source', 'transfer_destination'] as const;
+export type LegRole = (typeof LEG_ROLES)[number];
+
+/** Deltas in units of the transaction's money: +1 adds it, -1 takes it. */
+interface Delta {
+  balance: -1 | 0 | 1;
+  frozen: -1 | 0 | 1;
+}
+
+interface LegRule {
+  apply: Delta;
+  commit: Delta;
+  rollback: Delta;
+  /** What apply checks besides the wallet being active: available money (debit) or the balance ceiling (credit). */
+  guard: 'available' | 'ceiling';
+}
+
+export const LEG_RULES: Record<LegRole, LegRule> = {
+  recharge_target: { apply: { balance: 1, frozen: 1 }, commit: { balance: 0, frozen: -1 }, rollback: { balance: -1, frozen: -1 }, guard: 'ceiling' },
+  withdraw_source: { apply: { balance: 0, frozen: 1 }, commit: { balance: -1, frozen: -1 }, rollback: { balance: 0, frozen: -1 }, guard: 'available' },
+  transfer_source: { apply: { balance: -1, frozen: 0 }, commit: { balance: 0, frozen: 0 }, rollback: { balance: 1, frozen: 0 }, guard: 'available' },
+  transfer_destination: { apply: { balance: 1, frozen: 1 }, commit: { balance: 0, frozen: -1 }, rollback: { balance: -1, frozen: -1 }, guard: 'ceiling' },
+};
+
+/** Balances stay exact as JavaScript numbers (and far from int64 overflow, which the embedded server wraps). */
+export const MAX_BALANCE = 1_000_000_000_000_000;
+
+export const WALLET_STATE = { active: 100, disabled: 200 } as const;
+
+/** The money fields of a wallet document. */
+export interface WalletDoc {
+  _id: ObjectId;
+  account_id: ObjectId;
+  balance_money: number;
+  frozen_money: number;
+  pending_transactions: ObjectId[];
+  state: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** Why an apply did not happen. */
+export type Refusal = 'insufficient_funds' | 'wallet_not_found' | 'wallet_disabled' | 'balance_limit';
+
+export type ApplyOutcome = { ok: true; already: boolean } | { ok: false; reason: Refusal };
+
+function incOf(delta: Delta, money: number): Document | undefined {
+  const inc: Document = {};
+  if (delta.balance !== 0) inc.balance_money = Long.fromNumber(delta.balance * money);
+  if (delta.frozen !== 0) inc.frozen_money = Long.fromNumber(delta.frozen * money);
+  return Object.keys(inc).length > 0 ? inc : undefined;
+}
+
+/** The guarded apply of one leg: one updateOne. On no match, one read tells "already applied" from a refusal. */
+export async function applyLeg(wallets: Collection<WalletDoc>, walletId: ObjectId, role: LegRole, txId: ObjectId, money: number): Promise<ApplyOutcome> {
+  const rule = LEG_RULES[role];
+  const guard =
+    rule.guard === 'available'
+      ? { $expr: { $gte: [{ $subtract: ['$balance_money', '$frozen_money'] }, money] } }
+      : { $expr: { $lte: [{ $add: ['$balance_money', money] }, MAX_BALANCE] } };
+  const update: Document = { $push: { pending_transactions: txId }, $set: { updated_at: new Date() } };
+  const inc = incOf(rule.apply, money);
+  if (inc) update.$inc = inc;
+  const result = await wallets.updateOne({ _id: walletId, state: WALLET_STATE.active, pending_transactions: { $ne: txId }, ...guard }, update);
+  if (result.matchedCount === 1) return { ok: true, already: false };
+  const wallet = await wallets.findOne({ _id: walletId }, { projection: { state: 1, pending_transactions: 1 } });
+  if (!wallet) return { ok: false, reason: 'wallet_not_found' };
+  if (wallet.pending_transactions.some((id) => id.equals(txId))) return { ok: true, already: true };
+  if (wallet.state !== WALLET_STATE.active) return { ok: false, reason: 'wallet_disabled' };
+  return { ok: false, reason: rule.guard === 'available' ? 'insufficient_funds' : 'balance_limit' };
+}
+
+/** Commit (`settle: 'commit'`) or roll back one leg: guarded by the id being pending, so it happens at most once. */
+export async function settleLeg(
+  wallets: Collection<WalletDoc>,
+  walletId: ObjectId,
+  role: LegRole,
+  txId: ObjectId,
+  money: number,
+  settle: 'commit' | 'rollback',
+): Promise<boolean> {
+  const update: Document = { $pull: { pending_transactions: txId }, $set: { updated_at: new Date() } };
+  const inc = incOf(LEG_RULES[role][settle], money);
+  if (inc) update.$inc = inc;
+  const result = await wallets.updateOne({ _id: walletId, pending_transactions: txId }, update);
+  return result.matchedCount === 1;
+}
+
+/** What a leg contributes to a wallet while it is pending (held) or after commit: for `verify`. */
+export function legEffect(role: LegRole, money: number, phase: 'held' | 'committed'): { balance: number; frozen: number } {
+  const rule = LEG_RULES[role];
+  const balance = rule.apply.balance + (phase === 'committed' ? rule.commit.balance : 0);
+  const frozen = rule.apply.frozen + (phase === 'committed' ? rule.commit.frozen : 0);
+  return { balance: balance * money, frozen: frozen * money };
+}

@@ -1,0 +1,99 @@
+import type { Collection, Db, ObjectId } from 'mongodb';
+import type { LegRole, Refusal, WalletDoc } from './legs.js';
+
+export const TX_TYPES = ['recharge', 'withdraw', 'transfer'] as const;
+export type TxType = (typeof TX_TYPES)[number];
+
+/** MongoDB's two-phase states: initial → pending → applied → done, and canceling → canceled. */
+export const TX_STATES = ['initial', 'pending', 'applied', 'done', 'canceling', 'canceled'] as const;
+export type TxState = (typeof TX_STATES)[number];
+export const FINAL_STATES: readonly TxState[] = ['done', 'canceled'];
+
+export type TxErrorCode = Refusal | 'declined' | 'gateway_unavailable' | 'canceled_by_caller';
+
+export interface TxDoc {
+  _id: ObjectId;
+  type: TxType;
+  /** The wallet charged (withdraw, transfer) or credited (recharge). */
+  wallet_id: ObjectId;
+  /** The receiving wallet of a transfer; null otherwise. */
+  to_wallet_id: ObjectId | null;
+  money: number;
+  /** The caller's idempotency key (unique). */
+  out_trade_no: string;
+  gateway_trade_no: string | null;
+  state: TxState;
+  /** Why it was canceled or is waiting; `wallet_id` names the wallet that refused. */
+  error: { code: TxErrorCode; message: string; wallet_id?: ObjectId } | null;
+  /** Calls made to the payment gateway. */
+  attempts: number;
+  next_attempt_at: Date;
+  /** Who drives the transaction now; `lock_until` in the past means nobody. */
+  lock_owner: string | null;
+  lock_until: Date;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface Leg {
+  wallet: ObjectId;
+  role: LegRole;
+}
+
+interface TxKind {
+  legs(tx: Pick<TxDoc, 'wallet_id' | 'to_wallet_id'>): Leg[];
+  /** The gateway call the worker makes in state pending; null for transfers, which finish inside the request. */
+  gateway: 'charge' | 'payout' | null;
+  /** When the legs are applied: before `pending` (seed's pre_recharge) or in `pending` (two-phase transfer). */
+  applyIn: 'initial' | 'pending';
+}
+
+export const TX_KINDS: Record<TxType, TxKind> = {
+  recharge: { legs: (tx) => [{ wallet: tx.wallet_id, role: 'recharge_target' }], gateway: 'charge', applyIn: 'initial' },
+  withdraw: { legs: (tx) => [{ wallet: tx.wallet_id, role: 'withdraw_source' }], gateway: 'payout', applyIn: 'initial' },
+  transfer: {
+    legs: (tx) => [
+      { wallet: tx.wallet_id, role: 'transfer_source' },
+      { wallet: tx.to_wallet_id as ObjectId, role: 'transfer_destination' },
+    ],
+    gateway: null,
+    applyIn: 'pending',
+  },
+};
+
+export const GATEWAY_TYPES: TxType[] = TX_TYPES.filter((type) => TX_KINDS[type].gateway !== null);
+
+/** A lock that is free (any date in the past would do; the epoch reads clearly). */
+export const UNLOCKED = new Date(0);
+
+export const TX_COLLECTION = 'wallet_transaction';
+export const WALLET_COLLECTION = 'wallet';
+
+export function transactions(db: Db): Collection<TxDoc> {
+  return db.collection<TxDoc>(TX_COLLECTION);
+}
+
+export function wallets(db: Db): Collection<WalletDoc> {
+  return db.collection<WalletDoc>(WALLET_COLLECTION);
+}
+
+export function isFinal(state: TxState): boolean {
+  return FINAL_STATES.includes(state);
+}
+
+/** Every point between two steps where a crash can happen, for the fault-injection tests. */
+export function crashPoints(): string[] {
+  const points: string[] = [];
+  for (const type of TX_TYPES) {
+    const kind = TX_KINDS[type];
+    const roles = kind.legs({ wallet_id: null as never, to_wallet_id: null }).map((leg) => leg.role);
+    points.push(`${type}.after_insert`);
+    if (kind.applyIn === 'initial') points.push(...roles.map((r) => `${type}.after_apply_${r}`));
+    points.push(`${type}.after_pending`);
+    if (kind.applyIn === 'pending') points.push(...roles.map((r) => `${type}.after_apply_${r}`));
+    if (kind.gateway) points.push(`${type}.after_gateway`);
+    points.push(`${type}.after_applied`, ...roles.map((r) => `${type}.after_commit_${r}`));
+    points.push(`${type}.after_canceling`, ...[...roles].reverse().map((r) => `${type}.after_rollback_${r}`));
+  }
+  return points;
+}

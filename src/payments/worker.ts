@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Db } from 'mongodb';
+import { Lease } from '../core/lease.js';
+import type { Logger } from '../core/logger.js';
+import type { PaymentsConfig } from './config.js';
+import type { PaymentEngine } from './engine.js';
+import type { PaymentGateway } from './gateway.js';
+
+export const GATEWAY_LEASE = 'payment-gateway-worker';
+
+export interface WorkerOptions {
+  db: Db;
+  engine: PaymentEngine;
+  gateway: PaymentGateway;
+  config: PaymentsConfig['worker'];
+  log: Logger;
+}
+
+/**
+ * The single scheduled process that talks to the payment gateway (seed 004 §10: 单进程). Every process may run
+ * one, but only the holder of the `payment-gateway-worker` lease works; the others wait and take over when the
+ * lease lapses. The holder settles due gateway payments one by one and sweeps stuck transactions at start and
+ * every `sweepIntervalMs`.
+ */
+export class PaymentWorker {
+  readonly owner = `worker:${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly lease: Lease;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private leader = false;
+  private nextSweepAt = 0;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.lease = new Lease(options.db, { name: GATEWAY_LEASE, owner: this.owner, ttlMs: options.config.leaseTtlMs });
+  }
+
+  /** True while this process holds the lease. */
+  get isLeader(): boolean {
+    return this.leader && this.lease.holds(0);
+  }
+
+  start(): void {
+    this.options.log.info({ owner: this.owner }, 'payment worker started');
+    this.schedule(0);
+  }
+
+  /** Stops polling, lets the current round finish, and gives the lease up so another process can take over. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    if (this.leader) await this.lease.release().catch(() => undefined);
+    this.leader = false;
+    this.options.log.info({ owner: this.owner }, 'payment worker stopped');
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.round()
+        .catch((err: unknown) => this.options.log.error({ err }, 'payment worker round failed'))
+        .finally(() => this.schedule(this.options.config.pollMs));
+    }, delayMs);
+  }
+
+  /** One round: hold the lease, sweep when due, settle due payments while the lease holds. */
+  async round(): Promise<void> {
+    const held = await this.lease.acquire();
+    if (held !== this.leader) {
+      this.options.log.info({ owner: this.owner }, held ? 'took the payment worker lease' : 'lost the payment worker lease');
+      this.leader = held;
+      this.nextSweepAt = 0; // a new leader sweeps at once: the previous one may have died mid-way
+    }
+    if (!held) return;
+    if (Date.now() >= this.nextSweepAt) {
+      await this.sweep();
+      this.nextSweepAt = Date.now() + this.options.config.sweepIntervalMs;
+    }
+    for (let i = 0; i < this.options.config.batchSize && !this.stopped; i++) {
+      if (!this.lease.holds() && !(await this.lease.acquire())) return;
+      const run = await this.options.engine.claimDue(this.options.db, this.owner);
+      if (!run) return;
+      try {
+        const tx = await this.options.engine.settleWithGateway(this.options.db, run, this.options.gateway, (n) => this.backoff(n), this.options.log);
+        this.options.log.info({ tx: tx._id.toHexString(), type: tx.type, state: tx.state, attempts: tx.attempts }, 'gateway payment processed');
+      } catch (err) {
+        // one payment failing (its lock lost, the database gone) must not stop the others; its lock runs out
+        // and it is claimed again later
+        this.options.log.error({ err, tx: run.tx._id.toHexString() }, 'gateway payment failed');
+      }
+    }
+  }
+
+  /** Drives on every transaction whose actor died. */
+  async sweep(): Promise<number> {
+    const recovered = await this.options.engine.recoverStuck(this.options.db, this.owner);
+    if (recovered.length > 0) {
+      this.options.log.warn({ count: recovered.length, transactions: recovered.map((tx) => `${tx._id.toHexString()}:${tx.state}`) }, 'recovered stuck transactions');
+    }
+    return recovered.length;
+  }
+
+  /** Exponential backoff between gateway attempts, from the poll interval up to maxBackoffMs. */
+  private backoff(attempts: number): number {
+    return Math.min(this.options.config.maxBackoffMs, this.options.config.pollMs * 2 ** Math.max(0, attempts - 1));
+  }
+}
