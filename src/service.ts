@@ -6,8 +6,13 @@ import { createApp } from './core/app.js';
 import type { Config } from './core/config.js';
 import type { Database } from './core/db.js';
 import { buildActionTable, type ActionTable, type ResourceDefinition } from './core/dispatch.js';
+import { createCrashPoint } from './core/faults.js';
 import type { Logger } from './core/logger.js';
-import { RESOURCES } from './resources/index.js';
+import { loadPaymentsConfig, type PaymentsConfig } from './payments/config.js';
+import { PaymentEngine } from './payments/engine.js';
+import { createGateway } from './payments/gateway.js';
+import { PaymentWorker } from './payments/worker.js';
+import { createResources } from './resources/index.js';
 
 /** The folder of the YAML result schemas. */
 export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'result-schemas');
@@ -16,6 +21,10 @@ export interface ServiceOptions {
   database: Database;
   config: Pick<Config, 'apiKeys' | 'bodyLimitBytes'>;
   logger: Logger;
+  /** Payment settings (default: the defaults of loadPaymentsConfig). */
+  payments?: PaymentsConfig;
+  /** Run the gateway worker in this process (it only works while it holds the lease). Default false. */
+  startWorker?: boolean;
   resources?: readonly ResourceDefinition[];
   schemaDir?: string;
 }
@@ -23,16 +32,40 @@ export interface ServiceOptions {
 export interface Service {
   app: Express;
   actions: ActionTable;
+  engine: PaymentEngine;
+  worker: PaymentWorker | undefined;
   stop(): Promise<void>;
 }
 
-/** Wires resources, schemas, indexes and the HTTP app; tests call it with their own database and config. */
+/** The payment engine for a configuration (also used by the worker process and the CLI). */
+export function createEngine(payments: PaymentsConfig): PaymentEngine {
+  return new PaymentEngine({ lockTtlMs: payments.lockTtlMs, retryWaitMs: payments.retryWaitMs, crash: createCrashPoint(payments.faults) });
+}
+
+/** The gateway worker of a process. */
+export function createWorker(db: Db, engine: PaymentEngine, payments: PaymentsConfig, logger: Logger): PaymentWorker {
+  return new PaymentWorker({ db, engine, gateway: createGateway(payments.gateway, db), config: payments.worker, log: logger.child({ component: 'payment-worker' }) });
+}
+
+/** Wires resources, schemas, indexes, the HTTP app and (optionally) the worker; tests call it with their own database. */
 export async function createService(options: ServiceOptions): Promise<Service> {
-  const resources = options.resources ?? RESOURCES;
+  const payments = options.payments ?? loadPaymentsConfig({});
+  const engine = createEngine(payments);
+  const resources = options.resources ?? createResources(engine);
   const actions = buildActionTable(resources, options.schemaDir ?? SCHEMA_DIR);
   await ensureIndexes(options.database.db, resources);
   const app = createApp({ database: options.database, config: options.config, logger: options.logger, actions });
-  return { app, actions, stop: async () => {} };
+  const worker = options.startWorker ? createWorker(options.database.db, engine, payments, options.logger) : undefined;
+  worker?.start();
+  return {
+    app,
+    actions,
+    engine,
+    worker,
+    stop: async () => {
+      await worker?.stop();
+    },
+  };
 }
 
 /** Creates the declared indexes (idempotent; an index whose options changed stops the start with the driver's reason). */

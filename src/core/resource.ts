@@ -43,7 +43,8 @@ export interface StandardActions {
   find(options: ResultOption & { result: string; filters?: FilterDeclaration; sortable?: string[]; defaultSort?: Record<string, 1 | -1> }): ActionDefinition;
   findOne(options: ResultOption & { result: string; keys: string[] }): ActionDefinition;
   select(options: ResultOption & { result: string; filters?: FilterDeclaration; limit?: number }): ActionDefinition;
-  create(options?: ResultOption): ActionDefinition;
+  /** `fields`: the declared fields the caller may give (default all); defaults fill the rest. */
+  create(options?: ResultOption & { fields?: string[] }): ActionDefinition;
   update(options?: ResultOption): ActionDefinition;
   mark(options: ResultOption & { field?: string; from: unknown[]; to: unknown }): ActionDefinition;
   markDelete(options?: ResultOption): ActionDefinition;
@@ -189,10 +190,15 @@ class Standard implements StandardActions {
     };
   }
 
-  create({ result, summary }: ResultOption = {}): ActionDefinition {
+  create({ result, summary, fields }: ResultOption & { fields?: string[] } = {}): ActionDefinition {
+    const params: ParamsDeclaration = {};
+    for (const field of fields ?? Object.keys(this.spec.fields)) {
+      this.requireField(field);
+      params[field] = this.spec.fields[field] as ParamsDeclaration[string];
+    }
     return {
       summary: summary ?? `Create a ${this.spec.name}`,
-      params: this.spec.fields,
+      params,
       result: result ?? SUMMARY_RESULT,
       envelope: 'object_result',
       handler: async (params, ctx) => {

@@ -1,6 +1,11 @@
 import type { ResourceDefinition } from '../core/dispatch.js';
+import type { PaymentEngine } from '../payments/engine.js';
 import account from './account/index.js';
 import group from './group/index.js';
+import { walletResource } from './wallet/index.js';
+import { walletTransactionResource } from './wallet_transaction/index.js';
 
 /** Every resource the service serves; a new resource module is added here. */
-export const RESOURCES: readonly ResourceDefinition[] = [group, account];
+export function createResources(engine: PaymentEngine): ResourceDefinition[] {
+  return [group, account, walletResource(engine), walletTransactionResource(engine)];
+}
