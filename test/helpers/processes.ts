@@ -41,8 +41,10 @@ export function spawnProcess(command: string, args: string[], env: NodeJS.Proces
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
+  // 'close', not 'exit': 'exit' can come before the last of the output has been read, and a process that prints
+  // a line and crashes a millisecond later would look as if it never printed it
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal }));
+    child.on('close', (code, signal) => resolve({ code, signal }));
   });
   return {
     child,

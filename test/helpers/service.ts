@@ -7,7 +7,8 @@ import { expect, inject } from 'vitest';
 import type { ApiKey } from '../../src/core/config.js';
 import { connectDatabase, type Database } from '../../src/core/db.js';
 import type { ResourceDefinition } from '../../src/core/dispatch.js';
-import { createLogger } from '../../src/core/logger.js';
+import { createLogger, type Logger } from '../../src/core/logger.js';
+import type { PaymentsConfig } from '../../src/payments/config.js';
 import { createService, type Service } from '../../src/service.js';
 
 /** The key every test service accepts. */
@@ -17,6 +18,7 @@ export const AUTH = { Authorization: `Bearer ${TEST_KEY.secret}` };
 export interface TestServiceOptions {
   resources?: readonly ResourceDefinition[];
   schemaDir?: string;
+  payments?: PaymentsConfig;
   bodyLimitBytes?: number;
   /** Record the driver's commands (command monitoring) into `commands`. */
   monitorCommands?: boolean;
@@ -29,6 +31,7 @@ export interface TestService {
   database: Database;
   db: Db;
   logs: Array<Record<string, unknown>>;
+  logger: Logger;
   commands: CommandStartedEvent[];
   /** POST /<resource>/<action> with the test key. */
   call(path: string, body?: unknown): supertest.Test;
@@ -64,6 +67,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     logger,
     ...(options.resources ? { resources: options.resources } : {}),
     ...(options.schemaDir ? { schemaDir: options.schemaDir } : {}),
+    ...(options.payments ? { payments: options.payments } : {}),
   });
   const agent = supertest(service.app);
   return {
@@ -72,6 +76,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     database,
     db: database.db,
     logs,
+    logger,
     commands,
     call: (path, body = {}) => agent.post(path).set(AUTH).send(body as object),
     async close() {

@@ -1,0 +1,104 @@
+import { ObjectId, type Db } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPaymentsConfig } from '../../src/payments/config.js';
+import { verifyBooks } from '../../src/payments/verify.js';
+import { createWorker } from '../../src/service.js';
+import { startTestService, type TestService } from '../helpers/service.js';
+import { runVerify, walletEnv } from '../helpers/wallet-processes.js';
+
+const payments = loadPaymentsConfig({ WORKER_POLL_MS: '10' });
+let t: TestService;
+let db: Db;
+let a: string;
+let b: string;
+
+beforeAll(async () => {
+  t = await startTestService({ payments });
+  db = t.db;
+  const ids: string[] = [];
+  for (const phone of ['13300000001', '13300000002']) {
+    const account = (await t.call('/account/create', { name: 'v', phone, state: 100 })).body._id;
+    ids.push((await t.call('/wallet/create', { account_id: account })).body._id as string);
+  }
+  [a, b] = ids as [string, string];
+  await t.call('/wallet/recharge', { wallet_id: a, money: 1000, out_trade_no: 'v-fund' });
+  await createWorker(db, t.service.engine, payments, t.logger).round();
+  await t.call('/wallet/transfer', { from_wallet_id: a, to_wallet_id: b, money: 300, out_trade_no: 'v-tr' });
+  await t.call('/wallet/withdraw', { wallet_id: b, money: 100, out_trade_no: 'v-wd' }); // stays pending: frozen
+});
+afterAll(async () => {
+  await t.close();
+});
+
+/** Breaks the books in one way, checks what verify says, puts it back. */
+async function withDamage(damage: () => Promise<unknown>, repair: () => Promise<unknown>) {
+  await damage();
+  try {
+    return await verifyBooks(db);
+  } finally {
+    await repair();
+  }
+}
+
+const wallet = (id: string) => ({ _id: new ObjectId(id) });
+
+describe('verifyBooks', () => {
+  it('passes on books the engine wrote, and sums them up', async () => {
+    const report = await verifyBooks(db);
+    expect(report).toMatchObject({ ok: true, wallets: 2, transactions: 3, total_balance: 1000, total_frozen: 100, recharged: 1000, withdrawn: 0, breaks: [] });
+    expect(report.by_state).toMatchObject({ done: 2, pending: 1 });
+  });
+
+  it('finds a balance that does not match the ledger', async () => {
+    const report = await withDamage(
+      () => db.collection('wallet').updateOne(wallet(a), { $inc: { balance_money: 1 } }),
+      () => db.collection('wallet').updateOne(wallet(a), { $inc: { balance_money: -1 } }),
+    );
+    expect(report.ok).toBe(false);
+    expect(report.breaks).toEqual([{ kind: 'balance_mismatch', wallet_id: a, detail: 'balance_money is 701, the ledger says 700' }]);
+  });
+
+  it('finds frozen money without a pending transaction, and a negative wallet', async () => {
+    const report = await withDamage(
+      () => db.collection('wallet').updateOne(wallet(a), { $inc: { frozen_money: 5000 } }),
+      () => db.collection('wallet').updateOne(wallet(a), { $inc: { frozen_money: -5000 } }),
+    );
+    expect(report.breaks).toEqual([
+      { kind: 'frozen_mismatch', wallet_id: a, detail: 'frozen_money is 5000, the ledger says 0' },
+      { kind: 'negative', wallet_id: a, detail: 'balance 700, frozen 5000' },
+    ]);
+  });
+
+  it('finds dangling ids in pending_transactions', async () => {
+    const ghost = new ObjectId();
+    const done = (await db.collection('wallet_transaction').findOne({ out_trade_no: 'v-tr' }))!._id as ObjectId;
+    const report = await withDamage(
+      () => db.collection('wallet').updateOne(wallet(a), { $push: { pending_transactions: { $each: [ghost, done] } } } as never),
+      () => db.collection('wallet').updateOne(wallet(a), { $pull: { pending_transactions: { $in: [ghost, done] } } } as never),
+    );
+    expect(report.breaks).toEqual([
+      { kind: 'final_still_pending', wallet_id: a, tx_id: done.toHexString(), detail: 'transfer is done but the wallet still holds it' },
+      { kind: 'dangling_pending', wallet_id: a, tx_id: ghost.toHexString(), detail: 'pending_transactions names a transaction that is final or does not exist' },
+      { kind: 'dangling_pending', wallet_id: a, tx_id: done.toHexString(), detail: 'pending_transactions names a transaction that is final or does not exist' },
+    ]);
+  });
+
+  it('with requireSettled, counts transactions still in flight', async () => {
+    const report = await verifyBooks(db, { requireSettled: true });
+    const pending = await db.collection('wallet_transaction').findOne({ out_trade_no: 'v-wd' });
+    expect(report.breaks).toEqual([{ kind: 'unsettled', tx_id: pending!._id.toHexString(), detail: 'withdraw is still pending' }]);
+  });
+
+  it('makes the CLI exit non-zero on a break', async () => {
+    await db.collection('wallet').updateOne(wallet(b), { $inc: { balance_money: 7 } });
+    try {
+      const env = walletEnv(db.databaseName);
+      const { code, output } = await runVerify(env);
+      expect(code).toBe(1);
+      expect(output).toContain('BOOKS BROKEN');
+      expect(output).toContain(`balance_mismatch ${b} : balance_money is 307, the ledger says 300`);
+    } finally {
+      await db.collection('wallet').updateOne(wallet(b), { $inc: { balance_money: -7 } });
+    }
+  });
+});

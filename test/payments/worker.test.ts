@@ -1,0 +1,112 @@
+import { ObjectId } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPaymentsConfig } from '../../src/payments/config.js';
+import { Lease } from '../../src/core/lease.js';
+import { UNLOCKED } from '../../src/payments/transactions.js';
+import { verifyBooks } from '../../src/payments/verify.js';
+import { createWorker } from '../../src/service.js';
+import { startTestService, type TestService } from '../helpers/service.js';
+
+const payments = loadPaymentsConfig({ WORKER_POLL_MS: '10', WORKER_LEASE_TTL_MS: '300', WALLET_LOCK_TTL_MS: '300' });
+let t: TestService;
+beforeAll(async () => {
+  t = await startTestService({ payments });
+});
+afterAll(async () => {
+  await t.close();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function wallet(phone: string): Promise<string> {
+  const account = (await t.call('/account/create', { name: 'w', phone, state: 100 })).body._id as string;
+  return (await t.call('/wallet/create', { account_id: account })).body._id as string;
+}
+
+describe('the lease', () => {
+  it('has one holder; another owner gets it only after release or expiry', async () => {
+    const a = new Lease(t.db, { name: 'test-lease', owner: 'a', ttlMs: 200 });
+    const b = new Lease(t.db, { name: 'test-lease', owner: 'b', ttlMs: 200 });
+    expect(await a.acquire()).toBe(true);
+    expect(await b.acquire()).toBe(false);
+    expect(await a.acquire()).toBe(true); // renewal
+    await a.release();
+    expect(await b.acquire()).toBe(true);
+    expect(await a.acquire()).toBe(false);
+    await sleep(250); // b stops renewing: it lapses
+    expect(await a.acquire()).toBe(true);
+    expect(a.holds(0)).toBe(true);
+    expect(b.holds(0)).toBe(false);
+  });
+
+  it('lets exactly one of 20 concurrent claimants in', async () => {
+    const leases = Array.from({ length: 20 }, (_, i) => new Lease(t.db, { name: 'race-lease', owner: `o${i}`, ttlMs: 5_000 }));
+    const results = await Promise.all(leases.map((lease) => lease.acquire()));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe('the payment worker', () => {
+  it('works only while it holds the lease; a second worker takes over when the first stops or dies', async () => {
+    const a = createWorker(t.db, t.service.engine, payments, t.logger);
+    const b = createWorker(t.db, t.service.engine, payments, t.logger);
+    const target = await wallet('16600000001');
+    const recharge = await t.call('/wallet/recharge', { wallet_id: target, money: 10, out_trade_no: 'lease-1' });
+
+    await a.round();
+    expect(a.isLeader).toBe(true);
+    await b.round();
+    expect(b.isLeader).toBe(false);
+    expect((await t.call('/wallet_transaction/get', { _id: recharge.body._id })).body.state).toBe('done');
+
+    // a dies without giving the lease up: b waits for it to lapse
+    const second = await t.call('/wallet/recharge', { wallet_id: target, money: 5, out_trade_no: 'lease-2' });
+    await b.round();
+    expect(b.isLeader).toBe(false);
+    expect((await t.call('/wallet_transaction/get', { _id: second.body._id })).body.state).toBe('pending');
+    await sleep(350);
+    await b.round();
+    expect(b.isLeader).toBe(true);
+    expect((await t.call('/wallet_transaction/get', { _id: second.body._id })).body.state).toBe('done');
+
+    // b stops properly: a takes over at once
+    await b.stop();
+    await a.round();
+    expect(a.isLeader).toBe(true);
+    await a.stop();
+  });
+
+  it('sweeps a transaction whose actor died when it takes the lease', async () => {
+    const from = await wallet('16600000002');
+    const to = await wallet('16600000003');
+    await t.db.collection('wallet').updateOne({ _id: new ObjectId(from) }, { $set: { balance_money: 100 } });
+    await t.db.collection('wallet_transaction').insertOne({
+      _id: new ObjectId(),
+      type: 'transfer',
+      wallet_id: new ObjectId(from),
+      to_wallet_id: new ObjectId(to),
+      money: 40,
+      out_trade_no: 'orphan-1',
+      gateway_trade_no: null,
+      state: 'initial',
+      error: null,
+      attempts: 0,
+      next_attempt_at: new Date(),
+      lock_owner: 'api:dead-host:1:x',
+      lock_until: new Date(Date.now() - 1_000),
+      created_at: new Date(),
+      updated_at: new Date(),
+    });
+    // books for the hand-made balance: a done recharge of 100
+    await t.db.collection('wallet_transaction').insertOne({ type: 'recharge', wallet_id: new ObjectId(from), to_wallet_id: null, money: 100, out_trade_no: 'orphan-fund', state: 'done', lock_until: UNLOCKED, created_at: new Date(), updated_at: new Date() });
+    const worker = createWorker(t.db, t.service.engine, payments, t.logger);
+    await sleep(350); // the other tests' workers' lease lapses
+    await worker.round();
+    const tx = await t.db.collection('wallet_transaction').findOne({ out_trade_no: 'orphan-1' });
+    expect(tx).toMatchObject({ state: 'done', lock_owner: null });
+    expect((await t.call('/wallet/get', { _id: from })).body.balance_money).toBe(60);
+    expect((await t.call('/wallet/get', { _id: to })).body.balance_money).toBe(40);
+    expect((await verifyBooks(t.db)).breaks).toEqual([]);
+    await worker.stop();
+  });
+});
