@@ -84,24 +84,32 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Open
  */
 export function installShutdown(logger: Logger, timeoutMs: number, stoppers: Array<() => Promise<void>>) {
   let shuttingDown = false;
+  // nothing in here may stop the exit: not a log line that cannot be written (a dead parent took stdout with it),
+  // not a stopper that throws or hangs
+  const log = (write: () => void) => {
+    try {
+      write();
+    } catch {
+      // the log is gone; shutting down matters more
+    }
+  };
   const shutdown = async (reason: string, exitCode = 0): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
-    logger.info({ reason }, 'shutting down');
     const timer = setTimeout(() => {
-      logger.error({ timeout_ms: timeoutMs }, 'shutdown took too long; exiting');
-      process.exit(1);
+      log(() => logger.error({ timeout_ms: timeoutMs }, 'shutdown took too long; exiting'));
+      process.exit(exitCode === 0 ? 1 : exitCode);
     }, timeoutMs);
     timer.unref();
+    log(() => logger.info({ reason }, 'shutting down'));
     for (const stop of stoppers) {
       try {
         await stop();
       } catch (err) {
-        logger.error({ err }, 'error during shutdown');
+        log(() => logger.error({ err }, 'error during shutdown'));
       }
     }
-    logger.info('stopped');
-    logger.flush();
+    log(() => logger.info('stopped'));
     process.exit(exitCode);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -36,5 +36,8 @@ export function createLogger(options: LoggerOptions): Logger {
       transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
     });
   }
-  return options.destination ? pino(base, options.destination) : pino(base);
+  // Synchronous writes to stdout: pino's default asynchronous writer flushes its buffer on exit, and when the
+  // reader of stdout is gone (a supervisor that died) that flush meets EPIPE and retries forever with a blocking
+  // sleep (sonic-boom 4), so the process could never exit. Written at once, a line is also not lost on SIGKILL.
+  return pino(base, options.destination ?? pino.destination({ dest: 1, sync: true }));
 }

@@ -24,9 +24,26 @@ export function childEnv(extra: Record<string, string | undefined>): NodeJS.Proc
   return env;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Kills every process a test started that is still running (call in afterAll; also runs when the worker exits). */
+export function killSpawned(): void {
+  for (const child of running) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  running.clear();
+}
+process.on('exit', killSpawned);
+
 /** Runs `command args` in the project folder and collects its output. */
 export function spawnProcess(command: string, args: string[], env: NodeJS.ProcessEnv): Spawned {
   const child = spawn(command, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.on('close', () => running.delete(child));
   let text = '';
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   const onData = (chunk: Buffer) => {

@@ -4,6 +4,7 @@ import { loadPaymentsConfig } from '../../src/payments/config.js';
 import { verifyBooks } from '../../src/payments/verify.js';
 import { createWorker } from '../../src/service.js';
 import { startTestService, type TestService } from '../helpers/service.js';
+import { killSpawned } from '../helpers/processes.js';
 import { runVerify, walletEnv } from '../helpers/wallet-processes.js';
 
 const payments = loadPaymentsConfig({ WORKER_POLL_MS: '10' });
@@ -27,6 +28,7 @@ beforeAll(async () => {
   await t.call('/wallet/withdraw', { wallet_id: b, money: 100, out_trade_no: 'v-wd' }); // stays pending: frozen
 });
 afterAll(async () => {
+  killSpawned();
   await t.close();
 });
 

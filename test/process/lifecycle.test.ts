@@ -2,9 +2,9 @@ import { execSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ensureLauncherBuilt } from '../../src/local-db/embedded.js';
-import { PROJECT_ROOT, childEnv, isAlive, spawnProcess, spawnService, waitGone, waitListening } from '../helpers/processes.js';
+import { PROJECT_ROOT, childEnv, isAlive, killSpawned, spawnProcess, spawnService, waitGone, waitListening } from '../helpers/processes.js';
 
 const tmpDirs: string[] = [];
 function tempDir(label: string): string {
@@ -13,6 +13,7 @@ function tempDir(label: string): string {
   return dir;
 }
 afterAll(() => {
+  killSpawned();
   for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -144,5 +145,16 @@ describe('a mongod on PATH', () => {
     proc.child.kill('SIGKILL');
     await proc.exited;
     expect(await waitGone(javaPids[0] as number)).toBe(true);
+  });
+});
+
+describe('a dead parent', () => {
+  it('takes the service down even when the parent took the service\'s stdout with it', async () => {
+    // regression: shutdown logged first, the write to the broken pipe threw, and the process never exited
+    const parent = spawnProcess(process.execPath, ['test/fixtures/parent-that-dies.mjs'], childEnv({ PORT: '0', DATA_DIR: tempDir('orphan'), MONGODB_URL: inject('mongoUrl'), MONGODB_DB: 'orphan_check' }));
+    const line = await parent.waitFor(/^service pid \d+$/);
+    const pid = Number(line.split(' ').pop());
+    await parent.exited;
+    expect(await waitGone(pid, 15_000)).toBe(true);
   });
 });

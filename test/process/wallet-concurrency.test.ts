@@ -1,5 +1,6 @@
 import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { killSpawned } from '../helpers/processes.js';
 import { uniqueDbName } from '../helpers/service.js';
 import { runVerify, startApi, startWorker, walletEnv, type ApiProcess } from '../helpers/wallet-processes.js';
 
@@ -33,6 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all((apis ?? []).map((api) => api.stop()));
+  killSpawned();
   await db?.dropDatabase();
   await client?.close();
 });

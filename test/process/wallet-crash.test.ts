@@ -1,6 +1,7 @@
 import { MongoClient, ObjectId, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { crashPoints, isFinal, type TxState } from '../../src/payments/transactions.js';
+import { killSpawned } from '../helpers/processes.js';
 import { uniqueDbName } from '../helpers/service.js';
 import { runVerify, startApi, startWorker, walletEnv, type ApiProcess } from '../helpers/wallet-processes.js';
 
@@ -34,6 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.stop();
+  killSpawned();
   await db?.dropDatabase();
   await client?.close();
 });
