@@ -1,40 +1,23 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import type { Config } from './core/config.js';
-import { createLogger } from './core/logger.js';
-import { installShutdown, loadConfigsOrExit, openDatabase, type OpenedDatabase } from './process.js';
+import { bootProcess } from './process.js';
 import { createService, type Service } from './service.js';
 
 /** `npm start`: the API (and, unless WORKER=off, the payment worker) on the configured or a local database. */
 async function main(): Promise<void> {
-  const { config, payments } = loadConfigsOrExit();
-  const logger = createLogger({ level: config.logLevel, pretty: config.logPretty, name: 'api' });
-  const stoppers: Array<() => Promise<void>> = [];
-  const shutdown = installShutdown(logger, config.shutdownTimeoutMs, stoppers);
-
-  let opened: OpenedDatabase;
-  try {
-    opened = await openDatabase(config, logger);
-  } catch (err) {
-    logger.fatal((err as Error).message);
-    await shutdown('startup-failure', 1);
-    return;
-  }
-  stoppers.unshift(() => opened.close());
-
+  const { config, payments, logger, opened, onStop, fail } = await bootProcess('api');
   let service: Service;
   try {
     service = await createService({ database: opened.database, config, logger, payments, startWorker: payments.worker.enabled });
   } catch (err) {
     // declaration and schema mistakes: their message names the file and field, a stack adds nothing
-    logger.fatal(`cannot start: ${(err as Error).message}`);
-    await shutdown('startup-failure', 1);
-    return;
+    return await fail(`cannot start: ${(err as Error).message}`);
   }
-  stoppers.unshift(() => service.stop());
+  onStop(() => service.stop());
 
   const server = await listen(service.app, config);
-  stoppers.unshift(() => closeServer(server));
+  onStop(() => closeServer(server));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info(

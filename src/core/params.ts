@@ -313,6 +313,18 @@ const TYPE_NAMES: Record<string, string> = {
   object: 'an object',
 };
 
+/** Our wording of ajv's errors, by keyword. */
+const KEYWORD_MESSAGES: Record<string, (p: Record<string, unknown>) => string> = {
+  type: (p) => `must be ${String(p.type).split(',').map((t) => TYPE_NAMES[t] ?? t).join(' or ')}`,
+  minLength: (p) => `must be at least ${plural(p.limit, 'character')}`,
+  maxLength: (p) => `must be at most ${plural(p.limit, 'character')}`,
+  minimum: (p) => `must be >= ${String(p.limit)}`,
+  maximum: (p) => `must be <= ${String(p.limit)}`,
+  minItems: (p) => `must have at least ${plural(p.limit, 'item')}`,
+  maxItems: (p) => `must have at most ${plural(p.limit, 'item')}`,
+  enum: (p) => `must be one of ${(p.allowedValues as unknown[]).join(', ')}`,
+};
+
 function fieldErrors(errors: ErrorObject[]): FieldError[] {
   const byField = new Map<string, string[]>();
   const add = (field: string, message: string) => {
@@ -323,43 +335,10 @@ function fieldErrors(errors: ErrorObject[]): FieldError[] {
   for (const error of errors) {
     const path = pointerToPath(error.instancePath);
     const p = error.params as Record<string, unknown>;
-    switch (error.keyword) {
-      case 'required':
-        add(joinPath(path, String(p.missingProperty)), 'is required');
-        break;
-      case 'additionalProperties':
-        add(joinPath(path, String(p.additionalProperty)), 'is not a known param');
-        break;
-      case 'type':
-        add(path, `must be ${String(p.type).split(',').map((t) => TYPE_NAMES[t] ?? t).join(' or ')}`);
-        break;
-      case 'minLength':
-        add(path, `must be at least ${plural(p.limit, 'character')}`);
-        break;
-      case 'maxLength':
-        add(path, `must be at most ${plural(p.limit, 'character')}`);
-        break;
-      case 'minimum':
-        add(path, `must be >= ${String(p.limit)}`);
-        break;
-      case 'maximum':
-        add(path, `must be <= ${String(p.limit)}`);
-        break;
-      case 'minItems':
-        add(path, `must have at least ${plural(p.limit, 'item')}`);
-        break;
-      case 'maxItems':
-        add(path, `must have at most ${plural(p.limit, 'item')}`);
-        break;
-      case 'enum':
-        add(path, `must be one of ${(p.allowedValues as unknown[]).join(', ')}`);
-        break;
-      case 'pattern':
-        add(path, String((error.parentSchema as JsonSchema | undefined)?.['x-message'] ?? 'has the wrong format'));
-        break;
-      default:
-        add(path, error.message ?? 'is invalid');
-    }
+    if (error.keyword === 'required') add(joinPath(path, String(p.missingProperty)), 'is required');
+    else if (error.keyword === 'additionalProperties') add(joinPath(path, String(p.additionalProperty)), 'is not a known param');
+    else if (error.keyword === 'pattern') add(path, String((error.parentSchema as JsonSchema | undefined)?.['x-message'] ?? 'has the wrong format'));
+    else add(path, KEYWORD_MESSAGES[error.keyword]?.(p) ?? error.message ?? 'is invalid');
   }
   return [...byField].slice(0, MAX_FIELD_ERRORS).map(([field, messages]) => ({ field, messages }));
 }
