@@ -7,6 +7,8 @@ export interface Break {
   kind: 'balance_mismatch' | 'frozen_mismatch' | 'negative' | 'dangling_pending' | 'final_still_pending' | 'leg_missing' | 'unsettled';
   wallet_id?: string;
   tx_id?: string;
+  /** For mismatches: stored minus expected. A real break keeps it while money moves; a passing read does not. */
+  delta?: number;
   detail: string;
 }
 
@@ -26,6 +28,12 @@ export interface VerifyReport {
 export interface VerifyOptions {
   /** Also count every transaction not in a final state as a break (after recovery, nothing should be left). */
   requireSettled?: boolean;
+  /**
+   * When breaks are found, read the books again this many times (`recheckDelayMs` apart) and report only the breaks
+   * seen every time: money moving while the books are read shows for one pass, a real break in all. Default 3.
+   */
+  rechecks?: number;
+  recheckDelayMs?: number;
   /** Called now and then with how many transactions were read. */
   progress?: (read: number, total: number) => void;
 }
@@ -41,9 +49,28 @@ const MAX_BREAKS = 1_000;
  * Checks the books: every wallet's balance and frozen money must equal what its transactions say, by the same leg
  * table the engine applies (legs.ts); no wallet may be negative; every id in `pending_transactions` must name a
  * transaction that is still in flight and that has a leg on that wallet. Reads the ledger with one cursor and
- * keeps one entry per wallet. Meant for a quiet system (after recovery): writes in flight can show as breaks.
+ * keeps one entry per wallet. The wallets and the ledger cannot be read at one instant without transactions, so on
+ * a live system a transfer finishing between the two reads looks broken for one pass: breaks are re-checked and
+ * only those seen in every pass are reported.
  */
 export async function verifyBooks(db: Db, options: VerifyOptions = {}): Promise<VerifyReport> {
+  let report = await readBooks(db, options);
+  const rechecks = options.rechecks ?? 3;
+  for (let pass = 0; pass < rechecks && !report.ok; pass++) {
+    await new Promise((resolve) => setTimeout(resolve, options.recheckDelayMs ?? 250));
+    const again = await readBooks(db, { ...options, progress: undefined });
+    const seen = new Set(report.breaks.map(breakKey));
+    const persistent = again.breaks.filter((b) => seen.has(breakKey(b)));
+    report = { ...again, breaks: persistent, ok: persistent.length === 0 };
+  }
+  return report;
+}
+
+function breakKey(b: Break): string {
+  return `${b.kind}|${b.wallet_id ?? ''}|${b.tx_id ?? ''}|${b.delta ?? ''}`;
+}
+
+async function readBooks(db: Db, options: VerifyOptions): Promise<VerifyReport> {
   const byState = Object.fromEntries(TX_STATES.map((s) => [s, 0])) as Record<TxState, number>;
   const breaks: Break[] = [];
   const report = (b: Break) => {
@@ -106,8 +133,12 @@ export async function verifyBooks(db: Db, options: VerifyOptions = {}): Promise<
     const want = expected.get(id) as Expected;
     totalBalance += wallet.balance_money;
     totalFrozen += wallet.frozen_money;
-    if (wallet.balance_money !== want.balance) report({ kind: 'balance_mismatch', wallet_id: id, detail: `balance_money is ${wallet.balance_money}, the ledger says ${want.balance}` });
-    if (wallet.frozen_money !== want.frozen) report({ kind: 'frozen_mismatch', wallet_id: id, detail: `frozen_money is ${wallet.frozen_money}, the ledger says ${want.frozen}` });
+    if (wallet.balance_money !== want.balance) {
+      report({ kind: 'balance_mismatch', wallet_id: id, delta: wallet.balance_money - want.balance, detail: `balance_money is ${wallet.balance_money}, the ledger says ${want.balance}` });
+    }
+    if (wallet.frozen_money !== want.frozen) {
+      report({ kind: 'frozen_mismatch', wallet_id: id, delta: wallet.frozen_money - want.frozen, detail: `frozen_money is ${wallet.frozen_money}, the ledger says ${want.frozen}` });
+    }
     if (wallet.balance_money < 0 || wallet.frozen_money < 0 || wallet.balance_money < wallet.frozen_money) {
       report({ kind: 'negative', wallet_id: id, detail: `balance ${wallet.balance_money}, frozen ${wallet.frozen_money}` });
     }

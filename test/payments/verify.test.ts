@@ -57,7 +57,7 @@ describe('verifyBooks', () => {
       () => db.collection('wallet').updateOne(wallet(a), { $inc: { balance_money: -1 } }),
     );
     expect(report.ok).toBe(false);
-    expect(report.breaks).toEqual([{ kind: 'balance_mismatch', wallet_id: a, detail: 'balance_money is 701, the ledger says 700' }]);
+    expect(report.breaks).toEqual([{ kind: 'balance_mismatch', wallet_id: a, delta: 1, detail: 'balance_money is 701, the ledger says 700' }]);
   });
 
   it('finds frozen money without a pending transaction, and a negative wallet', async () => {
@@ -66,7 +66,7 @@ describe('verifyBooks', () => {
       () => db.collection('wallet').updateOne(wallet(a), { $inc: { frozen_money: -5000 } }),
     );
     expect(report.breaks).toEqual([
-      { kind: 'frozen_mismatch', wallet_id: a, detail: 'frozen_money is 5000, the ledger says 0' },
+      { kind: 'frozen_mismatch', wallet_id: a, delta: 5000, detail: 'frozen_money is 5000, the ledger says 0' },
       { kind: 'negative', wallet_id: a, detail: 'balance 700, frozen 5000' },
     ]);
   });
@@ -89,6 +89,32 @@ describe('verifyBooks', () => {
     const report = await verifyBooks(db, { requireSettled: true });
     const pending = await db.collection('wallet_transaction').findOne({ out_trade_no: 'v-wd' });
     expect(report.breaks).toEqual([{ kind: 'unsettled', tx_id: pending!._id.toHexString(), detail: 'withdraw is still pending' }]);
+  });
+
+  it('does not report money that moves while it reads, yet still finds a real break then', async () => {
+    // transfers stream between the two wallets the whole time the books are read
+    let streaming = true;
+    let n = 0;
+    const traffic = (async () => {
+      while (streaming) {
+        await Promise.all([
+          t.call('/wallet/transfer', { from_wallet_id: a, to_wallet_id: b, money: 1, out_trade_no: `live-${n++}` }),
+          t.call('/wallet/transfer', { from_wallet_id: b, to_wallet_id: a, money: 1, out_trade_no: `live-${n++}` }),
+        ]);
+      }
+    })();
+    try {
+      for (let i = 0; i < 3; i++) expect((await verifyBooks(db)).breaks).toEqual([]);
+      const damaged = await withDamage(
+        () => db.collection('wallet').updateOne(wallet(a), { $inc: { balance_money: 3 } }),
+        () => db.collection('wallet').updateOne(wallet(a), { $inc: { balance_money: -3 } }),
+      );
+      expect(damaged.breaks.map((x) => [x.kind, x.wallet_id, x.delta])).toEqual([['balance_mismatch', a, 3]]);
+    } finally {
+      streaming = false;
+      await traffic;
+    }
+    expect(n).toBeGreaterThan(10);
   });
 
   it('makes the CLI exit non-zero on a break', async () => {
