@@ -1,14 +1,13 @@
-import type { Db, ObjectId } from 'mongodb';
+import { ObjectId, type Db } from 'mongodb';
 import { legEffect } from './legs.js';
 import { TX_KINDS, TX_STATES, isFinal, transactions, wallets, type TxDoc, type TxState } from './transactions.js';
+import type { WalletDoc } from './legs.js';
 
 /** One inconsistency in the books. */
 export interface Break {
   kind: 'balance_mismatch' | 'frozen_mismatch' | 'negative' | 'dangling_pending' | 'final_still_pending' | 'leg_missing' | 'unsettled';
   wallet_id?: string;
   tx_id?: string;
-  /** For mismatches: stored minus expected. A real break keeps it while money moves; a passing read does not. */
-  delta?: number;
   detail: string;
 }
 
@@ -28,125 +27,60 @@ export interface VerifyReport {
 export interface VerifyOptions {
   /** Also count every transaction not in a final state as a break (after recovery, nothing should be left). */
   requireSettled?: boolean;
-  /**
-   * When breaks are found, read the books again this many times (`recheckDelayMs` apart) and report only the breaks
-   * seen every time: money moving while the books are read shows for one pass, a real break in all. Default 3.
-   */
-  rechecks?: number;
-  recheckDelayMs?: number;
   /** Called now and then with how many transactions were read. */
   progress?: (read: number, total: number) => void;
 }
 
-interface Expected {
-  balance: number;
-  frozen: number;
-}
+type WalletMoney = Pick<WalletDoc, '_id' | 'balance_money' | 'frozen_money' | 'pending_transactions' | 'updated_at'>;
+type LedgerTx = Pick<TxDoc, '_id' | 'type' | 'wallet_id' | 'to_wallet_id' | 'money' | 'state'>;
 
 const MAX_BREAKS = 1_000;
+const SNAPSHOT_ATTEMPTS = 20;
+const WALLET_FIELDS = { balance_money: 1, frozen_money: 1, pending_transactions: 1, updated_at: 1 } as const;
+const TX_FIELDS = { type: 1, wallet_id: 1, to_wallet_id: 1, money: 1, state: 1 } as const;
 
 /**
  * Checks the books: every wallet's balance and frozen money must equal what its transactions say, by the same leg
  * table the engine applies (legs.ts); no wallet may be negative; every id in `pending_transactions` must name a
- * transaction that is still in flight and that has a leg on that wallet. Reads the ledger with one cursor and
- * keeps one entry per wallet. The wallets and the ledger cannot be read at one instant without transactions, so on
- * a live system a transfer finishing between the two reads looks broken for one pass: breaks are re-checked and
- * only those seen in every pass are reported.
+ * transaction that is still in flight and that has a leg on that wallet.
+ *
+ * A first pass reads all wallets, then the ledger with one cursor (one entry per wallet in memory). On a live
+ * system money moves between those two reads, so every wallet that pass flags is checked again on its own, from a
+ * consistent view: the wallet, the transactions touching it, the wallet again — if the wallet did not change
+ * meanwhile, the view is exact (a transaction changes what a wallet should hold only together with a write to that
+ * wallet: legs are applied, committed and rolled back before the state moves on). Only what that check confirms is
+ * reported.
  */
 export async function verifyBooks(db: Db, options: VerifyOptions = {}): Promise<VerifyReport> {
-  let report = await readBooks(db, options);
-  const rechecks = options.rechecks ?? 3;
-  for (let pass = 0; pass < rechecks && !report.ok; pass++) {
-    await new Promise((resolve) => setTimeout(resolve, options.recheckDelayMs ?? 250));
-    const again = await readBooks(db, { ...options, progress: undefined });
-    const seen = new Set(report.breaks.map(breakKey));
-    const persistent = again.breaks.filter((b) => seen.has(breakKey(b)));
-    report = { ...again, breaks: persistent, ok: persistent.length === 0 };
-  }
-  return report;
-}
-
-function breakKey(b: Break): string {
-  return `${b.kind}|${b.wallet_id ?? ''}|${b.tx_id ?? ''}|${b.delta ?? ''}`;
-}
-
-async function readBooks(db: Db, options: VerifyOptions): Promise<VerifyReport> {
+  const walletDocs = await wallets(db).find({}, { projection: WALLET_FIELDS }).toArray();
+  const books = new Books(walletDocs);
   const byState = Object.fromEntries(TX_STATES.map((s) => [s, 0])) as Record<TxState, number>;
-  const breaks: Break[] = [];
-  const report = (b: Break) => {
-    if (breaks.length < MAX_BREAKS) breaks.push(b);
-  };
-
-  const held = new Map<string, Set<string>>();
-  const walletDocs = await wallets(db)
-    .find({}, { projection: { balance_money: 1, frozen_money: 1, pending_transactions: 1 } })
-    .toArray();
-  const expected = new Map<string, Expected>();
-  for (const wallet of walletDocs) {
-    const id = wallet._id.toHexString();
-    expected.set(id, { balance: 0, frozen: 0 });
-    held.set(id, new Set(wallet.pending_transactions.map((tx) => tx.toHexString())));
-  }
-
   const total = await transactions(db).estimatedDocumentCount();
   let read = 0;
   let recharged = 0;
   let withdrawn = 0;
-  const inFlight = new Map<string, { tx: TxDoc; wallets: Set<string> }>();
-  const cursor = transactions(db).find({}, { projection: { type: 1, wallet_id: 1, to_wallet_id: 1, money: 1, state: 1 } });
-  for await (const tx of cursor) {
+  const unsettled: LedgerTx[] = [];
+  for await (const tx of transactions(db).find({}, { projection: TX_FIELDS })) {
     read += 1;
     if (options.progress && read % 10_000 === 0) options.progress(read, total);
     byState[tx.state] += 1;
-    const txId = tx._id.toHexString();
-    if (!isFinal(tx.state)) {
-      inFlight.set(txId, { tx, wallets: new Set() });
-      if (options.requireSettled) report({ kind: 'unsettled', tx_id: txId, detail: `${tx.type} is still ${tx.state}` });
-    }
     if (tx.state === 'done' && tx.type === 'recharge') recharged += tx.money;
     if (tx.state === 'done' && tx.type === 'withdraw') withdrawn += tx.money;
-    for (const leg of TX_KINDS[tx.type].legs(tx)) {
-      const walletId = (leg.wallet as ObjectId).toHexString();
-      inFlight.get(txId)?.wallets.add(walletId);
-      const sum = expected.get(walletId);
-      const isHeld = held.get(walletId)?.has(txId) ?? false;
-      const { phase, consistent } = phaseOf(tx.state, isHeld, TX_KINDS[tx.type].applyIn);
-      if (!consistent) {
-        report({ kind: isFinal(tx.state) ? 'final_still_pending' : 'leg_missing', wallet_id: walletId, tx_id: txId, detail: `${tx.type} is ${tx.state} but the wallet ${isHeld ? 'still holds' : 'does not hold'} it` });
-      }
-      if (!sum) {
-        if (phase !== 'none') report({ kind: 'leg_missing', wallet_id: walletId, tx_id: txId, detail: `${tx.type} moved money on a wallet that does not exist` });
-        continue;
-      }
-      if (phase === 'none') continue;
-      const effect = legEffect(leg.role, tx.money, phase);
-      sum.balance += effect.balance;
-      sum.frozen += effect.frozen;
-    }
+    if (options.requireSettled && !isFinal(tx.state)) unsettled.push(tx);
+    books.add(tx);
   }
   options.progress?.(read, total);
 
-  let totalBalance = 0;
-  let totalFrozen = 0;
-  for (const wallet of walletDocs) {
-    const id = wallet._id.toHexString();
-    const want = expected.get(id) as Expected;
-    totalBalance += wallet.balance_money;
-    totalFrozen += wallet.frozen_money;
-    if (wallet.balance_money !== want.balance) {
-      report({ kind: 'balance_mismatch', wallet_id: id, delta: wallet.balance_money - want.balance, detail: `balance_money is ${wallet.balance_money}, the ledger says ${want.balance}` });
-    }
-    if (wallet.frozen_money !== want.frozen) {
-      report({ kind: 'frozen_mismatch', wallet_id: id, delta: wallet.frozen_money - want.frozen, detail: `frozen_money is ${wallet.frozen_money}, the ledger says ${want.frozen}` });
-    }
-    if (wallet.balance_money < 0 || wallet.frozen_money < 0 || wallet.balance_money < wallet.frozen_money) {
-      report({ kind: 'negative', wallet_id: id, detail: `balance ${wallet.balance_money}, frozen ${wallet.frozen_money}` });
-    }
-    for (const txId of held.get(id) ?? []) {
-      const flight = inFlight.get(txId);
-      if (!flight) report({ kind: 'dangling_pending', wallet_id: id, tx_id: txId, detail: 'pending_transactions names a transaction that is final or does not exist' });
-      else if (!flight.wallets.has(id)) report({ kind: 'dangling_pending', wallet_id: id, tx_id: txId, detail: 'pending_transactions names a transaction of other wallets' });
-    }
+  const breaks: Break[] = [];
+  const flagged = new Set<string>();
+  for (const b of books.check()) {
+    if (b.wallet_id) flagged.add(b.wallet_id);
+    else breaks.push(b);
+  }
+  for (const walletId of flagged) breaks.push(...(await checkWalletAlone(db, walletId)));
+  for (const tx of unsettled) {
+    const now = await transactions(db).findOne({ _id: tx._id }, { projection: { state: 1 } });
+    if (now && !isFinal(now.state)) breaks.push({ kind: 'unsettled', tx_id: tx._id.toHexString(), detail: `${tx.type} is still ${now.state}` });
   }
 
   return {
@@ -154,12 +88,99 @@ async function readBooks(db: Db, options: VerifyOptions): Promise<VerifyReport> 
     wallets: walletDocs.length,
     transactions: read,
     by_state: byState,
-    total_balance: totalBalance,
-    total_frozen: totalFrozen,
+    total_balance: walletDocs.reduce((sum, w) => sum + w.balance_money, 0),
+    total_frozen: walletDocs.reduce((sum, w) => sum + w.frozen_money, 0),
     recharged,
     withdrawn,
-    breaks,
+    breaks: breaks.slice(0, MAX_BREAKS),
   };
+}
+
+/** The breaks of one wallet from a consistent view of it (see verifyBooks). */
+async function checkWalletAlone(db: Db, walletId: string): Promise<Break[]> {
+  let found: Break[] = [];
+  for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
+    const before = await wallets(db).findOne({ _id: ObjectId.createFromHexString(walletId) }, { projection: WALLET_FIELDS });
+    if (!before) return [];
+    const ledger = await transactions(db)
+      .find({ $or: [{ wallet_id: before._id }, { to_wallet_id: before._id }, { _id: { $in: before.pending_transactions } }] }, { projection: TX_FIELDS })
+      .toArray();
+    const after = await wallets(db).findOne({ _id: before._id }, { projection: WALLET_FIELDS });
+    const books = new Books([before]);
+    for (const tx of ledger) books.add(tx);
+    found = books.check().filter((b) => b.wallet_id === walletId);
+    if (after && sameMoney(before, after)) return found;
+  }
+  // the wallet never stood still long enough: what the last look saw, said as such
+  return found.map((b) => ({ ...b, detail: `${b.detail} (the wallet kept changing while it was checked)` }));
+}
+
+/** Nothing was written to the wallet between two reads (every write moves updated_at). */
+function sameMoney(a: WalletMoney, b: WalletMoney): boolean {
+  return (
+    a.updated_at?.getTime() === b.updated_at?.getTime() &&
+    a.balance_money === b.balance_money &&
+    a.frozen_money === b.frozen_money &&
+    a.pending_transactions.length === b.pending_transactions.length &&
+    a.pending_transactions.every((id, i) => id.equals(b.pending_transactions[i] as ObjectId))
+  );
+}
+
+/** What each wallet should hold according to the transactions added, and what breaks that shows. */
+class Books {
+  private readonly expected = new Map<string, { balance: number; frozen: number }>();
+  private readonly held = new Map<string, Set<string>>();
+  /** In-flight transactions and the wallets they have legs on. */
+  private readonly inFlight = new Map<string, Set<string>>();
+  private readonly breaks: Break[] = [];
+
+  constructor(private readonly walletDocs: WalletMoney[]) {
+    for (const wallet of walletDocs) {
+      const id = wallet._id.toHexString();
+      this.expected.set(id, { balance: 0, frozen: 0 });
+      this.held.set(id, new Set(wallet.pending_transactions.map((tx) => tx.toHexString())));
+    }
+  }
+
+  add(tx: LedgerTx): void {
+    const txId = tx._id.toHexString();
+    const legWallets = new Set<string>();
+    if (!isFinal(tx.state)) this.inFlight.set(txId, legWallets);
+    for (const leg of TX_KINDS[tx.type].legs(tx)) {
+      const walletId = leg.wallet.toHexString();
+      legWallets.add(walletId);
+      const sum = this.expected.get(walletId);
+      if (!sum) continue; // a wallet outside this view (or one that does not exist: such a leg can only be 'none')
+      const isHeld = this.held.get(walletId)?.has(txId) ?? false;
+      const { phase, consistent } = phaseOf(tx.state, isHeld, TX_KINDS[tx.type].applyIn);
+      if (!consistent) {
+        this.breaks.push({ kind: isFinal(tx.state) ? 'final_still_pending' : 'leg_missing', wallet_id: walletId, tx_id: txId, detail: `${tx.type} is ${tx.state} but the wallet ${isHeld ? 'still holds' : 'does not hold'} it` });
+      }
+      if (phase === 'none') continue;
+      const effect = legEffect(leg.role, tx.money, phase);
+      sum.balance += effect.balance;
+      sum.frozen += effect.frozen;
+    }
+  }
+
+  check(): Break[] {
+    const breaks = [...this.breaks];
+    for (const wallet of this.walletDocs) {
+      const id = wallet._id.toHexString();
+      const want = this.expected.get(id) as { balance: number; frozen: number };
+      if (wallet.balance_money !== want.balance) breaks.push({ kind: 'balance_mismatch', wallet_id: id, detail: `balance_money is ${wallet.balance_money}, the ledger says ${want.balance}` });
+      if (wallet.frozen_money !== want.frozen) breaks.push({ kind: 'frozen_mismatch', wallet_id: id, detail: `frozen_money is ${wallet.frozen_money}, the ledger says ${want.frozen}` });
+      if (wallet.balance_money < 0 || wallet.frozen_money < 0 || wallet.balance_money < wallet.frozen_money) {
+        breaks.push({ kind: 'negative', wallet_id: id, detail: `balance ${wallet.balance_money}, frozen ${wallet.frozen_money}` });
+      }
+      for (const txId of this.held.get(id) ?? []) {
+        const legs = this.inFlight.get(txId);
+        if (!legs) breaks.push({ kind: 'dangling_pending', wallet_id: id, tx_id: txId, detail: 'pending_transactions names a transaction that is final or does not exist' });
+        else if (!legs.has(id)) breaks.push({ kind: 'dangling_pending', wallet_id: id, tx_id: txId, detail: 'pending_transactions names a transaction of other wallets' });
+      }
+    }
+    return breaks;
+  }
 }
 
 /**

@@ -57,7 +57,7 @@ describe('verifyBooks', () => {
       () => db.collection('wallet').updateOne(wallet(a), { $inc: { balance_money: -1 } }),
     );
     expect(report.ok).toBe(false);
-    expect(report.breaks).toEqual([{ kind: 'balance_mismatch', wallet_id: a, delta: 1, detail: 'balance_money is 701, the ledger says 700' }]);
+    expect(report.breaks).toEqual([{ kind: 'balance_mismatch', wallet_id: a, detail: 'balance_money is 701, the ledger says 700' }]);
   });
 
   it('finds frozen money without a pending transaction, and a negative wallet', async () => {
@@ -66,7 +66,7 @@ describe('verifyBooks', () => {
       () => db.collection('wallet').updateOne(wallet(a), { $inc: { frozen_money: -5000 } }),
     );
     expect(report.breaks).toEqual([
-      { kind: 'frozen_mismatch', wallet_id: a, delta: 5000, detail: 'frozen_money is 5000, the ledger says 0' },
+      { kind: 'frozen_mismatch', wallet_id: a, detail: 'frozen_money is 5000, the ledger says 0' },
       { kind: 'negative', wallet_id: a, detail: 'balance 700, frozen 5000' },
     ]);
   });
@@ -104,17 +104,23 @@ describe('verifyBooks', () => {
       }
     })();
     try {
-      for (let i = 0; i < 3; i++) expect((await verifyBooks(db)).breaks).toEqual([]);
+      // check the books again and again until plenty of money moved while they were being read
+      const until = Date.now() + 10_000;
+      let checks = 0;
+      while ((n < 60 || checks < 5) && Date.now() < until) {
+        expect((await verifyBooks(db)).breaks).toEqual([]);
+        checks += 1;
+      }
       const damaged = await withDamage(
         () => db.collection('wallet').updateOne(wallet(a), { $inc: { balance_money: 3 } }),
         () => db.collection('wallet').updateOne(wallet(a), { $inc: { balance_money: -3 } }),
       );
-      expect(damaged.breaks.map((x) => [x.kind, x.wallet_id, x.delta])).toEqual([['balance_mismatch', a, 3]]);
+      expect(damaged.breaks.map((x) => [x.kind, x.wallet_id])).toEqual([['balance_mismatch', a]]);
     } finally {
       streaming = false;
       await traffic;
     }
-    expect(n).toBeGreaterThan(10);
+    expect(n).toBeGreaterThanOrEqual(60);
   });
 
   it('makes the CLI exit non-zero on a break', async () => {
