@@ -90,9 +90,14 @@ export function createApp({ database, config, logger, actions }: AppDependencies
     if (!action) throw new ApiError('unknown_action', { message: `Unknown action ${resource}/${actionName}` });
 
     const body = await readJsonBody(req, res, parseJson);
+    let log: Logger | undefined;
     const ctx: ActionContext = {
       db: database.db,
-      log: logger.child({ req_id: state.requestId }),
+      // made on first use: most requests never log from their handler
+      get log() {
+        log ??= logger.child({ req_id: state.requestId });
+        return log;
+      },
       requestId: state.requestId,
       caller: state.caller,
     };
@@ -161,6 +166,8 @@ async function readJsonBody(
 }
 
 function logRequest(logger: Logger, req: Request, res: Response, state: RequestState): void {
+  const failed = state.error !== undefined && state.error.status >= 500;
+  if (!logger.isLevelEnabled(failed ? 'error' : 'info')) return;
   const durationMs = Number(process.hrtime.bigint() - state.startedAt) / 1e6;
   const line = {
     req_id: state.requestId,
@@ -173,8 +180,8 @@ function logRequest(logger: Logger, req: Request, res: Response, state: RequestS
     key: state.caller.keyName ?? undefined,
     error_code: state.error?.code,
   };
-  if (state.error && state.error.status >= 500) {
-    logger.error({ ...line, err: state.error.cause ?? state.error }, 'request failed');
+  if (failed) {
+    logger.error({ ...line, err: state.error?.cause ?? state.error }, 'request failed');
   } else {
     logger.info(line, 'request');
   }

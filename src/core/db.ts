@@ -1,4 +1,4 @@
-import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
+import { MongoClient, type Collection, type Db, type Document, type MongoClientOptions } from 'mongodb';
 import { redactUrl } from './config.js';
 
 /** An open connection to the database the service works on. */
@@ -54,4 +54,24 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     },
     close: () => client.close(),
   };
+}
+
+const collections = new WeakMap<Db, Map<string, Collection>>();
+
+/**
+ * The driver's Collection for `name`, made once per database handle: `db.collection()` builds a new object with
+ * its options on every call, which shows up on a hot path that runs a few queries per request.
+ */
+export function collectionOf<T extends Document = Document>(db: Db, name: string): Collection<T> {
+  let byName = collections.get(db);
+  if (!byName) {
+    byName = new Map();
+    collections.set(db, byName);
+  }
+  let collection = byName.get(name);
+  if (!collection) {
+    collection = db.collection(name);
+    byName.set(name, collection);
+  }
+  return collection as unknown as Collection<T>;
 }

@@ -1,4 +1,5 @@
 import type { Collection, Db, Document, Filter, ObjectId, UpdateFilter, UpdateResult } from 'mongodb';
+import { collectionOf } from './db.js';
 import { ApiError, type FieldError } from './errors.js';
 
 /** A field that holds the id of a record of another resource (`references: {group_id: 'group'}`). */
@@ -49,7 +50,7 @@ export class Model {
   }
 
   collection<T extends Document = Document>(db: Db): Collection<T> {
-    return db.collection<T>(this.collectionName);
+    return collectionOf<T>(db, this.collectionName);
   }
 
   /** The filter restricted to records that are not soft-deleted. */

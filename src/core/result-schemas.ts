@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { Binary, Decimal128, Double, Int32, Long, ObjectId, Timestamp, type Db, type Document } from 'mongodb';
+import { collectionOf } from './db.js';
 
 /** The envelopes of seed 004 (DESIGN.md §5). */
 export const RESULT_METAS = ['object_result', 'result_set_with_meta', 'result_set', 'ok_result'] as const;
@@ -142,6 +143,9 @@ interface ShapeRun {
   loaded: Map<RefSite, Map<string, unknown>>;
 }
 
+/** The run of a schema without refs: nothing gathered, nothing loaded. */
+const NO_REFS: ShapeRun = { ids: new Map(), loaded: new Map() };
+
 type Builder = (value: unknown, run: ShapeRun) => unknown;
 type Collector = (value: unknown, run: ShapeRun) => void;
 
@@ -162,6 +166,7 @@ class CompiledSchema implements ResultSchema {
   /** Schemas this one references or embeds; a cycle among them would never finish loading. */
   private readonly dependsOn: CompiledSchema[] = [];
   private readonly declared = new Set<string>();
+  private refsBelow: boolean | undefined;
 
   constructor(
     readonly name: string,
@@ -224,6 +229,13 @@ class CompiledSchema implements ResultSchema {
     return { name: field.name, source: field.name, build, collect };
   }
 
+  /** Whether a response in this schema needs queries: an object_ref in it or in a schema it embeds. */
+  get hasRefs(): boolean {
+    // without an object_ref of its own, everything it depends on is embedded (list schema / object)
+    this.refsBelow ??= this.fields.some((f) => f.type === 'object_ref') || this.dependsOn.some((d) => d.hasRefs);
+    return this.refsBelow;
+  }
+
   checkCycles(trail: string[]): void {
     if (trail.includes(this.name)) {
       throw new SchemaError(`${this.file}: ${this.name}`, `schemas refer to each other in a cycle: ${[...trail, this.name].join(' → ')}`);
@@ -239,6 +251,8 @@ class CompiledSchema implements ResultSchema {
   }
 
   async shapeMany(records: readonly unknown[], db: Db): Promise<unknown[]> {
+    // most referenced schemas (group_brief) have no refs themselves: nothing to load, no need to wait
+    if (!this.hasRefs) return records.map((record) => this.build(record, NO_REFS));
     const run: ShapeRun = { ids: new Map(), loaded: new Map() };
     for (const record of records) this.collect(record, run);
     await loadRefs(run, db);
@@ -270,8 +284,7 @@ async function loadRefs(run: ShapeRun, db: Db): Promise<void> {
     [...run.ids].map(async ([site, ids]) => {
       const target = site.targetSchema as CompiledSchema;
       const options = target.projection ? { projection: target.projection } : {};
-      const found = await db
-        .collection(site.collection as string)
+      const found = await collectionOf(db, site.collection as string)
         .find({ _id: { $in: [...ids.values()] } } as Document, options)
         .toArray();
       const shaped = await target.shapeMany(found, db);

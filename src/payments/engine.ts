@@ -237,13 +237,13 @@ export class PaymentEngine {
   // ---- the worker's part: the payment gateway ----
 
   /**
-   * Claims the next gateway payment that is due (state pending, nobody holds it), counting the attempt in the same
-   * update, so a cancel can tell that the gateway may have been called.
+   * Claims the next gateway payment that is due (state pending, nobody holds it, not in `skip`), counting the
+   * attempt in the same update, so a cancel can tell that the gateway may have been called.
    */
-  async claimDue(db: Db, owner: string): Promise<Run | null> {
+  async claimDue(db: Db, owner: string, skip: readonly ObjectId[] = []): Promise<Run | null> {
     const now = new Date();
     const tx = await transactions(db).findOneAndUpdate(
-      { type: { $in: GATEWAY_TYPES }, state: 'pending', next_attempt_at: { $lte: now }, lock_until: { $lt: now } },
+      { type: { $in: GATEWAY_TYPES }, state: 'pending', next_attempt_at: { $lte: now }, lock_until: { $lt: now }, ...(skip.length > 0 ? { _id: { $nin: [...skip] } } : {}) },
       { $set: { lock_owner: owner, lock_until: new Date(now.getTime() + this.options.lockTtlMs) }, $inc: { attempts: 1 } },
       { sort: { next_attempt_at: 1 }, returnDocument: 'after' },
     );

@@ -1,4 +1,5 @@
 import type { Collection, Db, ObjectId } from 'mongodb';
+import { collectionOf } from '../core/db.js';
 import type { LegRole, Refusal, WalletDoc } from './legs.js';
 
 export const TX_TYPES = ['recharge', 'withdraw', 'transfer'] as const;
@@ -70,11 +71,11 @@ export const TX_COLLECTION = 'wallet_transaction';
 export const WALLET_COLLECTION = 'wallet';
 
 export function transactions(db: Db): Collection<TxDoc> {
-  return db.collection<TxDoc>(TX_COLLECTION);
+  return collectionOf<TxDoc>(db, TX_COLLECTION);
 }
 
 export function wallets(db: Db): Collection<WalletDoc> {
-  return db.collection<WalletDoc>(WALLET_COLLECTION);
+  return collectionOf<WalletDoc>(db, WALLET_COLLECTION);
 }
 
 export function isFinal(state: TxState): boolean {

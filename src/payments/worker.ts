@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Db } from 'mongodb';
+import type { Db, ObjectId } from 'mongodb';
 import { Lease } from '../core/lease.js';
 import type { Logger } from '../core/logger.js';
 import type { PaymentsConfig } from './config.js';
@@ -78,10 +78,13 @@ export class PaymentWorker {
       await this.sweep();
       this.nextSweepAt = Date.now() + this.options.config.sweepIntervalMs;
     }
+    // one gateway attempt per payment per round: a payment that failed just now is not due again until the next
+    const tried: ObjectId[] = [];
     for (let i = 0; i < this.options.config.batchSize && !this.stopped; i++) {
       if (!this.lease.holds() && !(await this.lease.acquire())) return;
-      const run = await this.options.engine.claimDue(this.options.db, this.owner);
+      const run = await this.options.engine.claimDue(this.options.db, this.owner, tried);
       if (!run) return;
+      tried.push(run.tx._id);
       try {
         const tx = await this.options.engine.settleWithGateway(this.options.db, run, this.options.gateway, (n) => this.backoff(n), this.options.log);
         this.options.log.info({ tx: tx._id.toHexString(), type: tx.type, state: tx.state, attempts: tx.attempts }, 'gateway payment processed');
