@@ -133,7 +133,10 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
     public: definition.public === true,
     async run(body, ctx) {
       const params = validator.validate(body);
-      const result = await handler(params, { ...ctx, resultProjection });
+      // ctx is this request's own object: extended in place (a spread would also evaluate its lazy `log`)
+      const handlerCtx = ctx as HandlerContext;
+      handlerCtx.resultProjection = resultProjection;
+      const result = await handler(params, handlerCtx);
       return await shapeResult(schema, envelope, result, ctx.db);
     },
   };
