@@ -73,37 +73,55 @@ export function createApp({ database, config, logger, actions }: AppDependencies
     else sendError(res, new ApiError('unavailable'));
   });
 
-  app.post('/:resource/:action', async function dispatch(req, res) {
-    const state = stateOf(res);
-    const resource = String(req.params.resource);
-    const actionName = String(req.params.action);
-    const action = NAME.test(resource) && NAME.test(actionName) ? actions.lookup(resource, actionName) : undefined;
-    if (action) {
-      state.resource = resource;
-      state.action = actionName;
-    }
-    if (!action?.public) {
-      const keyName = authenticate(req.get('authorization'));
-      if (keyName === null) throw new ApiError('unauthorized');
-      state.caller = { keyName };
-    }
-    if (!action) throw new ApiError('unknown_action', { message: `Unknown action ${resource}/${actionName}` });
-
-    const body = await readJsonBody(req, res, parseJson);
-    let log: Logger | undefined;
-    const ctx: ActionContext = {
-      db: database.db,
-      // made on first use: most requests never log from their handler
-      get log() {
-        log ??= logger.child({ req_id: state.requestId });
-        return log;
-      },
-      requestId: state.requestId,
-      caller: state.caller,
-    };
-    const result = await action.run(body, ctx);
-    res.status(200).json(result);
-  });
+  // a chain, each step able to answer: find the action, check the key, check and parse the body, run it
+  app.post(
+    '/:resource/:action',
+    function resolveAction(req, res, next) {
+      const state = stateOf(res);
+      const resource = String(req.params.resource);
+      const actionName = String(req.params.action);
+      const action = NAME.test(resource) && NAME.test(actionName) ? actions.lookup(resource, actionName) : undefined;
+      if (action) {
+        state.resource = resource;
+        state.action = actionName;
+      }
+      if (!action?.public) {
+        const keyName = authenticate(req.get('authorization'));
+        if (keyName === null) throw new ApiError('unauthorized');
+        state.caller = { keyName };
+      }
+      if (!action) throw new ApiError('unknown_action', { message: `Unknown action ${resource}/${actionName}` });
+      res.locals.action = action;
+      next();
+    },
+    function requireJson(req, _res, next) {
+      // no body at all is an empty params object; a body must be JSON
+      const hasBody = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
+      if (hasBody && !req.is('application/json')) throw new ApiError('unsupported_media_type');
+      next();
+    },
+    parseJson,
+    async function runAction(req, res) {
+      const state = stateOf(res);
+      const body: unknown = req.body === undefined ? {} : req.body;
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+        throw new ApiError('invalid_json', { message: 'The request body must be a JSON object' });
+      }
+      let log: Logger | undefined;
+      const ctx: ActionContext = {
+        db: database.db,
+        // made on first use: most requests never log from their handler
+        get log() {
+          log ??= logger.child({ req_id: state.requestId });
+          return log;
+        },
+        requestId: state.requestId,
+        caller: state.caller,
+      };
+      const result = await (res.locals.action as RunnableAction).run(body, ctx);
+      res.status(200).json(result);
+    },
+  );
 
   app.use(function unknownRoute(req, res) {
     const state = stateOf(res);
@@ -115,7 +133,8 @@ export function createApp({ database, config, logger, actions }: AppDependencies
   });
 
   app.use(function handleError(err: unknown, _req: Request, res: Response, _next: NextFunction) {
-    sendError(res, toApiError(err));
+    const bodyError = BODY_PARSER_ERRORS[(err as { type?: string } | null)?.type ?? ''];
+    sendError(res, bodyError ? new ApiError(bodyError, { cause: err }) : toApiError(err));
   });
 
   return app;
@@ -137,33 +156,6 @@ const BODY_PARSER_ERRORS: Record<string, ApiError['code']> = {
   'charset.unsupported': 'unsupported_media_type',
   'encoding.unsupported': 'unsupported_media_type',
 };
-
-/** Reads the body as a JSON object: no body is `{}`; anything but application/json is 415. */
-async function readJsonBody(
-  req: Request,
-  res: Response,
-  parseJson: express.RequestHandler,
-): Promise<Record<string, unknown>> {
-  const hasBody = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
-  if (!hasBody) return {};
-  if (!req.is('application/json')) throw new ApiError('unsupported_media_type');
-  await new Promise<void>((resolve, reject) => {
-    parseJson(req, res, (err?: unknown) => {
-      if (!err) {
-        resolve();
-        return;
-      }
-      const code = BODY_PARSER_ERRORS[(err as { type?: string }).type ?? ''];
-      reject(code ? new ApiError(code, { cause: err }) : err);
-    });
-  });
-  const body: unknown = req.body;
-  if (body === undefined) return {};
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ApiError('invalid_json', { message: 'The request body must be a JSON object' });
-  }
-  return body as Record<string, unknown>;
-}
 
 function logRequest(logger: Logger, req: Request, res: Response, state: RequestState): void {
   const failed = state.error !== undefined && state.error.status >= 500;
