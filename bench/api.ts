@@ -1,0 +1,602 @@
+/**
+ * `npm run bench:api`: the service against a hand-written express + driver baseline, on the same database, in the
+ * same run. See bench/README.md.
+ *
+ *  1. provisions a database (MONGODB_URL, else mongod on PATH, else the embedded mongo-java-server in memory)
+ *  2. seeds one fresh database through the driver: 5 groups, 300 accounts
+ *  3. compiles server A (bench/serve-service.ts) and server B (bench/serve-baseline.ts) with tsc, as `npm start` runs
+ *     the service, and starts each in its own process
+ *  4. checks that both give the same bytes for the measured requests (aborts otherwise)
+ *  5. measures account/get and account/find with autocannon, alternating A/B/A/B, a warm-up before each run
+ *  6. prints the table and writes it as JSON to bench/results/api-<date>.json
+ *  7. stops both servers and the database, also on error or Ctrl-C
+ *
+ * Environment (all optional): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2), BENCH_ROUNDS (default 2),
+ * BENCH_CONNECTIONS (default 10), BENCH_PREWARM (s per server and endpoint before the first run, default 5),
+ * BENCH_ONLY=account/get|account/find (measure one endpoint), BENCH_CPU_PROF=1 (both server children write a V8 CPU
+ * profile to bench/results/profiles/), BENCH_RUNTIME=tsx (run the servers through tsx instead of compiling them with
+ * tsc first), BENCH_ORDER=abba (the baseline goes first in even rounds), MONGODB_URL (use that server instead of
+ * starting one).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { deepStrictEqual } from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { MongoClient, ObjectId } from 'mongodb';
+import { provisionDatabase, type ProvisionedDatabase } from '../src/local-db/index.js';
+import { BENCH_KEY } from './child.js';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const projectRoot = path.resolve(benchDir, '..');
+const resultsDir = path.join(benchDir, 'results');
+/** Where bench/tsconfig.bench.json puts the compiled servers. */
+const buildDir = path.join(resultsDir, '.build');
+
+const DURATION_S = envNumber('BENCH_DURATION', 10, 1, 120);
+const WARMUP_S = envNumber('BENCH_WARMUP', 2, 0, 60);
+const ROUNDS = envNumber('BENCH_ROUNDS', 2, 1, 10);
+const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 10, 1, 1000);
+const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
+/** `compiled` (default): the servers run as tsc output, like `npm start`; `tsx`: straight from the .ts files. */
+const RUNTIME = process.env.BENCH_RUNTIME === 'tsx' ? 'tsx' : 'compiled';
+/** `abab` (default): the service runs first in every round; `abba`: the baseline runs first in even rounds. */
+const ORDER = process.env.BENCH_ORDER === 'abba' ? 'abba' : 'abab';
+/** Measure only this endpoint (`account/get` or `account/find`), e.g. for a CPU profile of one of them. */
+const ONLY = process.env.BENCH_ONLY || undefined;
+/** Before the first measured run, each server serves each endpoint this long (JIT of node and of the Java server). */
+const PREWARM_S = envNumber('BENCH_PREWARM', 5, 0, 60);
+/** Cores used by processes other than ours above which a run is flagged as disturbed. */
+const OTHER_CPU_LIMIT = 0.2;
+const GROUPS = 5;
+const ACCOUNTS = 300;
+const PAGE_LIMIT = 30;
+const CHILD_START_TIMEOUT_MS = 90_000;
+/** Upper bound for the whole run; past it everything is stopped and the bench fails. */
+const WATCHDOG_MS = (2 * ROUNDS * 2 * (DURATION_S + WARMUP_S + 5) + 4 * PREWARM_S + 300) * 1000;
+
+function envNumber(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be a number in ${min}..${max} (got "${raw}")`);
+  return value;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// servers in child processes
+
+interface Target {
+  name: 'service' | 'baseline';
+  child: ChildProcess;
+  port: number;
+}
+
+const children: ChildProcess[] = [];
+
+/**
+ * Compiles the servers and the src/ they import with tsc into bench/results/.build/ (a few seconds). Type errors
+ * elsewhere (someone editing src/) do not stop the bench as long as tsc emitted both servers: it emits anyway.
+ */
+function compileServers(): void {
+  rmSync(buildDir, { recursive: true, force: true });
+  const tsc = path.join(path.dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
+  const run = spawnSync(process.execPath, [tsc, '-p', path.join(benchDir, 'tsconfig.bench.json')], { cwd: projectRoot, encoding: 'utf8', timeout: 180_000 });
+  const missing = ['serve-service.js', 'serve-baseline.js'].filter((f) => !existsSync(path.join(buildDir, 'bench', f)));
+  if (missing.length > 0) throw new Error(`tsc did not emit ${missing.join(', ')} (exit ${run.status}):\n${run.stdout}${run.stderr}`);
+  if (run.status !== 0) log(`WARNING: tsc reported type errors but emitted the servers:\n${`${run.stdout}${run.stderr}`.trim().split('\n').slice(0, 10).join('\n')}`);
+}
+
+async function startServer(name: Target['name'], script: string, env: NodeJS.ProcessEnv, extraArgs: string[] = []): Promise<Target> {
+  const entry =
+    RUNTIME === 'tsx' ? ['--import', 'tsx', path.join(benchDir, `${script}.ts`)] : [path.join(buildDir, 'bench', `${script}.js`)];
+  const child = spawn(process.execPath, [...extraArgs, ...entry], {
+    cwd: projectRoot,
+    env,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not report its port within ${CHILD_START_TIMEOUT_MS / 1000} s`)), CHILD_START_TIMEOUT_MS);
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        const port = (JSON.parse(line) as { port?: unknown }).port;
+        if (typeof port !== 'number' || port <= 0) throw new Error('no port');
+        resolve(port);
+      } catch {
+        reject(new Error(`${name} printed "${line}" instead of {"port":N}`));
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited during startup (code ${code}, signal ${signal}); its stderr is above`));
+    });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+  // anything the server prints later is not a protocol line: pass it on
+  child.stdout?.on('data', (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk.toString()}`));
+  return { name, child, port };
+}
+
+/** Closes the child's stdin (it shuts down cleanly), then SIGKILL if it is still there after 10 s. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.stdin?.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// data
+
+/** The documents the service itself writes (Model.insert): declared fields + defaults, created_at/updated_at, driver ids. */
+async function seed(client: MongoClient, dbName: string): Promise<{ accountIds: ObjectId[] }> {
+  const db = client.db(dbName);
+  const groupDocs = Array.from({ length: GROUPS }, (_, i) => {
+    const now = new Date(Date.UTC(2024, 4, 1, 8, 0, i));
+    return { _id: new ObjectId(), name: `组 ${i + 1} (group ${i + 1})`, state: 100, created_at: now, updated_at: now };
+  });
+  await db.collection('group').insertMany(groupDocs);
+  const accountDocs = Array.from({ length: ACCOUNTS }, (_, i) => {
+    const now = new Date(Date.UTC(2024, 4, 2, 8, 0, 0, i));
+    return {
+      _id: new ObjectId(),
+      name: i % 3 === 0 ? `张三 ${i}` : `user-${String(i).padStart(4, '0')}`,
+      phone: `1380000${String(i).padStart(4, '0')}`,
+      state: 100,
+      group_id: (groupDocs[i % GROUPS] as { _id: ObjectId })._id,
+      created_at: now,
+      updated_at: now,
+    };
+  });
+  await db.collection('account').insertMany(accountDocs);
+  return { accountIds: accountDocs.map((doc) => doc._id) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// requests
+
+const HEADERS = { authorization: `Bearer ${BENCH_KEY.secret}`, 'content-type': 'application/json' };
+
+interface Endpoint {
+  name: 'account/get' | 'account/find';
+  path: string;
+  /** The bodies sent in turn (each connection cycles through them). */
+  bodies: string[];
+  rotation: string;
+}
+
+async function post(port: number, urlPath: string, body: string): Promise<{ status: number; text: string }> {
+  const response = await fetch(`http://127.0.0.1:${port}${urlPath}`, { method: 'POST', headers: HEADERS, body });
+  return { status: response.status, text: await response.text() };
+}
+
+/** Every measured body once against both servers: same status 200, same bytes. Throws on the first difference. */
+async function checkSameAnswers(endpoints: Endpoint[], service: Target, baseline: Target): Promise<void> {
+  for (const endpoint of endpoints) {
+    for (const body of endpoint.bodies) {
+      const [a, b] = await Promise.all([post(service.port, endpoint.path, body), post(baseline.port, endpoint.path, body)]);
+      if (a.status !== 200 || b.status !== 200) {
+        throw new Error(`${endpoint.name} ${body}: status service ${a.status} / baseline ${b.status}\n  service:  ${a.text}\n  baseline: ${b.text}`);
+      }
+      deepStrictEqual(JSON.parse(b.text), JSON.parse(a.text), `${endpoint.name} ${body}: the baseline's JSON differs from the service's`);
+      if (a.text !== b.text) throw new Error(`${endpoint.name} ${body}: same JSON but different bytes\n  service:  ${a.text}\n  baseline: ${b.text}`);
+    }
+    log(`${endpoint.name}: baseline answers byte-for-byte like the service (${endpoint.bodies.length} request bodies checked)`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// who used the CPU during a run (Linux /proc; elsewhere the figures are left out)
+
+type CpuRole = 'loadgen' | 'service' | 'baseline' | 'database';
+interface CpuSample {
+  busy: number;
+  total: number;
+  pids: Map<CpuRole, number>;
+}
+/** Cores used on average during a run, by role; `other` is everything else on the machine. */
+type CpuShare = Record<CpuRole | 'other' | 'all', number>;
+
+const cpuRoles = new Map<CpuRole, number>([['loadgen', process.pid]]);
+
+function sampleCpu(): CpuSample | undefined {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] as string).trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
+    const busy = user + nice + system + irq + softirq + steal;
+    const pids = new Map<CpuRole, number>();
+    for (const [role, pid] of cpuRoles) {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      pids.set(role, Number(after[11]) + Number(after[12])); // utime + stime (fields 14 and 15)
+    }
+    return { busy, total: busy + idle + iowait, pids };
+  } catch {
+    return undefined;
+  }
+}
+
+function rssMb(pid: number | undefined): number | undefined {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuShare(before: CpuSample | undefined, after: CpuSample | undefined): CpuShare | undefined {
+  if (!before || !after || after.total <= before.total) return undefined;
+  const cores = os.cpus().length;
+  const toCores = (jiffies: number) => Math.round((jiffies / (after.total - before.total)) * cores * 100) / 100;
+  const share = { all: toCores(after.busy - before.busy) } as CpuShare;
+  let ours = 0;
+  for (const role of ['loadgen', 'service', 'baseline', 'database'] as const) {
+    const delta = (after.pids.get(role) ?? 0) - (before.pids.get(role) ?? 0);
+    ours += delta;
+    share[role] = toCores(delta);
+  }
+  share.other = Math.max(0, toCores(after.busy - before.busy - ours));
+  return share;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// measuring
+
+interface RunFigures {
+  endpoint: string;
+  target: Target['name'];
+  round: number;
+  duration_s: number;
+  requests: number;
+  req_per_s: number;
+  latency_ms: { mean: number; p50: number; p90: number; p99: number; max: number };
+  non_2xx: number;
+  errors: number;
+  timeouts: number;
+  /** Average cores used during the measured run, by process (2 cores = the whole machine here). */
+  cpu_cores: CpuShare | undefined;
+  /** CPU time the measured server process spent per request (less sensitive to other load than req/s). */
+  server_cpu_ms_per_req: number | undefined;
+  /** The same for the database server. */
+  database_cpu_ms_per_req: number | undefined;
+  /** Resident memory of the measured server process right after the run. */
+  server_rss_mb: number | undefined;
+}
+
+let running: autocannon.Instance | undefined;
+
+async function load(port: number, endpoint: Endpoint, seconds: number): Promise<autocannon.Result> {
+  return await new Promise((resolve, reject) => {
+    running = autocannon(
+      {
+        url: `http://127.0.0.1:${port}`,
+        connections: CONNECTIONS,
+        pipelining: 1,
+        duration: seconds,
+        timeout: 10,
+        method: 'POST',
+        headers: HEADERS,
+        requests: endpoint.bodies.map((body) => ({ method: 'POST', path: endpoint.path, body })),
+      },
+      (err, result) => {
+        running = undefined;
+        if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        else resolve(result);
+      },
+    );
+  });
+}
+
+function requireClean(what: string, result: autocannon.Result): void {
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
+    throw new Error(`${what}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts — aborting`);
+  }
+  if (result.requests.total === 0) throw new Error(`${what}: no request completed`);
+}
+
+async function measure(target: Target, endpoint: Endpoint, round: number): Promise<RunFigures> {
+  const what = `${endpoint.name} on ${target.name}, round ${round}`;
+  if (WARMUP_S > 0) requireClean(`${what} (warm-up)`, await load(target.port, endpoint, WARMUP_S));
+  const cpuBefore = sampleCpu();
+  const result = await load(target.port, endpoint, DURATION_S);
+  const cpu = cpuShare(cpuBefore, sampleCpu());
+  requireClean(what, result);
+  const figures: RunFigures = {
+    endpoint: endpoint.name,
+    target: target.name,
+    round,
+    duration_s: result.duration,
+    requests: result.requests.total,
+    req_per_s: round1(result.requests.total / result.duration),
+    latency_ms: { mean: round2(result.latency.average), p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+    non_2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    cpu_cores: cpu,
+    server_cpu_ms_per_req: cpu ? round3((cpu[target.name] * result.duration * 1000) / result.requests.total) : undefined,
+    database_cpu_ms_per_req: cpu ? round3((cpu.database * result.duration * 1000) / result.requests.total) : undefined,
+    server_rss_mb: rssMb(target.child.pid),
+  };
+  if (cpu && cpu.other > OTHER_CPU_LIMIT) {
+    log(`WARNING: other processes used ${cpu.other} cores during ${what}: the machine was not quiet, this run is disturbed`);
+  }
+  const cpuText = cpu
+    ? `; CPU cores: ${cpu.all} busy = ${target.name} ${cpu[target.name]}, database ${cpu.database}, autocannon ${cpu.loadgen}, other ${cpu.other}`
+    : '';
+  const rssText = figures.server_rss_mb === undefined ? '' : `; ${target.name} RSS ${figures.server_rss_mb} MB`;
+  log(`${what}: ${figures.req_per_s} req/s, p50 ${figures.latency_ms.p50} ms, p99 ${figures.latency_ms.p99} ms, ${figures.requests} requests${cpuText}${rssText}`);
+  return figures;
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+function mean(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+function meanOrUndefined(values: Array<number | undefined>): number | undefined {
+  return values.length === 0 || values.some((v) => v === undefined) ? undefined : round3(mean(values as number[]));
+}
+
+function meanShare(shares: Array<CpuShare | undefined>): CpuShare | undefined {
+  if (shares.length === 0 || shares.some((s) => s === undefined)) return undefined;
+  const keys = Object.keys(shares[0] as CpuShare) as Array<keyof CpuShare>;
+  return Object.fromEntries(keys.map((k) => [k, round2(mean(shares.map((s) => (s as CpuShare)[k])))])) as CpuShare;
+}
+
+interface SideSummary {
+  req_per_s: number;
+  p99_ms: number;
+  p99_ms_rounds: number[];
+  req_per_s_rounds: number[];
+  non_2xx: number;
+  cpu_cores: CpuShare | undefined;
+  server_cpu_ms_per_req: number | undefined;
+  database_cpu_ms_per_req: number | undefined;
+}
+
+interface Summary {
+  endpoint: string;
+  rotation: string;
+  service: SideSummary;
+  baseline: SideSummary;
+  ratio: number;
+  /** service/baseline of each round (the pairs that ran back to back). */
+  ratio_rounds: number[];
+  meets_0_9: boolean;
+}
+
+function summarize(endpoint: Endpoint, runs: RunFigures[]): Summary {
+  const side = (name: Target['name']) => {
+    const mine = runs.filter((r) => r.endpoint === endpoint.name && r.target === name);
+    return {
+      req_per_s: round1(mean(mine.map((r) => r.req_per_s))),
+      p99_ms: round2(mean(mine.map((r) => r.latency_ms.p99))),
+      p99_ms_rounds: mine.map((r) => r.latency_ms.p99),
+      req_per_s_rounds: mine.map((r) => r.req_per_s),
+      non_2xx: mine.reduce((a, r) => a + r.non_2xx, 0),
+      cpu_cores: meanShare(mine.map((r) => r.cpu_cores)),
+      server_cpu_ms_per_req: meanOrUndefined(mine.map((r) => r.server_cpu_ms_per_req)),
+      database_cpu_ms_per_req: meanOrUndefined(mine.map((r) => r.database_cpu_ms_per_req)),
+    };
+  };
+  const service = side('service');
+  const baseline = side('baseline');
+  const ratio = round3(service.req_per_s / baseline.req_per_s);
+  const ratioRounds = service.req_per_s_rounds.map((r, i) => round3(r / (baseline.req_per_s_rounds[i] as number)));
+  return { endpoint: endpoint.name, rotation: endpoint.rotation, service, baseline, ratio, ratio_rounds: ratioRounds, meets_0_9: ratio >= 0.9 };
+}
+
+function table(summaries: Summary[]): string {
+  const header = ['endpoint', 'service req/s', 'baseline req/s', 'ratio', 'service p99', 'baseline p99', 'non-2xx', '>= 0.9x'];
+  const rows = summaries.map((s) => [
+    s.endpoint,
+    s.service.req_per_s.toFixed(1),
+    s.baseline.req_per_s.toFixed(1),
+    `${s.ratio.toFixed(3)}x`,
+    `${s.service.p99_ms} ms`,
+    `${s.baseline.p99_ms} ms`,
+    String(s.service.non_2xx + s.baseline.non_2xx),
+    s.meets_0_9 ? 'yes' : 'NO',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  const rounds = summaries.map(
+    (s) =>
+      `  ${s.endpoint}: service ${s.service.req_per_s_rounds.join(' / ')} req/s (p99 ${s.service.p99_ms_rounds.join(' / ')} ms); ` +
+      `baseline ${s.baseline.req_per_s_rounds.join(' / ')} req/s (p99 ${s.baseline.p99_ms_rounds.join(' / ')} ms); ` +
+      `ratio ${s.ratio_rounds.map((r) => `${r.toFixed(3)}x`).join(' / ')}`,
+  );
+  const cpu = summaries.flatMap((s) =>
+    (['service', 'baseline'] as const).map((side) => {
+      const c = s[side].cpu_cores;
+      return c
+        ? `  ${s.endpoint} on ${side}: ${c.all} of ${os.cpus().length} cores busy — ${side} ${c[side]}, database ${c.database}, ` +
+            `autocannon ${c.loadgen}, other processes ${c.other}; CPU per request: ${side} ${s[side].server_cpu_ms_per_req} ms, ` +
+            `database ${s[side].database_cpu_ms_per_req} ms`
+        : `  ${s.endpoint} on ${side}: (no /proc)`;
+    }),
+  );
+  return [line(header), rule, ...rows.map(line), '', `per round (${ORDER === 'abba' ? 'service/baseline, then baseline/service' : 'service then baseline'}, back to back):`, ...rounds, '', 'CPU during the measured runs (mean cores):', ...cpu].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  let database: ProvisionedDatabase | undefined;
+  let client: MongoClient | undefined;
+  let dbName: string | undefined;
+  let cleaned: Promise<void> | undefined;
+  const started = new Date();
+
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      running?.stop();
+      await Promise.all(children.map((child) => stopChild(child).catch(() => undefined)));
+      if (client && dbName && database?.mode === 'external') {
+        await client.db(dbName).dropDatabase().catch((err: unknown) => log(`could not drop ${dbName}: ${String(err)}`));
+      }
+      await client?.close().catch(() => undefined);
+      await database?.stop().catch((err: unknown) => log(`stopping the database failed: ${String(err)}`));
+    })());
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the servers and the database`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const watchdog = setTimeout(() => {
+    log(`the bench took longer than ${WATCHDOG_MS / 1000} s: stopping everything`);
+    void cleanup().finally(() => process.exit(1));
+  }, WATCHDOG_MS);
+
+  try {
+    if (RUNTIME === 'compiled') {
+      log('compiling the servers with tsc (bench/tsconfig.bench.json → bench/results/.build/)');
+      compileServers();
+    }
+    database = await provisionDatabase({
+      mongodbUrl: process.env.MONGODB_URL,
+      storage: 'memory',
+      projectRoot,
+      dataDir: '.data',
+      log: (level, message) => log(`database ${level}: ${message}`),
+    });
+    log(`database: ${database.description}`);
+    dbName = `bench_api_${Date.now().toString(36)}_${process.pid}`;
+    client = new MongoClient(database.url, { appName: 'bench-seed', serverSelectionTimeoutMS: 5_000 });
+    await client.connect();
+    const { accountIds } = await seed(client, dbName);
+    log(`seeded ${dbName}: ${GROUPS} groups, ${accountIds.length} accounts`);
+
+    const env = { ...process.env, NODE_ENV: 'production', BENCH_MONGODB_URL: database.url, BENCH_DB: dbName, BENCH_PROJECT_ROOT: projectRoot };
+    const profileDir = path.join(resultsDir, 'profiles');
+    if (CPU_PROF) mkdirSync(profileDir, { recursive: true });
+    const [service, baseline] = await Promise.all([
+      startServer('service', 'serve-service', env, CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      startServer('baseline', 'serve-baseline', env, CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    ]);
+    if (database.pid) cpuRoles.set('database', database.pid);
+    if (service.child.pid) cpuRoles.set('service', service.child.pid);
+    if (baseline.child.pid) cpuRoles.set('baseline', baseline.child.pid);
+    log(`service on 127.0.0.1:${service.port} (pid ${service.child.pid}), baseline on 127.0.0.1:${baseline.port} (pid ${baseline.child.pid})`);
+
+    const allEndpoints: Endpoint[] = [
+      {
+        name: 'account/get',
+        path: '/account/get',
+        bodies: accountIds.map((id) => JSON.stringify({ _id: id.toHexString() })),
+        rotation: `each connection cycles through all ${accountIds.length} account ids (prebuilt requests)`,
+      },
+      {
+        name: 'account/find',
+        path: '/account/find',
+        bodies: [JSON.stringify({ _meta: { page: 1, limit: PAGE_LIMIT } })],
+        rotation: `page 1, limit ${PAGE_LIMIT}: ${PAGE_LIMIT} rows with group_info of ${ACCOUNTS} live accounts`,
+      },
+    ];
+    const endpoints = allEndpoints.filter((e) => ONLY === undefined || e.name === ONLY);
+    if (endpoints.length === 0) throw new Error(`BENCH_ONLY=${ONLY}: no such endpoint (${allEndpoints.map((e) => e.name).join(', ')})`);
+    await checkSameAnswers(endpoints, service, baseline);
+    if (PREWARM_S > 0) {
+      log(`pre-warming both servers and the database: ${PREWARM_S} s per server and endpoint (not measured)`);
+      for (const endpoint of endpoints) {
+        for (const target of [service, baseline]) requireClean(`${endpoint.name} on ${target.name} (pre-warm)`, await load(target.port, endpoint, PREWARM_S));
+      }
+    }
+
+    log(
+      `measuring: ${CONNECTIONS} connections, pipelining 1, ${WARMUP_S} s warm-up + ${DURATION_S} s per run, ` +
+        `${ROUNDS} rounds of service/baseline per endpoint`,
+    );
+    const runs: RunFigures[] = [];
+    for (const endpoint of endpoints) {
+      for (let round = 1; round <= ROUNDS; round++) {
+        const pair = ORDER === 'abba' && round % 2 === 0 ? [baseline, service] : [service, baseline];
+        for (const target of pair) runs.push(await measure(target, endpoint, round));
+      }
+    }
+
+    const summaries = endpoints.map((endpoint) => summarize(endpoint, runs));
+    const report = {
+      date: started.toISOString(),
+      machine: {
+        cpus: os.cpus().length,
+        cpu_model: os.cpus()[0]?.model ?? 'unknown',
+        memory_gb: Math.round(os.totalmem() / 2 ** 30),
+        platform: `${os.platform()} ${os.release()}`,
+        node: process.version,
+      },
+      database: { mode: database.mode, description: database.description, seeded: { groups: GROUPS, accounts: ACCOUNTS } },
+      settings: {
+        connections: CONNECTIONS,
+        pipelining: 1,
+        duration_s: DURATION_S,
+        warmup_s: WARMUP_S,
+        prewarm_s: PREWARM_S,
+        rounds: ROUNDS,
+        order: ORDER === 'abba' ? 'ABBA: service first in odd rounds, baseline first in even rounds' : 'ABAB: service, baseline in every round',
+        cpu_prof: CPU_PROF,
+        server_runtime: RUNTIME === 'tsx' ? 'tsx (esbuild, keepNames)' : 'tsc output (as npm start)',
+      },
+      disturbed_runs: runs.filter((r) => (r.cpu_cores?.other ?? 0) > OTHER_CPU_LIMIT).map((r) => `${r.endpoint} ${r.target} round ${r.round}: other ${r.cpu_cores?.other} cores`),
+      summary: summaries,
+      runs,
+    };
+    mkdirSync(resultsDir, { recursive: true });
+    const file = path.join(resultsDir, `api-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+
+    process.stdout.write(
+      `\nAPI bench — ${report.machine.cpus} CPU (${report.machine.cpu_model}), node ${report.machine.node}, ${database.description}\n` +
+        `servers run as ${report.settings.server_runtime}; ${CONNECTIONS} connections, pipelining 1, ` +
+        `${DURATION_S} s per run after ${WARMUP_S} s warm-up, ${ROUNDS} rounds service/baseline\n\n` +
+        `${table(summaries)}\n\n` +
+        (report.disturbed_runs.length > 0
+          ? `DISTURBED: other processes used more than ${OTHER_CPU_LIMIT} cores during ${report.disturbed_runs.length} run(s):\n  ${report.disturbed_runs.join('\n  ')}\n\n`
+          : `no run was disturbed by other processes (each below ${OTHER_CPU_LIMIT} cores)\n\n`) +
+        `written to ${path.relative(projectRoot, file)}\n`,
+    );
+    if (CPU_PROF) process.stdout.write(`CPU profiles of both servers: ${path.relative(projectRoot, profileDir)}/ (written as the servers stop)\n`);
+    return 0;
+  } finally {
+    clearTimeout(watchdog);
+    await cleanup();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`[bench] failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,28 @@
+/**
+ * Bench server A: the real service (createService from src/service.ts, the same app `npm start` serves) with one
+ * API key, a 1 MiB body limit, a silent logger and no payment worker. Started by bench/api.ts in its own process,
+ * compiled by tsc like `npm start` (or through tsx with BENCH_RUNTIME=tsx).
+ */
+import path from 'node:path';
+import { connectDatabase } from '../src/core/db.js';
+import { createLogger } from '../src/core/logger.js';
+import { SCHEMA_DIR, createService } from '../src/service.js';
+import { BENCH_KEY, benchEnv, failStartup, serve } from './child.js';
+
+async function main(): Promise<void> {
+  const { url, dbName } = benchEnv();
+  const database = await connectDatabase({ url, dbName, appName: 'bench-service' });
+  const service = await createService({
+    database,
+    config: { apiKeys: [{ ...BENCH_KEY }], bodyLimitBytes: 1_048_576 },
+    logger: createLogger({ level: 'silent', pretty: false, name: 'api' }),
+    // compiled to bench/results/.build/, SCHEMA_DIR would point inside it: bench/api.ts passes the project root
+    schemaDir: process.env.BENCH_PROJECT_ROOT ? path.join(process.env.BENCH_PROJECT_ROOT, 'result-schemas') : SCHEMA_DIR,
+  });
+  await serve(service.app, async () => {
+    await service.stop();
+    await database.close();
+  });
+}
+
+main().catch(failStartup);
