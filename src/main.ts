@@ -16,7 +16,12 @@ async function main(): Promise<void> {
   }
   onStop(() => service.stop());
 
-  const server = await listen(service.app, config);
+  let server: Server;
+  try {
+    server = await listen(service.app, config);
+  } catch (err) {
+    return await fail(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message} (set PORT or HOST)`);
+  }
   onStop(() => closeServer(server));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

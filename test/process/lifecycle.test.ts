@@ -94,6 +94,24 @@ describe('the service process', () => {
     expect(proc.output()).toContain('Configuration error: PORT: must be an integer (got "eighty")');
   });
 
+  it('says so in one line when its port is taken, and stops the database it started', async () => {
+    const blocker = (await import('node:net')).createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const dataDir = tempDir('busy-port');
+      const proc = spawnService(childEnv({ PORT: String(port), DATA_DIR: dataDir }));
+      const { code } = await proc.exited;
+      expect(code).toBe(1);
+      // the embedded server it had started for that data folder is gone too
+      expect(() => execSync(`pgrep -f "[E]mbeddedMongo.*${dataDir}"`)).toThrow();
+      expect(proc.output()).toContain(`cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port} (set PORT or HOST)`);
+      expect(proc.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('refuses to start in production without API_KEYS', async () => {
     const proc = spawnService(childEnv({ NODE_ENV: 'production' }));
     const { code } = await proc.exited;
