@@ -180,13 +180,14 @@ async function transferDirect(db: Db, t: { from: ObjectId; to: ObjectId; money: 
     if (r.matchedCount !== 1) fail(to);
   };
   await cas('initial', 'pending');
+  const fence = new Date(Date.now() + 20_000);
   const debit = await wallets.updateOne(
-    { _id: t.from, state: 100, pending_transactions: { $ne: _id }, $expr: { $gte: [{ $subtract: ['$balance_money', '$frozen_money'] }, t.money] } },
+    { _id: t.from, state: 100, pending_transactions: { $ne: _id }, $expr: { $and: [{ $gte: [{ $subtract: ['$balance_money', '$frozen_money'] }, t.money] }, { $lt: ['$$NOW', fence] }] } },
     { $push: { pending_transactions: _id }, $set: { updated_at: now() }, $inc: { balance_money: Long.fromNumber(-t.money) } } as never,
   );
   if (debit.matchedCount !== 1) fail('debit');
   const credit = await wallets.updateOne(
-    { _id: t.to, state: 100, pending_transactions: { $ne: _id }, $expr: { $lte: [{ $add: ['$balance_money', t.money] }, MAX_BALANCE] } },
+    { _id: t.to, state: 100, pending_transactions: { $ne: _id }, $expr: { $and: [{ $lte: [{ $add: ['$balance_money', t.money] }, MAX_BALANCE] }, { $lt: ['$$NOW', fence] }] } },
     { $push: { pending_transactions: _id }, $set: { updated_at: now() }, $inc: { balance_money: money, frozen_money: money } } as never,
   );
   if (credit.matchedCount !== 1) fail('credit');

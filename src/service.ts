@@ -6,7 +6,7 @@ import { createApp } from './core/app.js';
 import type { Config } from './core/config.js';
 import type { Database } from './core/db.js';
 import { buildActionTable, type ActionTable, type ResourceDefinition } from './core/dispatch.js';
-import { createCrashPoint } from './core/faults.js';
+import { createFaultPoint } from './core/faults.js';
 import type { Logger } from './core/logger.js';
 import { loadPaymentsConfig, type PaymentsConfig } from './payments/config.js';
 import { PaymentEngine } from './payments/engine.js';
@@ -39,7 +39,7 @@ export interface Service {
 
 /** The payment engine for a configuration (also used by the worker process and the CLI). */
 export function createEngine(payments: PaymentsConfig): PaymentEngine {
-  return new PaymentEngine({ lockTtlMs: payments.lockTtlMs, retryWaitMs: payments.retryWaitMs, crash: createCrashPoint(payments.faults) });
+  return new PaymentEngine({ lockTtlMs: payments.lockTtlMs, retryWaitMs: payments.retryWaitMs, fault: createFaultPoint(payments.faults) });
 }
 
 /** The gateway worker of a process. */

@@ -31,6 +31,7 @@ export function loadPaymentsConfig(env: Env = process.env): PaymentsConfig {
   const faultsEnabled = env.FAULT_INJECTION === 'enabled';
   if (faultsEnabled && nodeEnv === 'production') throw new ConfigError('FAULT_INJECTION', 'is not allowed with NODE_ENV=production');
   if (env.CRASH_AT && !faultsEnabled) throw new ConfigError('CRASH_AT', 'needs FAULT_INJECTION=enabled (tests only)');
+  if (env.STALL_AT && !faultsEnabled) throw new ConfigError('STALL_AT', 'needs FAULT_INJECTION=enabled (tests only)');
   return {
     lockTtlMs,
     retryWaitMs: readInt(env, 'WALLET_RETRY_WAIT_MS', 3_000, 0, 60_000),
@@ -43,7 +44,7 @@ export function loadPaymentsConfig(env: Env = process.env): PaymentsConfig {
       maxBackoffMs: readInt(env, 'WORKER_MAX_BACKOFF_MS', 60_000, 10, 3_600_000),
     },
     gateway: readGateway(env),
-    faults: { enabled: faultsEnabled, crashAt: env.CRASH_AT || undefined },
+    faults: { enabled: faultsEnabled, crashAt: env.CRASH_AT || undefined, stallAt: env.STALL_AT || undefined, stallMs: readInt(env, 'STALL_MS', 0, 0, 600_000) },
   };
 }
 

@@ -1,6 +1,6 @@
 import { Long, ObjectId, type Db, type Document } from 'mongodb';
 import { ApiError, isDuplicateKeyError } from '../core/errors.js';
-import type { CrashPoint } from '../core/faults.js';
+import type { FaultPoint } from '../core/faults.js';
 import type { Logger } from '../core/logger.js';
 import { GatewayUnavailableError, type GatewayResult, type PaymentGateway } from './gateway.js';
 import { applyLeg, settleLeg, type Refusal } from './legs.js';
@@ -19,7 +19,8 @@ import {
 export interface EngineOptions {
   lockTtlMs: number;
   retryWaitMs: number;
-  crash: CrashPoint;
+  /** Test-only fault injection (crash or stall at a named point); a no-op in normal runs. */
+  fault: FaultPoint;
 }
 
 /** What a caller asks for; `out_trade_no` makes it idempotent. */
@@ -96,7 +97,7 @@ export class PaymentEngine {
       }
       return await this.resume(db, existing, owner);
     }
-    this.options.crash(`${tx.type}.after_insert`);
+    this.options.fault(`${tx.type}.after_insert`);
     return await this.drive(db, { tx, owner, renewedAt: now.getTime() });
   }
 
@@ -184,9 +185,13 @@ export class PaymentEngine {
   private async applyLegs(db: Db, run: Run): Promise<TxDoc['error']> {
     for (const leg of TX_KINDS[run.tx.type].legs(run.tx)) {
       await this.keepLock(db, run);
-      const outcome = await applyLeg(wallets(db), leg.wallet, leg.role, run.tx._id, run.tx.money);
-      if (!outcome.ok) return errorOf(outcome.reason, leg.wallet);
-      this.options.crash(`${run.tx.type}.after_apply_${leg.role}`);
+      this.options.fault(`${run.tx.type}.before_apply_${leg.role}`);
+      const outcome = await applyLeg(wallets(db), leg.wallet, leg.role, run.tx._id, run.tx.money, this.fenceOf(run));
+      if (!outcome.ok) {
+        if (outcome.reason === 'fenced') throw new LockLostError(run.tx._id);
+        return errorOf(outcome.reason, leg.wallet);
+      }
+      this.options.fault(`${run.tx.type}.after_apply_${leg.role}`);
     }
     return null;
   }
@@ -196,7 +201,7 @@ export class PaymentEngine {
     for (const leg of settle === 'commit' ? legs : [...legs].reverse()) {
       await this.keepLock(db, run);
       await settleLeg(wallets(db), leg.wallet, leg.role, run.tx._id, run.tx.money, settle);
-      this.options.crash(`${run.tx.type}.after_${settle}_${leg.role}`);
+      this.options.fault(`${run.tx.type}.after_${settle}_${leg.role}`);
     }
   }
 
@@ -215,7 +220,16 @@ export class PaymentEngine {
     if (result.matchedCount !== 1) throw new LockLostError(run.tx._id);
     run.tx = { ...run.tx, ...set };
     run.renewedAt = now.getTime();
-    this.options.crash(`${run.tx.type}.after_${to}`);
+    this.options.fault(`${run.tx.type}.after_${to}`);
+  }
+
+  /**
+   * The latest server time at which our wallet writes may still land: a third of the lock's time before it runs
+   * out, so a write held up past it is refused before anyone else can take the transaction (clocks of the hosts
+   * and the database must agree within that margin, which NTP gives by far).
+   */
+  private fenceOf(run: Run): Date {
+    return new Date(run.renewedAt + this.options.lockTtlMs - this.options.lockTtlMs / 3);
   }
 
   /** Extends our lock when a third of its time has passed (a request normally finishes long before). */
@@ -275,7 +289,7 @@ export class PaymentEngine {
       );
       return { ...tx, next_attempt_at: next, lock_owner: null, lock_until: UNLOCKED };
     }
-    this.options.crash(`${tx.type}.after_gateway`);
+    this.options.fault(`${tx.type}.after_gateway`);
     if (result.status === 'succeeded') {
       await this.transition(db, run, 'applied', { error: null, set: { gateway_trade_no: result.gateway_trade_no } });
     } else {

@@ -57,7 +57,8 @@ export interface WalletDoc {
 /** Why an apply did not happen. */
 export type Refusal = 'insufficient_funds' | 'wallet_not_found' | 'wallet_disabled' | 'balance_limit';
 
-export type ApplyOutcome = { ok: true; already: boolean } | { ok: false; reason: Refusal };
+/** `fenced`: the caller's lock could have run out, so the server refused the write (see applyLeg). */
+export type ApplyOutcome = { ok: true; already: boolean } | { ok: false; reason: Refusal | 'fenced' };
 
 function incOf(delta: Delta, money: number): Document | undefined {
   const inc: Document = {};
@@ -66,13 +67,29 @@ function incOf(delta: Delta, money: number): Document | undefined {
   return Object.keys(inc).length > 0 ? inc : undefined;
 }
 
-/** The guarded apply of one leg: one updateOne. On no match, one read tells "already applied" from a refusal. */
-export async function applyLeg(wallets: Collection<WalletDoc>, walletId: ObjectId, role: LegRole, txId: ObjectId, money: number): Promise<ApplyOutcome> {
+/**
+ * The guarded apply of one leg: one updateOne. On no match, one read tells "already applied" from a refusal.
+ *
+ * `fence` closes the one gap a lock alone leaves: an actor that stalls between checking its lock and this write
+ * (a long pause, a write held up in a failover) while recovery takes the transaction over and finishes it would
+ * otherwise apply the leg a second time, since a committed leg is no longer in `pending_transactions`. The server
+ * compares its own clock (`$$NOW`) with the fence, set well before the lock runs out, so such a late write is
+ * refused however late it arrives.
+ */
+export async function applyLeg(
+  wallets: Collection<WalletDoc>,
+  walletId: ObjectId,
+  role: LegRole,
+  txId: ObjectId,
+  money: number,
+  fence: Date,
+): Promise<ApplyOutcome> {
   const rule = LEG_RULES[role];
-  const guard =
+  const funds =
     rule.guard === 'available'
-      ? { $expr: { $gte: [{ $subtract: ['$balance_money', '$frozen_money'] }, money] } }
-      : { $expr: { $lte: [{ $add: ['$balance_money', money] }, MAX_BALANCE] } };
+      ? { $gte: [{ $subtract: ['$balance_money', '$frozen_money'] }, money] }
+      : { $lte: [{ $add: ['$balance_money', money] }, MAX_BALANCE] };
+  const guard = { $expr: { $and: [funds, { $lt: ['$$NOW', fence] }] } };
   const update: Document = { $push: { pending_transactions: txId }, $set: { updated_at: new Date() } };
   const inc = incOf(rule.apply, money);
   if (inc) update.$inc = inc;
@@ -81,6 +98,7 @@ export async function applyLeg(wallets: Collection<WalletDoc>, walletId: ObjectI
   const wallet = await wallets.findOne({ _id: walletId }, { projection: { state: 1, pending_transactions: 1 } });
   if (!wallet) return { ok: false, reason: 'wallet_not_found' };
   if (wallet.pending_transactions.some((id) => id.equals(txId))) return { ok: true, already: true };
+  if (Date.now() >= fence.getTime()) return { ok: false, reason: 'fenced' };
   if (wallet.state !== WALLET_STATE.active) return { ok: false, reason: 'wallet_disabled' };
   return { ok: false, reason: rule.guard === 'available' ? 'insufficient_funds' : 'balance_limit' };
 }
