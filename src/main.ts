@@ -52,10 +52,19 @@ async function listen(app: Express, config: Config): Promise<Server> {
   });
 }
 
+/**
+ * Stops accepting and waits for the requests in flight. A keep-alive connection that goes idle after its last
+ * answer would otherwise hold the close open until the keep-alive timeout, so idle ones are closed as they appear.
+ */
 async function closeServer(server: Server): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const sweep = setInterval(() => server.closeIdleConnections(), 50);
   server.closeIdleConnections();
-  await closed;
+  try {
+    await closed;
+  } finally {
+    clearInterval(sweep);
+  }
 }
 
 main().catch((err: unknown) => {

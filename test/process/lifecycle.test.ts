@@ -166,6 +166,54 @@ describe('a mongod on PATH', () => {
   });
 });
 
+describe('shutdown and logs', () => {
+  it('finishes a request in flight when told to stop with SIGTERM, then exits cleanly', async () => {
+    const env = childEnv({
+      PORT: '0',
+      DATA_DIR: tempDir('inflight'),
+      MONGODB_URL: inject('mongoUrl'),
+      MONGODB_DB: 'inflight_check',
+      API_KEYS: 'ops:inflight-secret-0123456789',
+      WORKER: 'off',
+      FAULT_INJECTION: 'enabled',
+      STALL_AT: 'transfer.before_apply_transfer_source',
+      STALL_MS: '1500',
+    });
+    const proc = spawnService(env);
+    const { url } = await waitListening(proc);
+    const call = (action: string, body: object) =>
+      fetch(`${url}/${action}`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer inflight-secret-0123456789', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }));
+    const wallets: string[] = [];
+    for (const phone of [`1710000${Date.now() % 10000}`, `1720000${Date.now() % 10000}`]) {
+      const account = await call('account/create', { name: 'inflight', phone, state: 100 });
+      wallets.push((await call('wallet/create', { account_id: account.body._id })).body._id as string);
+    }
+    // the transfer stalls (its event loop frozen) while SIGTERM arrives; it is refused for want of money, quickly
+    const transfer = call('wallet/transfer', { from_wallet_id: wallets[0], to_wallet_id: wallets[1], money: 1, out_trade_no: `inflight-${Date.now()}` });
+    await proc.waitFor(/fault injection: stalling/);
+    proc.child.kill('SIGTERM');
+    expect(await transfer).toMatchObject({ status: 409, body: { error: { code: 'insufficient_funds' } } });
+    const answeredAt = Date.now();
+    expect((await proc.exited).code).toBe(0);
+    // regression: the client's keep-alive connection, idle after the answer, held the close for 5 s
+    expect(Date.now() - answeredAt).toBeLessThan(2_000);
+    expect(proc.output()).toMatch(/"reason":"SIGTERM","msg":"shutting down"/);
+  });
+
+  it('logs for people when LOG_PRETTY is on', async () => {
+    const proc = spawnService(childEnv({ PORT: '0', DATA_DIR: tempDir('pretty'), MONGODB_URL: inject('mongoUrl'), MONGODB_DB: 'pretty_check', LOG_PRETTY: 'true' }));
+    const line = await proc.waitFor(/listening on http/);
+    expect(line.trimStart().startsWith('{')).toBe(false);
+    expect(line).toMatch(/INFO/);
+    proc.child.kill('SIGTERM');
+    expect((await proc.exited).code).toBe(0);
+  });
+});
+
 describe('a dead parent', () => {
   it('takes the service down even when the parent took the service\'s stdout with it', async () => {
     // regression: shutdown logged first, the write to the broken pipe threw, and the process never exited
