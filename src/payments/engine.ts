@@ -32,6 +32,12 @@ export interface PaymentRequest {
   out_trade_no: string;
 }
 
+/** What one sweep did: transactions driven to an end (or as far as possible), and any that failed. */
+export interface RecoveryResult {
+  recovered: TxDoc[];
+  failed: Array<{ id: ObjectId; error: Error }>;
+}
+
 /** Another actor changed the transaction under us: we stop; the one that holds it (or recovery) goes on. */
 export class LockLostError extends Error {
   constructor(readonly txId: ObjectId) {
@@ -118,9 +124,12 @@ export class PaymentEngine {
     }
   }
 
-  /** A request's part is over: transfers when final, gateway payments once they wait for the worker. */
+  /**
+   * A request's part is over: transfers when final, gateway payments once they are the worker's (pending, applied).
+   * One found `canceling` is taken over and finished, so a retry answers with the refusal as the first call did.
+   */
   private requestIsDone(tx: TxDoc): boolean {
-    return isFinal(tx.state) || (TX_KINDS[tx.type].gateway !== null && tx.state !== 'initial');
+    return isFinal(tx.state) || (TX_KINDS[tx.type].gateway !== null && (tx.state === 'pending' || tx.state === 'applied'));
   }
 
   /** Takes the lock of a transaction nobody holds (its lock ran out), if it still matches `filter`. */
@@ -186,7 +195,13 @@ export class PaymentEngine {
     for (const leg of TX_KINDS[run.tx.type].legs(run.tx)) {
       await this.keepLock(db, run);
       this.options.fault(`${run.tx.type}.before_apply_${leg.role}`);
-      const outcome = await applyLeg(wallets(db), leg.wallet, leg.role, run.tx._id, run.tx.money, this.fenceOf(run));
+      let outcome = await applyLeg(wallets(db), leg.wallet, leg.role, run.tx._id, run.tx.money, this.fenceOf(run));
+      // fenced only means our write came late: if the lock is still ours (nobody took over, the renewal's
+      // compare-and-set proves it), nothing else has acted, and the apply can simply be made again in time
+      for (let attempt = 0; !outcome.ok && outcome.reason === 'fenced' && attempt < 3; attempt++) {
+        await this.keepLock(db, run, true);
+        outcome = await applyLeg(wallets(db), leg.wallet, leg.role, run.tx._id, run.tx.money, this.fenceOf(run));
+      }
       if (!outcome.ok) {
         if (outcome.reason === 'fenced') throw new LockLostError(run.tx._id);
         return errorOf(outcome.reason, leg.wallet);
@@ -232,10 +247,10 @@ export class PaymentEngine {
     return new Date(run.renewedAt + this.options.lockTtlMs - this.options.lockTtlMs / 3);
   }
 
-  /** Extends our lock when a third of its time has passed (a request normally finishes long before). */
-  private async keepLock(db: Db, run: Run): Promise<void> {
+  /** Extends our lock when a third of its time has passed (or now, with `force`); LockLostError if not ours. */
+  private async keepLock(db: Db, run: Run, force = false): Promise<void> {
     const now = Date.now();
-    if (now - run.renewedAt < this.options.lockTtlMs / 3) return;
+    if (!force && now - run.renewedAt < this.options.lockTtlMs / 3) return;
     const until = new Date(now + this.options.lockTtlMs);
     const result = await transactions(db).updateOne({ _id: run.tx._id, state: run.tx.state, lock_owner: run.owner }, { $set: { lock_until: until } });
     if (result.matchedCount !== 1) throw new LockLostError(run.tx._id);
@@ -257,7 +272,14 @@ export class PaymentEngine {
   async claimDue(db: Db, owner: string, skip: readonly ObjectId[] = []): Promise<Run | null> {
     const now = new Date();
     const tx = await transactions(db).findOneAndUpdate(
-      { type: { $in: GATEWAY_TYPES }, state: 'pending', next_attempt_at: { $lte: now }, lock_until: { $lt: now }, ...(skip.length > 0 ? { _id: { $nin: [...skip] } } : {}) },
+      {
+        type: { $in: GATEWAY_TYPES },
+        state: 'pending',
+        parked: { $ne: true },
+        next_attempt_at: { $lte: now },
+        lock_until: { $lt: now },
+        ...(skip.length > 0 ? { _id: { $nin: [...skip] } } : {}),
+      },
       { $set: { lock_owner: owner, lock_until: new Date(now.getTime() + this.options.lockTtlMs) }, $inc: { attempts: 1 } },
       { sort: { next_attempt_at: 1 }, returnDocument: 'after' },
     );
@@ -265,29 +287,28 @@ export class PaymentEngine {
   }
 
   /** Calls the gateway for a claimed payment and settles it: done, canceled (declined), or pending for a retry. */
-  async settleWithGateway(db: Db, run: Run, gateway: PaymentGateway, backoffMs: (attempts: number) => number, log: Logger): Promise<TxDoc> {
+  async settleWithGateway(db: Db, run: Run, gateway: PaymentGateway, retry: { backoffMs: (attempts: number) => number; maxAttempts: number }, log: Logger): Promise<TxDoc> {
     const { tx } = run;
     const order = { out_trade_no: tx.out_trade_no, money: tx.money, wallet_id: tx.wallet_id.toHexString() };
     let result: GatewayResult;
     try {
       result = TX_KINDS[tx.type].gateway === 'charge' ? await gateway.charge(order) : await gateway.payout(order);
     } catch (err) {
-      const retryable = err instanceof GatewayUnavailableError;
-      log.warn({ err, tx: tx._id.toHexString(), attempts: tx.attempts, retryable }, 'gateway call failed; will retry');
-      const next = new Date(Date.now() + backoffMs(tx.attempts));
+      // the outcome is unknown: never cancel, retry the same order later; after maxAttempts, an operator decides
+      const known = err instanceof GatewayUnavailableError;
+      const park = tx.attempts >= retry.maxAttempts;
+      const message = known ? (err as Error).message : 'unexpected gateway error';
+      const next = new Date(Date.now() + retry.backoffMs(tx.attempts));
+      const error = park
+        ? { code: 'needs_operator' as const, message: `the gateway failed ${tx.attempts} times; last: ${message}` }
+        : { code: 'gateway_unavailable' as const, message };
+      if (park) log.error({ err, tx: tx._id.toHexString(), attempts: tx.attempts }, 'gateway payment parked for an operator');
+      else log.warn({ err, tx: tx._id.toHexString(), attempts: tx.attempts, known }, 'gateway call failed; will retry');
       await transactions(db).updateOne(
         { _id: tx._id, state: 'pending', lock_owner: run.owner },
-        {
-          $set: {
-            next_attempt_at: next,
-            error: { code: 'gateway_unavailable', message: retryable ? (err as Error).message : 'unexpected gateway error' },
-            lock_owner: null,
-            lock_until: UNLOCKED,
-            updated_at: new Date(),
-          },
-        },
+        { $set: { next_attempt_at: next, error, parked: park, lock_owner: null, lock_until: UNLOCKED, updated_at: new Date() } },
       );
-      return { ...tx, next_attempt_at: next, lock_owner: null, lock_until: UNLOCKED };
+      return { ...tx, next_attempt_at: next, error, parked: park, lock_owner: null, lock_until: UNLOCKED };
     }
     this.options.fault(`${tx.type}.after_gateway`);
     if (result.status === 'succeeded') {
@@ -304,7 +325,7 @@ export class PaymentEngine {
    * Transactions whose actor died: not final, lock run out, and not a gateway payment waiting in `pending` (the
    * worker's normal work). Each is locked and driven on; a crash in here is recovered by the next sweep.
    */
-  async recoverStuck(db: Db, owner: string, limit = 500): Promise<TxDoc[]> {
+  async recoverStuck(db: Db, owner: string, limit = 500): Promise<RecoveryResult> {
     const now = new Date();
     const stuck = await transactions(db)
       .find(
@@ -317,18 +338,17 @@ export class PaymentEngine {
       .sort({ updated_at: 1 })
       .limit(limit)
       .toArray();
-    const recovered: TxDoc[] = [];
+    const result: RecoveryResult = { recovered: [], failed: [] };
     for (const { _id, state } of stuck) {
-      const run = await this.lock(db, _id, owner, { state });
-      if (!run) continue;
       try {
-        recovered.push(await this.drive(db, run));
+        const run = await this.lock(db, _id, owner, { state });
+        if (run) result.recovered.push(await this.drive(db, run));
       } catch (err) {
-        // another actor took it over meanwhile: it is theirs now
-        if (!(err instanceof LockLostError)) throw err;
+        // another actor took it over meanwhile: it is theirs now; anything else must not hold up the others
+        if (!(err instanceof LockLostError)) result.failed.push({ id: _id, error: err as Error });
       }
     }
-    return recovered;
+    return result;
   }
 
   /**
@@ -337,21 +357,58 @@ export class PaymentEngine {
    */
   async cancel(db: Db, txId: ObjectId, owner: string): Promise<TxDoc> {
     const cancellable = { $or: [{ state: 'initial' }, { state: 'pending', type: { $in: GATEWAY_TYPES }, attempts: 0 }] };
-    const run = await this.lock(db, txId, owner, cancellable);
+    try {
+      const run = await this.lock(db, txId, owner, cancellable);
+      if (run) {
+        await this.transition(db, run, 'canceling', { error: { code: 'canceled_by_caller', message: 'canceled by the caller' } });
+        return await this.drive(db, run);
+      }
+    } catch (err) {
+      if (!(err instanceof LockLostError)) throw err;
+    }
+    const tx = await transactions(db).findOne({ _id: txId });
+    if (!tx) throw new ApiError('not_found', { message: `wallet_transaction ${txId.toHexString()} not found` });
+    if (tx.error?.code === 'canceled_by_caller' && (tx.state === 'canceling' || tx.state === 'canceled')) {
+      // canceled already (a retry of a cancel that was answered, or not): the same answer, and finish it if we can
+      if (tx.state === 'canceled') return tx;
+      const run = await this.lock(db, txId, owner, { state: 'canceling' });
+      return run ? await this.drive(db, run).catch(() => tx) : tx;
+    }
+    const stillCancellable = tx.state === 'initial' || (tx.state === 'pending' && TX_KINDS[tx.type].gateway !== null && tx.attempts === 0);
+    throw new ApiError('conflict', {
+      message: stillCancellable
+        ? `transaction ${txId.toHexString()} is being processed right now; try again`
+        : `a ${tx.type} in state ${tx.state}${tx.attempts > 0 ? ' already sent to the gateway' : ''} can no longer be canceled`,
+      zhMessage: '当前状态不允许取消',
+      fields: [{ field: 'state', messages: [`is ${tx.state}`] }],
+    });
+  }
+
+  /**
+   * An operator settles a gateway payment the worker gave up on (parked), or any gateway payment in `pending`,
+   * from what the gateway's own records say: `succeeded` moves the money, `declined` gives it back.
+   */
+  async resolve(db: Db, txId: ObjectId, owner: string, outcome: GatewayResult): Promise<TxDoc> {
+    const run = await this.lock(db, txId, owner, { state: 'pending', type: { $in: GATEWAY_TYPES } });
     if (!run) {
       const tx = await transactions(db).findOne({ _id: txId });
-      if (!tx) throw new ApiError('not_found', { message: `wallet_transaction ${txId.toHexString()} not found` });
-      const busy = tx.lock_until.getTime() > Date.now() && !isFinal(tx.state);
-      throw new ApiError('conflict', {
-        message: busy
-          ? `transaction ${txId.toHexString()} is being processed right now; try again`
-          : `a ${tx.type} in state ${tx.state}${tx.attempts > 0 ? ' already sent to the gateway' : ''} can no longer be canceled`,
-        zhMessage: '当前状态不允许取消',
-        fields: [{ field: 'state', messages: [`is ${tx.state}`] }],
-      });
+      throw new Error(tx ? `transaction ${txId.toHexString()} is ${tx.state}${tx.lock_until.getTime() > Date.now() ? ' and being processed' : ''}: nothing to resolve` : `no transaction ${txId.toHexString()}`);
     }
-    await this.transition(db, run, 'canceling', { error: { code: 'canceled_by_caller', message: 'canceled by the caller' } });
+    if (outcome.status === 'succeeded') {
+      await this.transition(db, run, 'applied', { error: null, set: { gateway_trade_no: outcome.gateway_trade_no, parked: false } });
+    } else {
+      await this.transition(db, run, 'canceling', { error: { code: 'declined', message: outcome.reason }, set: { parked: false } });
+    }
     return await this.drive(db, run);
+  }
+
+  /** Puts a parked gateway payment back in the worker's queue (after fixing what made the gateway fail). */
+  async unpark(db: Db, txId: ObjectId): Promise<boolean> {
+    const result = await transactions(db).updateOne(
+      { _id: txId, state: 'pending', parked: true },
+      { $set: { parked: false, next_attempt_at: new Date(), updated_at: new Date() } },
+    );
+    return result.matchedCount === 1;
   }
 }
 

@@ -95,10 +95,14 @@ export async function applyLeg(
   if (inc) update.$inc = inc;
   const result = await wallets.updateOne({ _id: walletId, state: WALLET_STATE.active, pending_transactions: { $ne: txId }, ...guard }, update);
   if (result.matchedCount === 1) return { ok: true, already: false };
+  // why not. The fence is asked of the database's clock, not ours: if it is still open now, it was open at the
+  // write, so the money (or the state) refused. The balance is not re-read for that: other money may have moved
+  // since, and the write's own verdict is the one that counts.
   const wallet = await wallets.findOne({ _id: walletId }, { projection: { state: 1, pending_transactions: 1 } });
   if (!wallet) return { ok: false, reason: 'wallet_not_found' };
   if (wallet.pending_transactions.some((id) => id.equals(txId))) return { ok: true, already: true };
-  if (Date.now() >= fence.getTime()) return { ok: false, reason: 'fenced' };
+  const fenceOpen = (await wallets.countDocuments({ _id: walletId, $expr: { $lt: ['$$NOW', fence] } })) === 1;
+  if (!fenceOpen) return { ok: false, reason: 'fenced' };
   if (wallet.state !== WALLET_STATE.active) return { ok: false, reason: 'wallet_disabled' };
   return { ok: false, reason: rule.guard === 'available' ? 'insufficient_funds' : 'balance_limit' };
 }
