@@ -1,29 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { ObjectId, type Db } from 'mongodb';
 import { createLogger } from './core/logger.js';
 import { Lease } from './core/lease.js';
-import { loadConfigsOrExit, openDatabase } from './process.js';
+import type { PaymentsConfig } from './payments/config.js';
+import { transactions } from './payments/transactions.js';
 import { verifyBooks, type VerifyReport } from './payments/verify.js';
 import { GATEWAY_LEASE } from './payments/worker.js';
+import { loadConfigsOrExit, openDatabase } from './process.js';
 import { createEngine } from './service.js';
 
 const USAGE = `usage: npm run cli -- <command>
 
   wallet verify [--require-settled] [--json]
         check the books: every wallet's balance and frozen money against its transactions, no negative
-        wallet, no dangling ids in pending_transactions. --require-settled also fails on transactions that
-        are not done or canceled. Exits 1 on any break.
+        wallet, no dangling ids in pending_transactions; with nothing in flight, the money in the wallets
+        equals what came in minus what went out. --require-settled also fails on transactions that are not
+        done or canceled. Exits 1 on any break.
   wallet recover
         drive every stuck transaction (lock run out) to its end once, as the worker's sweep does
+  wallet parked
+        list the gateway payments the worker gave up on (after WORKER_MAX_ATTEMPTS failed calls)
+  wallet resolve <transaction_id> succeeded <gateway_trade_no>
+  wallet resolve <transaction_id> declined [reason]
+        settle a gateway payment from the gateway's own records: succeeded moves the money, declined gives it back
+  wallet retry <transaction_id>
+        put a parked payment back in the worker's queue
   worker status
         who holds the payment worker lease
 
 Database: MONGODB_URL, else the local database of a running npm start / npm run worker.
 `;
 
+class UsageError extends Error {}
+
 /** `npm run cli -- ...`: operator commands. */
 async function main(argv: string[]): Promise<number> {
-  const [group, command, ...flags] = argv;
-  const known = ['wallet verify', 'wallet recover', 'worker status'];
-  if (!group || !command || !known.includes(`${group} ${command}`) || flags.some((f) => !['--require-settled', '--json'].includes(f))) {
+  const [group, command, ...rest] = argv;
+  const run = COMMANDS[`${group} ${command}`];
+  if (!run) {
     process.stderr.write(USAGE);
     return 2;
   }
@@ -31,18 +46,26 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ level: 'warn', pretty: false, name: 'cli', destination: process.stderr as never });
   const opened = await openDatabase(config, logger);
   try {
-    const db = opened.database.db;
-    if (group === 'worker') {
-      const holder = await new Lease(db, { name: GATEWAY_LEASE, owner: 'cli', ttlMs: 1 }).current();
-      const live = holder && holder.expires_at.getTime() > Date.now();
-      process.stdout.write(live ? `lease held by ${holder.owner} until ${holder.expires_at.toISOString()}\n` : 'no worker holds the lease\n');
-      return 0;
+    return await run(opened.database.db, rest, payments);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n\n${USAGE}`);
+      return 2;
     }
-    if (command === 'recover') {
-      const recovered = await createEngine(payments).recoverStuck(db, `cli:${process.pid}`);
-      process.stdout.write(`recovered ${recovered.length} transaction(s)${recovered.map((tx) => `\n  ${tx._id.toHexString()} ${tx.type} → ${tx.state}`).join('')}\n`);
-      return 0;
-    }
+    throw err;
+  } finally {
+    await opened.close();
+  }
+}
+
+type Command = (db: Db, args: string[], payments: PaymentsConfig) => Promise<number>;
+
+const owner = () => `cli:${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+
+const COMMANDS: Record<string, Command> = {
+  'wallet verify': async (db, flags) => {
+    const unknown = flags.filter((f) => !['--require-settled', '--json'].includes(f));
+    if (unknown.length > 0) throw new UsageError(`unknown option ${unknown.join(' ')}`);
     const report = await verifyBooks(db, {
       requireSettled: flags.includes('--require-settled'),
       progress: process.stderr.isTTY ? (read, total) => process.stderr.write(`\rchecked ${read}/${total} transactions`) : undefined,
@@ -50,9 +73,48 @@ async function main(argv: string[]): Promise<number> {
     if (process.stderr.isTTY) process.stderr.write('\n');
     process.stdout.write(flags.includes('--json') ? `${JSON.stringify(report, null, 2)}\n` : describe(report));
     return report.ok ? 0 : 1;
-  } finally {
-    await opened.close();
-  }
+  },
+  'wallet recover': async (db, _args, payments) => {
+    const { recovered, failed } = await createEngine(payments).recoverStuck(db, owner());
+    process.stdout.write(`recovered ${recovered.length} transaction(s)${recovered.map((tx) => `\n  ${tx._id.toHexString()} ${tx.type} → ${tx.state}`).join('')}\n`);
+    for (const { id, error } of failed) process.stdout.write(`  FAILED ${id.toHexString()}: ${error.message}\n`);
+    return failed.length === 0 ? 0 : 1;
+  },
+  'wallet parked': async (db) => {
+    const parked = await transactions(db).find({ parked: true, state: 'pending' }).sort({ _id: 1 }).toArray();
+    process.stdout.write(parked.length === 0 ? 'no parked payments\n' : `${parked.map((tx) => `${tx._id.toHexString()} ${tx.type} ${tx.money} out_trade_no=${tx.out_trade_no} attempts=${tx.attempts}: ${tx.error?.message ?? ''}`).join('\n')}\n`);
+    return 0;
+  },
+  'wallet resolve': async (db, [id, status, ...detail], payments) => {
+    const txId = parseId(id);
+    if (status === 'succeeded' && detail[0]) {
+      const tx = await createEngine(payments).resolve(db, txId, owner(), { status: 'succeeded', gateway_trade_no: detail[0] });
+      process.stdout.write(`${tx._id.toHexString()} ${tx.type} → ${tx.state}\n`);
+      return 0;
+    }
+    if (status === 'declined') {
+      const tx = await createEngine(payments).resolve(db, txId, owner(), { status: 'declined', reason: detail.join(' ') || 'declined (resolved by an operator)' });
+      process.stdout.write(`${tx._id.toHexString()} ${tx.type} → ${tx.state}\n`);
+      return 0;
+    }
+    throw new UsageError('resolve needs "succeeded <gateway_trade_no>" or "declined [reason]"');
+  },
+  'wallet retry': async (db, [id], payments) => {
+    const done = await createEngine(payments).unpark(db, parseId(id));
+    process.stdout.write(done ? 'back in the queue\n' : 'not a parked payment\n');
+    return done ? 0 : 1;
+  },
+  'worker status': async (db) => {
+    const holder = await new Lease(db, { name: GATEWAY_LEASE, owner: 'cli', ttlMs: 1 }).current();
+    const live = holder && holder.expires_at.getTime() > Date.now();
+    process.stdout.write(live ? `lease held by ${holder.owner} until ${holder.expires_at.toISOString()}\n` : 'no worker holds the lease\n');
+    return 0;
+  },
+};
+
+function parseId(id: string | undefined): ObjectId {
+  if (!id || !/^[0-9a-f]{24}$/i.test(id)) throw new UsageError(`"${id ?? ''}" is not a transaction id (24 hex characters)`);
+  return ObjectId.createFromHexString(id);
 }
 
 function describe(report: VerifyReport): string {

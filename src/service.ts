@@ -8,7 +8,7 @@ import type { Database } from './core/db.js';
 import { buildActionTable, type ActionTable, type ResourceDefinition } from './core/dispatch.js';
 import { createFaultPoint } from './core/faults.js';
 import type { Logger } from './core/logger.js';
-import { loadPaymentsConfig, type PaymentsConfig } from './payments/config.js';
+import { gatewayCallBudgetMs, loadPaymentsConfig, type PaymentsConfig } from './payments/config.js';
 import { PaymentEngine } from './payments/engine.js';
 import { createGateway } from './payments/gateway.js';
 import { PaymentWorker } from './payments/worker.js';
@@ -44,7 +44,14 @@ export function createEngine(payments: PaymentsConfig): PaymentEngine {
 
 /** The gateway worker of a process. */
 export function createWorker(db: Db, engine: PaymentEngine, payments: PaymentsConfig, logger: Logger): PaymentWorker {
-  return new PaymentWorker({ db, engine, gateway: createGateway(payments.gateway, db), config: payments.worker, log: logger.child({ component: 'payment-worker' }) });
+  return new PaymentWorker({
+    db,
+    engine,
+    gateway: createGateway(payments.gateway, db),
+    config: payments.worker,
+    callBudgetMs: gatewayCallBudgetMs(payments.gateway),
+    log: logger.child({ component: 'payment-worker' }),
+  });
 }
 
 /** Wires resources, schemas, indexes, the HTTP app and (optionally) the worker; tests call it with their own database. */

@@ -15,6 +15,8 @@ export interface PaymentsConfig {
     sweepIntervalMs: number;
     batchSize: number;
     maxBackoffMs: number;
+    /** Gateway attempts before a payment is parked for an operator. */
+    maxAttempts: number;
   };
   gateway:
     | { kind: 'simulator'; latencyMs: number; decline: RegExp | undefined; timeout: RegExp | undefined; timeouts: number; timeoutMode: 'before' | 'after' }
@@ -29,6 +31,13 @@ export function loadPaymentsConfig(env: Env = process.env): PaymentsConfig {
   const nodeEnv = env.NODE_ENV ?? 'development';
   const lockTtlMs = readInt(env, 'WALLET_LOCK_TTL_MS', 30_000, 200, 3_600_000);
   const faultsEnabled = env.FAULT_INJECTION === 'enabled';
+  const gateway = readGateway(env);
+  // a gateway call must end well inside the worker's lease and the payment's lock, or a second worker could call
+  // the gateway for the same payment while the first call is still running
+  const budget = gatewayCallBudgetMs(gateway);
+  const leaseTtlMs = readInt(env, 'WORKER_LEASE_TTL_MS', 15_000, 100, 600_000);
+  if (leaseTtlMs <= budget + 100) throw new ConfigError('WORKER_LEASE_TTL_MS', `must be more than a gateway call may take plus 100 ms (${budget + 100})`);
+  if (lockTtlMs <= budget + 100) throw new ConfigError('WALLET_LOCK_TTL_MS', `must be more than a gateway call may take plus 100 ms (${budget + 100})`);
   if (faultsEnabled && nodeEnv === 'production') throw new ConfigError('FAULT_INJECTION', 'is not allowed with NODE_ENV=production');
   if (env.CRASH_AT && !faultsEnabled) throw new ConfigError('CRASH_AT', 'needs FAULT_INJECTION=enabled (tests only)');
   if (env.STALL_AT && !faultsEnabled) throw new ConfigError('STALL_AT', 'needs FAULT_INJECTION=enabled (tests only)');
@@ -38,14 +47,20 @@ export function loadPaymentsConfig(env: Env = process.env): PaymentsConfig {
     worker: {
       enabled: readBool(env, 'WORKER', true),
       pollMs: readInt(env, 'WORKER_POLL_MS', 1_000, 10, 600_000),
-      leaseTtlMs: readInt(env, 'WORKER_LEASE_TTL_MS', 15_000, 100, 600_000),
+      leaseTtlMs,
       sweepIntervalMs: readInt(env, 'WORKER_SWEEP_INTERVAL_MS', 10_000, 10, 3_600_000),
       batchSize: readInt(env, 'WORKER_BATCH_SIZE', 20, 1, 1_000),
       maxBackoffMs: readInt(env, 'WORKER_MAX_BACKOFF_MS', 60_000, 10, 3_600_000),
+      maxAttempts: readInt(env, 'WORKER_MAX_ATTEMPTS', 12, 1, 1_000),
     },
-    gateway: readGateway(env),
+    gateway,
     faults: { enabled: faultsEnabled, crashAt: env.CRASH_AT || undefined, stallAt: env.STALL_AT || undefined, stallMs: readInt(env, 'STALL_MS', 0, 0, 600_000) },
   };
+}
+
+/** The longest one gateway call may take (its timeout, with a second of slack; the simulator's latency). */
+export function gatewayCallBudgetMs(gateway: PaymentsConfig['gateway']): number {
+  return gateway.kind === 'http' ? gateway.timeoutMs + 1_000 : gateway.latencyMs + 100;
 }
 
 function readGateway(env: Env): PaymentsConfig['gateway'] {

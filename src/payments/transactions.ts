@@ -10,7 +10,7 @@ export const TX_STATES = ['initial', 'pending', 'applied', 'done', 'canceling', 
 export type TxState = (typeof TX_STATES)[number];
 export const FINAL_STATES: readonly TxState[] = ['done', 'canceled'];
 
-export type TxErrorCode = Refusal | 'declined' | 'gateway_unavailable' | 'canceled_by_caller';
+export type TxErrorCode = Refusal | 'declined' | 'gateway_unavailable' | 'needs_operator' | 'canceled_by_caller';
 
 export interface TxDoc {
   _id: ObjectId;
@@ -28,6 +28,8 @@ export interface TxDoc {
   error: { code: TxErrorCode; message: string; wallet_id?: ObjectId } | null;
   /** Calls made to the payment gateway. */
   attempts: number;
+  /** Set when the worker gave up retrying the gateway: an operator resolves it (`npm run cli -- wallet resolve`). */
+  parked?: boolean;
   next_attempt_at: Date;
   /** Who drives the transaction now; `lock_until` in the past means nobody. */
   lock_owner: string | null;

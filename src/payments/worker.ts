@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Db, ObjectId } from 'mongodb';
 import { Lease } from '../core/lease.js';
 import type { Logger } from '../core/logger.js';
-import type { PaymentsConfig } from './config.js';
+import { gatewayCallBudgetMs, type PaymentsConfig } from './config.js';
 import type { PaymentEngine } from './engine.js';
 import type { PaymentGateway } from './gateway.js';
 
@@ -14,6 +14,8 @@ export interface WorkerOptions {
   engine: PaymentEngine;
   gateway: PaymentGateway;
   config: PaymentsConfig['worker'];
+  /** The longest one gateway call may take: the lease must outlast it before a payment is claimed. */
+  callBudgetMs: number;
   log: Logger;
 }
 
@@ -81,12 +83,20 @@ export class PaymentWorker {
     // one gateway attempt per payment per round: a payment that failed just now is not due again until the next
     const tried: ObjectId[] = [];
     for (let i = 0; i < this.options.config.batchSize && !this.stopped; i++) {
-      if (!this.lease.holds() && !(await this.lease.acquire())) return;
+      // the lease must outlast the whole gateway call, or a successor could call for the same payment meanwhile
+      const budget = this.options.callBudgetMs;
+      if (!this.lease.holds(budget) && (!(await this.lease.acquire()) || !this.lease.holds(budget))) return;
       const run = await this.options.engine.claimDue(this.options.db, this.owner, tried);
       if (!run) return;
       tried.push(run.tx._id);
       try {
-        const tx = await this.options.engine.settleWithGateway(this.options.db, run, this.options.gateway, (n) => this.backoff(n), this.options.log);
+        const tx = await this.options.engine.settleWithGateway(
+          this.options.db,
+          run,
+          this.options.gateway,
+          { backoffMs: (n) => this.backoff(n), maxAttempts: this.options.config.maxAttempts },
+          this.options.log,
+        );
         this.options.log.info({ tx: tx._id.toHexString(), type: tx.type, state: tx.state, attempts: tx.attempts }, 'gateway payment processed');
       } catch (err) {
         // one payment failing (its lock lost, the database gone) must not stop the others; its lock runs out
@@ -98,10 +108,11 @@ export class PaymentWorker {
 
   /** Drives on every transaction whose actor died. */
   async sweep(): Promise<number> {
-    const recovered = await this.options.engine.recoverStuck(this.options.db, this.owner);
+    const { recovered, failed } = await this.options.engine.recoverStuck(this.options.db, this.owner);
     if (recovered.length > 0) {
       this.options.log.warn({ count: recovered.length, transactions: recovered.map((tx) => `${tx._id.toHexString()}:${tx.state}`) }, 'recovered stuck transactions');
     }
+    for (const { id, error } of failed) this.options.log.error({ err: error, tx: id.toHexString() }, 'could not recover a transaction; the next sweep tries again');
     return recovered.length;
   }
 
