@@ -5,7 +5,16 @@ import type { WalletDoc } from './legs.js';
 
 /** One inconsistency in the books. */
 export interface Break {
-  kind: 'balance_mismatch' | 'frozen_mismatch' | 'negative' | 'dangling_pending' | 'final_still_pending' | 'leg_missing' | 'unsettled';
+  kind:
+    | 'balance_mismatch'
+    | 'frozen_mismatch'
+    | 'negative'
+    | 'dangling_pending'
+    | 'final_still_pending'
+    | 'leg_missing'
+    | 'unsettled'
+    | 'unverified'
+    | 'conservation';
   wallet_id?: string;
   tx_id?: string;
   detail: string;
@@ -16,11 +25,12 @@ export interface VerifyReport {
   wallets: number;
   transactions: number;
   by_state: Record<TxState, number>;
-  total_balance: number;
-  total_frozen: number;
+  /** Sums, exact (as a string when beyond 2^53). */
+  total_balance: number | string;
+  total_frozen: number | string;
   /** Money that entered (done recharges) and left (done withdrawals) the system. */
-  recharged: number;
-  withdrawn: number;
+  recharged: number | string;
+  withdrawn: number | string;
   breaks: Break[];
 }
 
@@ -57,15 +67,17 @@ export async function verifyBooks(db: Db, options: VerifyOptions = {}): Promise<
   const byState = Object.fromEntries(TX_STATES.map((s) => [s, 0])) as Record<TxState, number>;
   const total = await transactions(db).estimatedDocumentCount();
   let read = 0;
-  let recharged = 0;
-  let withdrawn = 0;
+  let recharged = 0n;
+  let withdrawn = 0n;
+  let inFlight = 0;
   const unsettled: LedgerTx[] = [];
   for await (const tx of transactions(db).find({}, { projection: TX_FIELDS })) {
     read += 1;
     if (options.progress && read % 10_000 === 0) options.progress(read, total);
     byState[tx.state] += 1;
-    if (tx.state === 'done' && tx.type === 'recharge') recharged += tx.money;
-    if (tx.state === 'done' && tx.type === 'withdraw') withdrawn += tx.money;
+    if (tx.state === 'done' && tx.type === 'recharge') recharged += BigInt(tx.money);
+    if (tx.state === 'done' && tx.type === 'withdraw') withdrawn += BigInt(tx.money);
+    if (!isFinal(tx.state)) inFlight += 1;
     if (options.requireSettled && !isFinal(tx.state)) unsettled.push(tx);
     books.add(tx);
   }
@@ -83,15 +95,26 @@ export async function verifyBooks(db: Db, options: VerifyOptions = {}): Promise<
     if (now && !isFinal(now.state)) breaks.push({ kind: 'unsettled', tx_id: tx._id.toHexString(), detail: `${tx.type} is still ${now.state}` });
   }
 
+  // independent of the leg table: with nothing in flight, transfers only move money around, so what the wallets
+  // hold is what came in minus what went out, and nothing is frozen
+  const totalBalance = walletDocs.reduce((sum, w) => sum + BigInt(w.balance_money), 0n);
+  const totalFrozen = walletDocs.reduce((sum, w) => sum + BigInt(w.frozen_money), 0n);
+  if (inFlight === 0 && (totalBalance !== recharged - withdrawn || totalFrozen !== 0n)) {
+    breaks.push({
+      kind: 'conservation',
+      detail: `the wallets hold ${totalBalance} (frozen ${totalFrozen}); recharges minus withdrawals are ${recharged - withdrawn}`,
+    });
+  }
+
   return {
     ok: breaks.length === 0,
     wallets: walletDocs.length,
     transactions: read,
     by_state: byState,
-    total_balance: walletDocs.reduce((sum, w) => sum + w.balance_money, 0),
-    total_frozen: walletDocs.reduce((sum, w) => sum + w.frozen_money, 0),
-    recharged,
-    withdrawn,
+    total_balance: exact(totalBalance),
+    total_frozen: exact(totalFrozen),
+    recharged: exact(recharged),
+    withdrawn: exact(withdrawn),
     breaks: breaks.slice(0, MAX_BREAKS),
   };
 }
@@ -111,8 +134,15 @@ async function checkWalletAlone(db: Db, walletId: string): Promise<Break[]> {
     found = books.check().filter((b) => b.wallet_id === walletId);
     if (after && sameMoney(before, after)) return found;
   }
-  // the wallet never stood still long enough: what the last look saw, said as such
-  return found.map((b) => ({ ...b, detail: `${b.detail} (the wallet kept changing while it was checked)` }));
+  // the wallet never stood still long enough for an exact look: say so, whatever the last look saw
+  return [
+    { kind: 'unverified', wallet_id: walletId, detail: `the wallet kept changing during ${SNAPSHOT_ATTEMPTS} attempts to check it; run verify again when it is quieter` },
+    ...found.map((b) => ({ ...b, detail: `${b.detail} (seen while the wallet was changing)` })),
+  ];
+}
+
+function exact(value: bigint): number | string {
+  return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString();
 }
 
 /** Nothing was written to the wallet between two reads (every write moves updated_at). */
