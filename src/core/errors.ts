@@ -96,6 +96,13 @@ const UNAVAILABLE_ERRORS = new Set([
   'MongoPoolClearedError',
 ]);
 
+/** Server codes of a replica set changing primary or shutting down: the caller should retry, so 503, not 500. */
+const FAILOVER_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
+
+function isFailoverError(err: MongoError): boolean {
+  return (typeof err.code === 'number' && FAILOVER_CODES.has(err.code)) || err.hasErrorLabel('RetryableWriteError') || err.hasErrorLabel('ResetPool');
+}
+
 /** True when a driver error is a duplicate key violation of a unique index. */
 export function isDuplicateKeyError(err: unknown): err is MongoServerError {
   return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
@@ -119,7 +126,7 @@ export function toApiError(err: unknown, fieldPrefix = ''): ApiError {
       cause: err,
     });
   }
-  if (err instanceof MongoError && UNAVAILABLE_ERRORS.has(err.name)) {
+  if (err instanceof MongoError && (UNAVAILABLE_ERRORS.has(err.name) || isFailoverError(err))) {
     return new ApiError('unavailable', { cause: err });
   }
   return new ApiError('internal', { cause: err });

@@ -83,8 +83,18 @@ export class Model {
   ): Promise<UpdateResult> {
     const result = await this.collection(db).updateOne(this.live(filter), withUpdatedAt(update));
     if (result.matchedCount === 1) return result;
-    const record = await this.collection(db).findOne(this.live({ _id: filter._id }));
-    if (!record) throw new ApiError('not_found', { message: `${this.name} ${filter._id.toHexString()} not found` });
+    return await this.explainNoMatch(db, filter._id, whenGuardFails);
+  }
+
+  /** updateChecked that also returns the record as it was, to put it back if a later check fails. */
+  async updateCheckedBefore(db: Db, filter: Filter<Document> & { _id: ObjectId }, update: UpdateFilter<Document>, now: Date): Promise<Document> {
+    const before = await this.collection(db).findOneAndUpdate(this.live(filter), withUpdatedAt(update, now), { returnDocument: 'before' });
+    return before ?? (await this.explainNoMatch(db, filter._id, () => new ApiError('conflict')));
+  }
+
+  private async explainNoMatch(db: Db, id: ObjectId, whenGuardFails: (record: Document) => ApiError): Promise<never> {
+    const record = await this.collection(db).findOne(this.live({ _id: id }));
+    if (!record) throw new ApiError('not_found', { message: `${this.name} ${id.toHexString()} not found` });
     throw whenGuardFails(record);
   }
 

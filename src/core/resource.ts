@@ -150,7 +150,8 @@ class Standard implements StandardActions {
     for (const key of keys) {
       const type = this.fieldTypes[key];
       if (!type) throw new Error(`resource ${this.spec.name}: find_one key ${key} is not a declared field`);
-      params[key] = `C ${type}`;
+      // with one key there is nothing to choose between: it is required
+      params[key] = `${keys.length > 1 ? 'C' : 'M'} ${type}`;
     }
     return {
       summary: summary ?? `Get one ${this.spec.name} by exactly one of ${keys.join(', ')}`,
@@ -227,12 +228,23 @@ class Standard implements StandardActions {
       result: result ?? SUMMARY_RESULT,
       envelope: 'object_result',
       handler: async ({ _id, ...changes }, ctx) => {
-        const { $set, $unset } = splitChanges(changes);
-        await this.requireReferences(ctx.db, [$set], (_, field) => field);
-        const update: Document = { $set };
-        if (Object.keys($unset).length > 0) update.$unset = $unset;
-        await this.model.updateChecked(ctx.db, { _id: _id as ObjectId }, update);
-        await this.undoIfReferencesVanished(ctx.db, [$set], [], (_, field) => field);
+        const id = _id as ObjectId;
+        const change = splitChanges(changes);
+        await this.requireReferences(ctx.db, [change.$set], (_, field) => field);
+        const update: Document = { $set: change.$set };
+        if (Object.keys(change.$unset).length > 0) update.$unset = change.$unset;
+        if (!this.model.references.some((ref) => ref.field in change.$set)) {
+          await this.model.updateChecked(ctx.db, { _id: id }, update);
+          return { _id };
+        }
+        // a referenced record deleted between our check and our write: put the record back as it was and refuse
+        const now = new Date();
+        const before = await this.model.updateCheckedBefore(ctx.db, { _id: id }, update, now);
+        const vanished = await this.model.missingReferences(ctx.db, [change.$set], (_, field) => field);
+        if (vanished.length > 0) {
+          await this.undoWrites(ctx.db, [{ _id: id, change, before }], now);
+          throw invalidParams(vanished);
+        }
         return { _id };
       },
     };
@@ -376,13 +388,29 @@ class Standard implements StandardActions {
           if (Object.keys(change.$unset).length > 0) update.$unset = change.$unset;
           return { updateOne: { filter: this.model.live({ _id: doc._id }), update } };
         });
+        const writes = docs.map((doc, i) => ({ _id: doc._id, change: changes[i] as Change, before: byId.get(doc._id.toHexString()) as Document }));
+        let outcome: { matchedCount: number; modifiedCount: number };
         try {
-          const outcome = await this.model.collection(ctx.db).bulkWrite(operations, { ordered: true });
-          return { matched_count: outcome.matchedCount, modified_count: outcome.modifiedCount };
+          outcome = await this.model.collection(ctx.db).bulkWrite(operations, { ordered: true });
         } catch (err) {
-          await this.restoreFields(ctx.db, docs, changes, byId);
+          // an ordered bulk write stops at the failing doc: what came before it was written
+          const failedAt = err instanceof MongoBulkWriteError ? firstWriteErrorIndex(err) : docs.length;
+          await this.undoWrites(ctx.db, writes.slice(0, failedAt), now);
           throw bulkError(err, path);
         }
+        if (outcome.matchedCount < docs.length) {
+          await this.undoWrites(ctx.db, writes, now);
+          const live = await this.model.collection(ctx.db).find(this.model.live({ _id: { $in: ids } }), { projection: { _id: 1 } }).toArray();
+          const liveIds = new Set(live.map((doc) => (doc._id as ObjectId).toHexString()));
+          const gone = docs.flatMap((doc, i) => (liveIds.has(doc._id.toHexString()) ? [] : [{ field: path(i, '_id'), messages: [`no ${this.spec.name} with this id`] }]));
+          throw new ApiError('not_found', { message: `${gone.length} of the records were deleted meanwhile`, fields: gone });
+        }
+        const vanished = await this.model.missingReferences(ctx.db, sets, path);
+        if (vanished.length > 0) {
+          await this.undoWrites(ctx.db, writes, now);
+          throw invalidParams(vanished);
+        }
+        return { matched_count: outcome.matchedCount, modified_count: outcome.modifiedCount };
       },
     };
   }
@@ -411,25 +439,35 @@ class Standard implements StandardActions {
     throw invalidParams(errors);
   }
 
+  /** 409 when any of `ids` is still referenced, naming each (`_id`, or `_ids[i]` in a batch). */
   private async refuseIfReferenced(db: Db, ids: ObjectId[]): Promise<void> {
-    for (const id of ids) {
-      const referrer = await this.model.findReferrer(db, id);
-      if (referrer) {
-        throw new ApiError('conflict', {
-          message: `${this.spec.name} ${id.toHexString()} is still referenced by ${referrer.resource}.${referrer.field}`,
-          zhMessage: '该记录仍被引用，无法删除',
-          fields: [{ field: ids.length === 1 ? '_id' : `_ids[${ids.indexOf(id)}]`, messages: [`still referenced by ${referrer.resource}`] }],
-        });
-      }
-    }
+    const error = await this.referencedError(db, ids);
+    if (error) throw error;
   }
 
+  /** After deleting `ids`: if one got referenced meanwhile, undelete all of them (all or nothing) and refuse. */
   private async restoreIfReferenced(db: Db, ids: ObjectId[], deletedAt: Date): Promise<void> {
-    const referenced: ObjectId[] = [];
-    for (const id of ids) if (await this.model.findReferrer(db, id)) referenced.push(id);
-    if (referenced.length === 0) return;
-    await this.model.collection(db).updateMany({ _id: { $in: referenced }, [DELETED_AT]: deletedAt }, { $unset: { [DELETED_AT]: '' } });
-    await this.refuseIfReferenced(db, referenced);
+    const error = await this.referencedError(db, ids);
+    if (!error) return;
+    await this.model.collection(db).updateMany({ _id: { $in: ids }, [DELETED_AT]: deletedAt }, { $unset: { [DELETED_AT]: '' } });
+    throw error;
+  }
+
+  private async referencedError(db: Db, ids: ObjectId[]): Promise<ApiError | null> {
+    const fields: FieldError[] = [];
+    let first: { id: ObjectId; resource: string; field: string } | undefined;
+    for (const [index, id] of ids.entries()) {
+      const referrer = await this.model.findReferrer(db, id);
+      if (!referrer) continue;
+      first ??= { id, ...referrer };
+      fields.push({ field: ids.length === 1 ? '_id' : `_ids[${index}]`, messages: [`still referenced by ${referrer.resource}`] });
+    }
+    if (!first) return null;
+    return new ApiError('conflict', {
+      message: `${this.spec.name} ${first.id.toHexString()} is still referenced by ${first.resource}.${first.field}`,
+      zhMessage: '该记录仍被引用，无法删除',
+      fields,
+    });
   }
 
   /** Values of single-field unique indexes must differ within the batch and from other stored records. */
@@ -461,24 +499,34 @@ class Standard implements StandardActions {
     }
   }
 
-  /** Puts back the fields a failed batch update may have changed, from the before-images. */
-  private async restoreFields(db: Db, docs: Array<{ _id: ObjectId }>, changes: Array<{ $set: Document; $unset: Document }>, before: Map<string, Document>): Promise<void> {
-    const operations: AnyBulkWriteOperation[] = docs.map((doc, i) => {
-      const original = before.get(doc._id.toHexString()) as Document;
-      const change = changes[i] as { $set: Document; $unset: Document };
-      const $set: Document = { updated_at: original.updated_at };
+  /**
+   * Puts back the fields our writes changed, from the before-images — only on records that still carry our write
+   * (`updated_at` is the time we wrote): a change someone made since is never overwritten.
+   */
+  private async undoWrites(db: Db, writes: Array<{ _id: ObjectId; change: Change; before: Document }>, writtenAt: Date): Promise<void> {
+    if (writes.length === 0) return;
+    const operations: AnyBulkWriteOperation[] = writes.map(({ _id, change, before }) => {
+      const $set: Document = { updated_at: before.updated_at };
       const $unset: Document = {};
       for (const field of [...Object.keys(change.$set), ...Object.keys(change.$unset)]) {
-        if (original[field] === undefined) $unset[field] = '';
-        else $set[field] = original[field];
+        if (before[field] === undefined) $unset[field] = '';
+        else $set[field] = before[field];
       }
-      return { updateOne: { filter: { _id: doc._id }, update: Object.keys($unset).length > 0 ? { $set, $unset } : { $set } } };
+      return { updateOne: { filter: { _id, updated_at: writtenAt }, update: Object.keys($unset).length > 0 ? { $set, $unset } : { $set } } };
     });
     await this.model.collection(db).bulkWrite(operations, { ordered: false });
   }
 }
 
-function splitChanges(changes: Params): { $set: Document; $unset: Document } {
+/** What one update sets and removes. */
+type Change = { $set: Document; $unset: Document };
+
+function firstWriteErrorIndex(err: MongoBulkWriteError): number {
+  const first = Array.isArray(err.writeErrors) ? err.writeErrors[0] : err.writeErrors;
+  return first?.index ?? 0;
+}
+
+function splitChanges(changes: Params): Change {
   const $set: Document = {};
   const $unset: Document = {};
   for (const [field, value] of Object.entries(changes)) {
@@ -499,9 +547,7 @@ function transitionConflict(field: string, current: unknown, from: unknown[]): A
 /** A failed insertMany/bulkWrite as an API error naming the doc (`docs[3].phone`). */
 function bulkError(err: unknown, path: (i: number, field: string) => string): ApiError {
   if (err instanceof MongoBulkWriteError && isDuplicateKeyError(err)) {
-    const first = Array.isArray(err.writeErrors) ? err.writeErrors[0] : err.writeErrors;
-    const index = first?.index ?? 0;
-    return toApiError(err, path(index, ''));
+    return toApiError(err, path(firstWriteErrorIndex(err), ''));
   }
   return toApiError(err);
 }
