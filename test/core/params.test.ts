@@ -182,11 +182,13 @@ describe('parseDateTime', () => {
     ['2024-05-01 08:00:00', '2024-05-01T08:00:00.000Z'],
     ['2024-05-01', '2024-05-01T00:00:00.000Z'],
     ['2024-02-29T23:59:59-0130', '2024-03-01T01:29:59.000Z'],
+    // regression: Date.UTC reads years 0-99 as 1900-1999
+    ['0042-06-15 12:00:00', '0042-06-15T12:00:00.000Z'],
   ])('reads %s', (text, iso) => {
     expect(parseDateTime(text)?.toISOString()).toBe(iso);
   });
 
-  it.each(['2023-02-29', '2024-13-01', '2024-05-01T24:00:00Z', '2024-05-01T08:60:00Z', 'yesterday'])('rejects %s', (text) => {
+  it.each(['2023-02-29', '0041-02-29', '2024-13-01', '2024-05-01T24:00:00Z', '2024-05-01T08:60:00Z', 'yesterday'])('rejects %s', (text) => {
     expect(parseDateTime(text)).toBeNull();
   });
 });

@@ -2,6 +2,7 @@ import { ObjectId, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPaymentsConfig } from '../../src/payments/config.js';
 import { verifyBooks } from '../../src/payments/verify.js';
+import type { PaymentWorker } from '../../src/payments/worker.js';
 import { createWorker } from '../../src/service.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 import { killSpawned } from '../helpers/processes.js';
@@ -12,6 +13,7 @@ let t: TestService;
 let db: Db;
 let a: string;
 let b: string;
+let worker: PaymentWorker;
 
 beforeAll(async () => {
   t = await startTestService({ payments });
@@ -23,7 +25,8 @@ beforeAll(async () => {
   }
   [a, b] = ids as [string, string];
   await t.call('/wallet/recharge', { wallet_id: a, money: 1000, out_trade_no: 'v-fund' });
-  await createWorker(db, t.service.engine, payments, t.logger).round();
+  worker = createWorker(db, t.service.engine, payments, t.logger);
+  await worker.round();
   await t.call('/wallet/transfer', { from_wallet_id: a, to_wallet_id: b, money: 300, out_trade_no: 'v-tr' });
   await t.call('/wallet/withdraw', { wallet_id: b, money: 100, out_trade_no: 'v-wd' }); // stays pending: frozen
 });
@@ -123,14 +126,31 @@ describe('verifyBooks', () => {
     expect(n).toBeGreaterThanOrEqual(60);
   });
 
+  it('checks, once nothing is in flight, that the wallets hold what came in minus what went out', async () => {
+    // settle the pending withdrawal first: the check only applies to a quiet ledger
+    await worker.round();
+    const settled = await verifyBooks(db, { requireSettled: true });
+    expect(settled.breaks).toEqual([]);
+    expect(settled.by_state).toMatchObject({ initial: 0, pending: 0, applied: 0, canceling: 0 });
+    // a done recharge that names no wallet: no wallet's own books show it, the totals do
+    const orphan = await db.collection('wallet_transaction').insertOne({ type: 'recharge', wallet_id: new ObjectId(), to_wallet_id: null, money: 250, out_trade_no: 'orphan-recharge', state: 'done', lock_until: new Date(0) });
+    try {
+      const report = await verifyBooks(db);
+      expect(report.breaks).toEqual([{ kind: 'conservation', detail: 'the wallets hold 900 (frozen 0); recharges minus withdrawals are 1150' }]);
+    } finally {
+      await db.collection('wallet_transaction').deleteOne({ _id: orphan.insertedId });
+    }
+  });
+
   it('makes the CLI exit non-zero on a break', async () => {
+    const before = (await db.collection('wallet').findOne(wallet(b)))?.balance_money as number;
     await db.collection('wallet').updateOne(wallet(b), { $inc: { balance_money: 7 } });
     try {
       const env = walletEnv(db.databaseName);
       const { code, output } = await runVerify(env);
       expect(code).toBe(1);
       expect(output).toContain('BOOKS BROKEN');
-      expect(output).toContain(`balance_mismatch ${b} : balance_money is 307, the ledger says 300`);
+      expect(output).toContain(`balance_mismatch ${b} : balance_money is ${before + 7}, the ledger says ${before}`);
     } finally {
       await db.collection('wallet').updateOne(wallet(b), { $inc: { balance_money: -7 } });
     }

@@ -76,6 +76,37 @@ describe('the payment worker', () => {
     await a.stop();
   });
 
+  it('parks a payment after WORKER_MAX_ATTEMPTS failed gateway calls, until an operator resolves it', async () => {
+    const stuck = loadPaymentsConfig({
+      WORKER_POLL_MS: '10',
+      WORKER_LEASE_TTL_MS: '300',
+      WALLET_LOCK_TTL_MS: '300',
+      WORKER_MAX_ATTEMPTS: '2',
+      GATEWAY_SIM_TIMEOUT: '^unreachable-',
+      GATEWAY_SIM_TIMEOUTS: '1000',
+      GATEWAY_SIM_TIMEOUT_MODE: 'before',
+    });
+    const target = await wallet('16600000009');
+    await t.db.collection('wallet').updateOne({ _id: new ObjectId(target) }, { $set: { balance_money: 1000 } });
+    await t.db.collection('wallet_transaction').insertOne({ type: 'recharge', wallet_id: new ObjectId(target), to_wallet_id: null, money: 1000, out_trade_no: 'park-fund', state: 'done', lock_until: UNLOCKED, created_at: new Date(), updated_at: new Date() });
+    const withdrawal = await t.call('/wallet/withdraw', { wallet_id: target, money: 400, out_trade_no: 'unreachable-1' });
+    const worker = createWorker(t.db, t.service.engine, stuck, t.logger);
+    await sleep(350); // earlier workers' lease lapses
+    for (let i = 0; i < 6; i++) {
+      await worker.round();
+      await sleep(30);
+    }
+    const parked = await t.db.collection('wallet_transaction').findOne({ _id: new ObjectId(withdrawal.body._id as string) });
+    expect(parked).toMatchObject({ state: 'pending', attempts: 2, parked: true, error: { code: 'needs_operator' } });
+    expect((await t.call('/wallet/get', { _id: target })).body).toMatchObject({ balance_money: 1000, frozen_money: 400 });
+
+    // the operator checked with the gateway: it never paid out
+    const resolved = await t.service.engine.resolve(t.db, parked!._id, 'operator', { status: 'declined', reason: 'not found at the gateway' });
+    expect(resolved).toMatchObject({ state: 'canceled', error: { code: 'declined', message: 'not found at the gateway' }, parked: false });
+    expect((await t.call('/wallet/get', { _id: target })).body).toMatchObject({ balance_money: 1000, frozen_money: 0 });
+    await worker.stop();
+  });
+
   it('sweeps a transaction whose actor died when it takes the lease', async () => {
     const from = await wallet('16600000002');
     const to = await wallet('16600000003');

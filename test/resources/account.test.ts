@@ -412,3 +412,53 @@ describe('account/batch_delete', () => {
     ]);
   });
 });
+
+describe('races between writes and deletes (whichever way each round goes)', () => {
+  it('update to a group that is being deleted: never a live account on a deleted group; a refused update leaves the old group', async () => {
+    const home = (await t.call('/group/create', { name: 'race-home' })).body._id as string;
+    for (let round = 0; round < 15; round++) {
+      const target = (await t.call('/group/create', { name: `race-target-${round}` })).body._id as string;
+      const account = await createAccount({ group_id: home });
+      const [updated, deleted] = await Promise.all([t.call('/account/update', { _id: account, group_id: target }), t.call('/group/mark_delete', { _id: target })]);
+      const doc = await stored(account);
+      const targetLive = (await t.db.collection('group').findOne({ _id: new ObjectId(target), deleted_at: null })) !== null;
+      if (doc?.group_id?.equals(new ObjectId(target))) expect(targetLive, `round ${round}`).toBe(true);
+      if (updated.status !== 200) expect(doc?.group_id).toEqual(new ObjectId(home));
+      expect([updated.status, deleted.status]).not.toEqual([200, 200]);
+    }
+  });
+
+  it('batch_delete while a wallet is opened for one of the accounts: all of the batch or none of it', async () => {
+    for (let round = 0; round < 15; round++) {
+      const a1 = await createAccount();
+      const a2 = await createAccount();
+      const [batch, wallet] = await Promise.all([t.call('/account/batch_delete', { _ids: [a1, a2] }), t.call('/wallet/create', { account_id: a1 })]);
+      const deleted = await t.db.collection('account').countDocuments({ _id: { $in: [new ObjectId(a1), new ObjectId(a2)] }, deleted_at: { $ne: null } });
+      expect([0, 2], `round ${round}: ${batch.status}/${wallet.status}`).toContain(deleted);
+      if (batch.status === 200) {
+        expect(deleted).toBe(2);
+        expect(await t.db.collection('wallet').countDocuments({ account_id: new ObjectId(a1) })).toBe(0);
+      } else {
+        expect(deleted).toBe(0);
+        expect(batch.body.error.fields).toEqual([{ field: '_ids[0]', messages: ['still referenced by wallet'] }]);
+      }
+    }
+  });
+
+  it('batch_update while one of its accounts is deleted: all of the batch or none of it, and nothing else overwritten', async () => {
+    for (let round = 0; round < 15; round++) {
+      const a = await createAccount({ name: 'keep' });
+      const b = await createAccount({ name: 'keep' });
+      const [batch] = await Promise.all([
+        t.call('/account/batch_update', { docs: [{ _id: a, name: `changed-${round}` }, { _id: b, name: `changed-${round}` }] }),
+        t.call('/account/mark_delete', { _id: b }),
+      ]);
+      const docA = await stored(a);
+      if (batch.status === 200) expect(docA?.name).toBe(`changed-${round}`);
+      else {
+        expect(batch.status).toBe(404);
+        expect(docA?.name).toBe('keep');
+      }
+    }
+  });
+});

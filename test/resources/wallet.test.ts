@@ -192,6 +192,22 @@ describe('wallet/withdraw', () => {
     expect(await walletOf(wallet)).toMatchObject({ balance_money: 1000, frozen_money: 800, available_money: 200 });
   });
 
+  it('answers a retry with the same refusal when the first request died while canceling', async () => {
+    // regression: a retry found the withdrawal `canceling` and answered 200 {state: canceling}, later 409
+    const wallet = await fundedWallet(100);
+    const outTradeNo = key('died-canceling');
+    const tx = new ObjectId();
+    await t.db.collection('wallet_transaction').insertOne({
+      _id: tx, type: 'withdraw', wallet_id: new ObjectId(wallet), to_wallet_id: null, money: 500, out_trade_no: outTradeNo,
+      gateway_trade_no: null, state: 'canceling', error: { code: 'insufficient_funds', message: 'the wallet cannot pay this amount', wallet_id: new ObjectId(wallet) },
+      attempts: 0, next_attempt_at: new Date(), lock_owner: 'api:dead:1:x', lock_until: new Date(Date.now() - 1_000), created_at: new Date(), updated_at: new Date(),
+    });
+    const retry = await t.call('/wallet/withdraw', { wallet_id: wallet, money: 500, out_trade_no: outTradeNo });
+    expect(retry.status).toBe(409);
+    expect(retry.body.error.code).toBe('insufficient_funds');
+    expect((await t.db.collection('wallet_transaction').findOne({ _id: tx }))?.state).toBe('canceled');
+  });
+
   it('gives the frozen money back when the payout is declined', async () => {
     const wallet = await fundedWallet(1000);
     await t.call('/wallet/withdraw', { wallet_id: wallet, money: 400, out_trade_no: key('decline-wd') });
@@ -324,6 +340,9 @@ describe('wallet_transaction/find and mark_cancel', () => {
     expect((await walletOf(wallet)).frozen_money).toBe(600);
     expect((await t.call('/wallet_transaction/mark_cancel', { _id: res.body._id })).body).toEqual({ ok: true });
     expect(await walletOf(wallet)).toMatchObject({ balance_money: 1000, frozen_money: 0 });
+    // regression: a retried cancel (its first answer lost) answered 409, as if the payment would go ahead
+    const retried = await t.call('/wallet_transaction/mark_cancel', { _id: res.body._id });
+    expect({ status: retried.status, body: retried.body }).toEqual({ status: 200, body: { ok: true } });
     const tx = (await t.call('/wallet_transaction/get', { _id: res.body._id })).body;
     expect(tx).toMatchObject({ state: 'canceled', attempts: 0, error: { code: 'canceled_by_caller' } });
     await runWorker(1);
