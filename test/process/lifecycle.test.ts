@@ -1,5 +1,6 @@
 import { execSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -95,7 +96,7 @@ describe('the service process', () => {
   });
 
   it('says so in one line when its port is taken, and stops the database it started', async () => {
-    const blocker = (await import('node:net')).createServer();
+    const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
     const port = (blocker.address() as { port: number }).port;
     try {
