@@ -365,7 +365,7 @@ class Standard implements StandardActions {
           const key = doc._id.toHexString();
           if (seen.has(key)) problems.push({ field: path(i, '_id'), messages: [`repeats docs[${seen.get(key)}]._id`] });
           seen.set(key, i);
-          const change = changes[i] as { $set: Document; $unset: Document };
+          const change = changes[i] as Change;
           if (Object.keys(change.$set).length + Object.keys(change.$unset).length === 0) {
             problems.push({ field: `docs[${i}]`, messages: ['gives no field to change'] });
           }
@@ -383,7 +383,7 @@ class Standard implements StandardActions {
 
         const now = new Date();
         const operations: AnyBulkWriteOperation[] = docs.map((doc, i) => {
-          const change = changes[i] as { $set: Document; $unset: Document };
+          const change = changes[i] as Change;
           const update: Document = { $set: { ...change.$set, updated_at: now } };
           if (Object.keys(change.$unset).length > 0) update.$unset = change.$unset;
           return { updateOne: { filter: this.model.live({ _id: doc._id }), update } };
