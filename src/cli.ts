@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { ObjectId, type Db } from 'mongodb';
 import { createLogger } from './core/logger.js';
 import { Lease } from './core/lease.js';
 import type { PaymentsConfig } from './payments/config.js';
-import { transactions } from './payments/transactions.js';
+import { actorName, transactions } from './payments/transactions.js';
 import { verifyBooks, type VerifyReport } from './payments/verify.js';
 import { GATEWAY_LEASE } from './payments/worker.js';
 import { loadConfigsOrExit, openDatabase } from './process.js';
@@ -60,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
 
 type Command = (db: Db, args: string[], payments: PaymentsConfig) => Promise<number>;
 
-const owner = () => `cli:${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+const owner = () => actorName('cli');
 
 const COMMANDS: Record<string, Command> = {
   'wallet verify': async (db, flags) => {

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Collection, Db, ObjectId } from 'mongodb';
 import { collectionOf } from '../core/db.js';
 import type { LegRole, Refusal, WalletDoc } from './legs.js';
@@ -65,6 +67,14 @@ export const TX_KINDS: Record<TxType, TxKind> = {
 };
 
 export const GATEWAY_TYPES: TxType[] = TX_TYPES.filter((type) => TX_KINDS[type].gateway !== null);
+
+/**
+ * A name for one actor (a request, the worker, the CLI) that no other actor anywhere will ever carry: lock ownership
+ * is only a fence if owners never collide (a caller's X-Request-Id or a container's pid 1 can repeat).
+ */
+export function actorName(kind: 'api' | 'worker' | 'cli'): string {
+  return `${kind}:${hostname()}:${process.pid}:${randomUUID()}`;
+}
 
 /** A lock that is free (any date in the past would do; the epoch reads clearly). */
 export const UNLOCKED = new Date(0);

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Db, ObjectId } from 'mongodb';
 import { Lease } from '../core/lease.js';
 import type { Logger } from '../core/logger.js';
 import { gatewayCallBudgetMs, type PaymentsConfig } from './config.js';
 import type { PaymentEngine } from './engine.js';
 import type { PaymentGateway } from './gateway.js';
+import { actorName } from './transactions.js';
 
 export const GATEWAY_LEASE = 'payment-gateway-worker';
 
@@ -26,7 +25,7 @@ export interface WorkerOptions {
  * every `sweepIntervalMs`.
  */
 export class PaymentWorker {
-  readonly owner = `worker:${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  readonly owner = actorName('worker');
   private readonly lease: Lease;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;

@@ -1,12 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { Long, type ObjectId } from 'mongodb';
 import type { ActionDefinition, HandlerContext, ResourceDefinition } from '../../core/dispatch.js';
 import { ApiError, invalidParams } from '../../core/errors.js';
 import { defineResource } from '../../core/resource.js';
 import { LockLostError, type PaymentEngine, type PaymentRequest } from '../../payments/engine.js';
 import { WALLET_STATE } from '../../payments/legs.js';
-import { transactions, type TxDoc, type TxType } from '../../payments/transactions.js';
+import { actorName, transactions, type TxDoc, type TxType } from '../../payments/transactions.js';
 
 /** Money is an integer count of minor units (分/cents), never a float. */
 export const MONEY = { type: 'M int(1,10000000000000)', note: '金额, integer minor units (分)' };
@@ -71,8 +69,7 @@ function gatewayPayment(engine: PaymentEngine, type: TxType, summary: string): A
 }
 
 async function submit(engine: PaymentEngine, request: PaymentRequest, ctx: HandlerContext): Promise<TxDoc> {
-  // a fresh owner per request: a caller's X-Request-Id can repeat on retries, a lock owner must not
-  const owner = `api:${hostname()}:${process.pid}:${randomUUID()}`;
+  const owner = actorName('api');
   try {
     return await engine.submit(ctx.db, request, owner);
   } catch (err) {

@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { ObjectId } from 'mongodb';
 import type { ResourceDefinition } from '../../core/dispatch.js';
 import { defineResource } from '../../core/resource.js';
 import type { PaymentEngine } from '../../payments/engine.js';
-import { TX_COLLECTION, TX_STATES, TX_TYPES } from '../../payments/transactions.js';
+import { TX_COLLECTION, TX_STATES, TX_TYPES, actorName } from '../../payments/transactions.js';
 
 /** 钱包交易 — one document per recharge, withdraw or transfer; written only by the payment engine. */
 export function walletTransactionResource(engine: PaymentEngine): ResourceDefinition {
@@ -40,7 +38,7 @@ export function walletTransactionResource(engine: PaymentEngine): ResourceDefini
         result: 'ok_result',
         envelope: 'ok_result',
         handler: async ({ _id }, ctx) => {
-          await engine.cancel(ctx.db, _id as ObjectId, `api:${hostname()}:${process.pid}:${randomUUID()}`);
+          await engine.cancel(ctx.db, _id as ObjectId, actorName('api'));
           return {};
         },
       },
