@@ -133,6 +133,6 @@ export class Model {
 }
 
 /** Adds `$set.updated_at` to an update document. */
-export function withUpdatedAt(update: UpdateFilter<Document>, now = new Date()): UpdateFilter<Document> {
+function withUpdatedAt(update: UpdateFilter<Document>, now = new Date()): UpdateFilter<Document> {
   return { ...update, $set: { ...(update.$set ?? {}), updated_at: now } };
 }

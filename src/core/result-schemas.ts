@@ -131,10 +131,8 @@ export function compileSchemas(
 
 /** Where a ref field's ids are gathered while a response is shaped. */
 interface RefSite {
-  key: string;
-  target: string;
-  targetSchema?: CompiledSchema;
-  collection?: string;
+  targetSchema: CompiledSchema;
+  collection: string;
 }
 
 /** One response being shaped: ids gathered per ref site, then the loaded records per site. */
@@ -210,7 +208,7 @@ class CompiledSchema implements ResultSchema {
       const target = all.get(field.schema as string);
       if (!target) throw new SchemaError(where, `unknown schema "${field.schema}"`);
       if (!target.modelName) throw new SchemaError(where, `schema "${target.name}" has no model_name, so it cannot be referenced`);
-      const site: RefSite = { key: where, target: target.name, targetSchema: target, collection: this.collections.get(target.modelName) };
+      const site: RefSite = { targetSchema: target, collection: this.collections.get(target.modelName) as string };
       this.dependsOn.push(target);
       const source = field.from as string;
       return {
@@ -282,9 +280,9 @@ class CompiledSchema implements ResultSchema {
 async function loadRefs(run: ShapeRun, db: Db): Promise<void> {
   await Promise.all(
     [...run.ids].map(async ([site, ids]) => {
-      const target = site.targetSchema as CompiledSchema;
+      const target = site.targetSchema;
       const options = target.projection ? { projection: target.projection } : {};
-      const found = await collectionOf(db, site.collection as string)
+      const found = await collectionOf(db, site.collection)
         .find({ _id: { $in: [...ids.values()] } } as Document, options)
         .toArray();
       const shaped = await target.shapeMany(found, db);
