@@ -2,10 +2,11 @@ import type { ResourceDefinition } from '../core/dispatch.js';
 import type { PaymentEngine } from '../payments/engine.js';
 import account from './account/index.js';
 import group from './group/index.js';
+import passport from './passport/index.js';
 import { walletResource } from './wallet/index.js';
 import { walletTransactionResource } from './wallet_transaction/index.js';
 
 /** Every resource the service serves; a new resource module is added here. */
 export function createResources(engine: PaymentEngine): ResourceDefinition[] {
-  return [group, account, walletResource(engine), walletTransactionResource(engine)];
+  return [group, account, walletResource(engine), walletTransactionResource(engine), passport];
 }
