@@ -21,7 +21,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     dataDir: process.env.DATA_DIR ?? '.data',
     log: (level, message) => process.stderr.write(`[test database] ${level}: ${message}\n`),
   });
-  process.stderr.write(`[test database] ${database.description}\n`);
+  process.stderr.write(`[test runtime] Node ${process.version}\n[test database] ${database.description}\n`);
   project.provide('mongoUrl', database.url);
   project.provide('databaseMode', database.mode);
   return async () => {
