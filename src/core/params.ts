@@ -120,7 +120,8 @@ export function parseType(text: string, path: string, fields?: ParamsDeclaration
   }
   const enumMatch = /^enum<(int|str)>\((.+)\)$/.exec(source);
   if (enumMatch) {
-    const raw = (enumMatch[2] as string).split(',');
+    // values keep their inner spaces ('Протокол утверждён'): split the declared text, not the squeezed one
+    const raw = (/\((.*)\)\s*$/.exec(text)?.[1] ?? (enumMatch[2] as string)).split(',').map((v) => v.trim());
     if (enumMatch[1] === 'int') {
       const values = raw.map((v) => (/^-?\d+$/.test(v) ? Number(v) : fail(`"${v}" is not an integer`)));
       return { kind: 'enum_int', values };

@@ -31,6 +31,8 @@ describe('parseType (SEP-12 vocabulary)', () => {
     ['object_id', { kind: 'object_id' }],
     ['enum<int>(100,200,900)', { kind: 'enum_int', values: [100, 200, 900] }],
     ['enum<str>(a,b)', { kind: 'enum_str', values: ['a', 'b'] }],
+    // regression: values with inner spaces (seed 000's protocol statuses) were squeezed together
+    ['enum<str>(Протокол утверждён, a b)', { kind: 'enum_str', values: ['Протокол утверждён', 'a b'] }],
     ['list<object_id>', { kind: 'list', item: { kind: 'object_id' } }],
     ['list<string(1,32)>(1,50)', { kind: 'list', item: { kind: 'string', min: 1, max: 32 }, min: 1, max: 50 }],
   ])('reads %s', (text, expected) => {

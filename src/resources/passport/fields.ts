@@ -1,7 +1,10 @@
-import type { Db, Document } from 'mongodb';
+import type { Collection, Db, Document } from 'mongodb';
+import { collectionOf } from '../../core/db.js';
 import { ApiError, invalidParams, type FieldError } from '../../core/errors.js';
-import type { Model } from '../../core/model.js';
 import type { ParamsDeclaration } from '../../core/params.js';
+
+/** The collection of passports (protocols and publishing read it too). */
+export const PASSPORT_COLLECTION = 'passport';
 
 /** The passport lifecycle of seed 000 (Feecc): production → built → revision ⇄ built → approved → finalized. */
 export const PASSPORT_STATUS = ['production', 'built', 'revision', 'approved', 'finalized'] as const;
@@ -74,9 +77,14 @@ export function requireEan13(value: unknown, field = 'internal_id'): string {
   return value as string;
 }
 
-/** The live passport with this internal_id, or not_found. */
-export async function loadPassport(db: Db, model: Model, internalId: string, projection?: Document): Promise<Document> {
-  const record = await model.collection(db).findOne(model.live({ internal_id: internalId }), projection ? { projection } : {});
+/** The passport collection (protocols and publishing read it too). */
+export function passports(db: Db): Collection<Document> {
+  return collectionOf<Document>(db, PASSPORT_COLLECTION);
+}
+
+/** The live (not deleted) passport with this internal_id, or not_found. */
+export async function loadPassport(db: Db, internalId: string, projection?: Document): Promise<Document> {
+  const record = await passports(db).findOne({ internal_id: internalId, deleted_at: null }, projection ? { projection } : {});
   if (!record) throw new ApiError('not_found', { message: `no passport with internal_id ${internalId}`, fields: [{ field: 'internal_id', messages: ['no passport with this internal_id'] }] });
   return record;
 }

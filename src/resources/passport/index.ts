@@ -7,7 +7,7 @@ import { META_PARAM, findPage, pageOf, parseSort, sortParam } from '../../core/p
 import type { ParamsDeclaration } from '../../core/params.js';
 import { defineResource } from '../../core/resource.js';
 import { PROTOCOL_COLLECTION } from '../protocol/names.js';
-import { EDITABLE_STATUSES, INTERNAL_ID, PASSPORT_FIELDS, PASSPORT_STATUS, ean13Errors, loadPassport, requireEan13, statusConflict } from './fields.js';
+import { EDITABLE_STATUSES, INTERNAL_ID, PASSPORT_COLLECTION, PASSPORT_FIELDS, PASSPORT_STATUS, ean13Errors, loadPassport, requireEan13, statusConflict } from './fields.js';
 import { addStageAction, newStages, updateSerialAction } from './stages.js';
 import { cancelRevisionAction, markRevisionAction } from './revisions.js';
 
@@ -35,6 +35,7 @@ const INDEXES: IndexDescription[] = [
 /** 产品护照 — product passports (certificates) of seed 000 (Feecc Analytics). */
 export default defineResource({
   name: 'passport',
+  collection: PASSPORT_COLLECTION,
   summary: 'product passports (certificates) of built units, seed 000 (Feecc)',
   softDelete: true,
   fields: PASSPORT_FIELDS,
@@ -46,7 +47,7 @@ export default defineResource({
       params: { internal_id: INTERNAL_ID },
       result: 'passport_detail',
       envelope: 'object_result',
-      handler: async ({ internal_id }, ctx) => await loadPassport(ctx.db, std.model, requireEan13(internal_id), ctx.resultProjection),
+      handler: async ({ internal_id }, ctx) => await loadPassport(ctx.db, requireEan13(internal_id), ctx.resultProjection),
     },
     find: findAction(std.model),
     types: {
@@ -70,7 +71,7 @@ export default defineResource({
       result: 'ok_result',
       envelope: 'ok_result',
       handler: async ({ internal_id }, ctx) => {
-        const passport = await loadPassport(ctx.db, std.model, requireEan13(internal_id), { _id: 1 });
+        const passport = await loadPassport(ctx.db, requireEan13(internal_id), { _id: 1 });
         await std.model.updateChecked(ctx.db, { _id: passport._id }, { $set: { deleted_at: new Date() } });
         await ctx.db.collection(PROTOCOL_COLLECTION).deleteMany({ internal_id });
         return {};
@@ -157,7 +158,7 @@ function updateAction(model: Model): ActionDefinition {
         if (value === null) $unset[field] = '';
         else $set[field] = value;
       }
-      const passport = await loadPassport(ctx.db, model, internal_id as string, { _id: 1 });
+      const passport = await loadPassport(ctx.db, internal_id as string, { _id: 1 });
       const update: Document = Object.keys($unset).length > 0 ? { $set, $unset } : { $set };
       await model.updateChecked(ctx.db, { _id: passport._id, status: { $in: EDITABLE_STATUSES } }, update, (record) => statusConflict(record.status, EDITABLE_STATUSES, 'update'));
       return { _id: passport._id };

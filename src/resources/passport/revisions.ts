@@ -24,7 +24,7 @@ export function markRevisionAction(model: Model): ActionDefinition {
     envelope: 'ok_result',
     handler: async ({ internal_id, stage_ids }, ctx) => {
       const ids = stage_ids as string[];
-      const passport = await loadPassport(ctx.db, model, requireEan13(internal_id), { biography: 1, status: 1, passport_ipfs_cid: 1 });
+      const passport = await loadPassport(ctx.db, requireEan13(internal_id), { biography: 1, status: 1, passport_ipfs_cid: 1 });
       if (!isRevisable(passport)) throw revisionConflict(passport);
       const biography = (passport.biography as Document[] | undefined) ?? [];
       const byId = new Map(biography.map((stage) => [stage.id as string, stage]));
@@ -57,7 +57,7 @@ export function cancelRevisionAction(model: Model): ActionDefinition {
     handler: async ({ internal_id, stage_id }, ctx) => {
       const collection = model.collection(ctx.db);
       for (let attempt = 0; attempt < MAX_CANCEL_TRIES; attempt++) {
-        const passport = await loadPassport(ctx.db, model, requireEan13(internal_id), { biography: 1, status: 1, [OPEN]: 1 });
+        const passport = await loadPassport(ctx.db, requireEan13(internal_id), { biography: 1, status: 1, [OPEN]: 1 });
         if (passport.status !== 'revision') throw statusConflict(passport.status, ['revision'], 'cancel_revision');
         const copy = ((passport.biography as Document[] | undefined) ?? []).find((s) => s.revision_of !== undefined && (s.id === stage_id || s.revision_of === stage_id));
         if (!copy) throw invalidParams([{ field: 'stage_id', messages: ['is not an open revision of this passport'] }]);

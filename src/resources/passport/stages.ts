@@ -36,7 +36,7 @@ export function addStageAction(model: Model): ActionDefinition {
     result: 'passport_stage_summary',
     envelope: 'object_result',
     handler: async ({ internal_id, stage }, ctx) => {
-      const passport = await loadPassport(ctx.db, model, requireEan13(internal_id), { _id: 1 });
+      const passport = await loadPassport(ctx.db, requireEan13(internal_id), { _id: 1 });
       const [stored] = newStages([stage as Document], [], 'stage') as [Document];
       const guard = { _id: passport._id, status: { $in: EDITABLE_STATUSES }, 'biography.id': { $ne: stored.id } };
       await model.updateChecked(ctx.db, guard, { $push: { biography: stored } } as Document, (record) => {
@@ -60,7 +60,7 @@ export function updateSerialAction(model: Model): ActionDefinition {
     result: 'generic_summary',
     envelope: 'object_result',
     handler: async ({ internal_id, serial_number }, ctx) => {
-      const passport = await loadPassport(ctx.db, model, requireEan13(internal_id), { _id: 1 });
+      const passport = await loadPassport(ctx.db, requireEan13(internal_id), { _id: 1 });
       const collection = model.collection(ctx.db);
       const now = new Date();
       // two conditional updates, each atomic: whichever matches the status the passport has at that moment
