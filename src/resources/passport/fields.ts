@@ -1,6 +1,8 @@
 import type { Collection, Db, Document } from 'mongodb';
 import { collectionOf } from '../../core/db.js';
 import { ApiError, invalidParams, type FieldError } from '../../core/errors.js';
+import { escapeRegex } from '../../core/filters.js';
+import { parseSort } from '../../core/paging.js';
 import type { ParamsDeclaration } from '../../core/params.js';
 
 /** The collection of passports (protocols and publishing read it too). */
@@ -96,4 +98,16 @@ export function statusConflict(current: unknown, allowed: readonly string[], act
     zhMessage: '当前状态不允许此操作',
     fields: [{ field: 'status', messages: [`is ${JSON.stringify(current)}`] }],
   });
+}
+
+/** `_sort` over `date` (default newest first); the `_id` tie-breaker follows the date's direction, so one index serves both orders. */
+export function dateSortOf(text: string | undefined): Record<string, 1 | -1> {
+  const sort = parseSort(text, ['date'], { date: -1 });
+  sort._id = sort.date ?? -1;
+  return sort;
+}
+
+/** A case-insensitive literal substring match (the seed's `name` filters). */
+export function containsText(text: string): Document {
+  return { $regex: escapeRegex(text), $options: 'i' };
 }

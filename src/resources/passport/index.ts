@@ -1,13 +1,13 @@
 import type { Document, IndexDescription } from 'mongodb';
 import type { ActionDefinition } from '../../core/dispatch.js';
 import { invalidParams } from '../../core/errors.js';
-import { compileFilters, escapeRegex } from '../../core/filters.js';
+import { compileFilters } from '../../core/filters.js';
 import type { Model } from '../../core/model.js';
-import { META_PARAM, findPage, pageOf, parseSort, sortParam } from '../../core/paging.js';
+import { META_PARAM, findPage, pageOf, sortParam } from '../../core/paging.js';
 import type { ParamsDeclaration } from '../../core/params.js';
 import { defineResource } from '../../core/resource.js';
 import { PROTOCOL_COLLECTION } from '../protocol/names.js';
-import { EDITABLE_STATUSES, INTERNAL_ID, PASSPORT_COLLECTION, PASSPORT_FIELDS, PASSPORT_STATUS, ean13Errors, loadPassport, requireEan13, statusConflict } from './fields.js';
+import { EDITABLE_STATUSES, INTERNAL_ID, PASSPORT_COLLECTION, PASSPORT_FIELDS, PASSPORT_STATUS, containsText, dateSortOf, ean13Errors, loadPassport, requireEan13, statusConflict } from './fields.js';
 import { addStageAction, newStages, updateSerialAction } from './stages.js';
 import { cancelRevisionAction, markRevisionAction } from './revisions.js';
 
@@ -119,12 +119,10 @@ function findAction(model: Model): ActionDefinition {
     result: 'passport_find_item',
     envelope: 'result_set_with_meta',
     handler: async (params, ctx) => {
-      const sort = parseSort(params._sort as string | undefined, sortable, { date: -1 });
-      // the tie-breaker follows the date's direction, so one index serves both orders
-      sort._id = sort.date ?? -1;
+      const sort = dateSortOf(params._sort as string | undefined);
       const query: Document = model.live(filters.toQuery(params));
       if (params.name !== undefined) {
-        const regex = { $regex: escapeRegex(params.name as string), $options: 'i' };
+        const regex = containsText(params.name as string);
         query.$or = [{ model: regex }, { passport_short_url: regex }, { uuid: regex }];
       }
       return await findPage(model.collection(ctx.db), query, { ...pageOf(params), sort, ...(ctx.resultProjection ? { projection: ctx.resultProjection } : {}) });

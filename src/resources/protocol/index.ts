@@ -1,12 +1,12 @@
 import { ObjectId, type Document, type IndexDescription } from 'mongodb';
 import type { ActionDefinition, ResourceDefinition } from '../../core/dispatch.js';
 import { ApiError, isDuplicateKeyError } from '../../core/errors.js';
-import { compileFilters, escapeRegex } from '../../core/filters.js';
+import { compileFilters } from '../../core/filters.js';
 import type { Model } from '../../core/model.js';
-import { META_PARAM, findPage, pageOf, parseSort, sortParam } from '../../core/paging.js';
+import { META_PARAM, findPage, pageOf, sortParam } from '../../core/paging.js';
 import { defineResource } from '../../core/resource.js';
 import type { PublishingConfig } from '../../publishing/config.js';
-import { INTERNAL_ID, passports, requireEan13 } from '../passport/fields.js';
+import { INTERNAL_ID, containsText, dateSortOf, passports, requireEan13 } from '../passport/fields.js';
 import { approveAction } from './approve.js';
 import { APPROVED, FIRST_STAGE, PROTOCOL_COLLECTION, PROTOCOL_STATUS, SECOND_STAGE } from './names.js';
 import { loadProtocol, protocolNotFound } from './lookup.js';
@@ -158,11 +158,10 @@ function findAction(model: Model): ActionDefinition {
     result: 'protocol_find_item',
     envelope: 'result_set_with_meta',
     handler: async (params, ctx) => {
-      const sort = parseSort(params._sort as string | undefined, ['date'], { date: -1 });
-      sort._id = sort.date ?? -1;
+      const sort = dateSortOf(params._sort as string | undefined);
       const query: Document = filters.toQuery(params);
       if (params.name !== undefined) {
-        const regex = { $regex: escapeRegex(params.name as string), $options: 'i' };
+        const regex = containsText(params.name as string);
         // the serial number lives on the passport: the matching units first, then their protocols
         const units = await passports(ctx.db).find({ serial_number: regex, deleted_at: null }, { projection: { _id: 1 } }).toArray();
         query.$or = [{ protocol_name: regex }, { passport_id: { $in: units.map((u) => u._id) } }];
