@@ -19,11 +19,13 @@ const TWO_DAYS_MS = 2 * 24 * 60 * 60 * 1000;
 /** Reads and checks the settings; throws ConfigError naming the variable. */
 export function loadPublishingConfig(env: Env = process.env): PublishingConfig {
   const url = readString(env, 'IPFS_GATEWAY_URL', '');
-  if (url && !/^https?:\/\/\S+$/.test(url)) throw new ConfigError('IPFS_GATEWAY_URL', `must be an http(s) URL (got ${JSON.stringify(url)})`);
+  if (url && !/^https?:\/\/\S+$/.test(url))
+    throw new ConfigError('IPFS_GATEWAY_URL', `must be an http(s) URL (got ${JSON.stringify(url)})`);
   const timeoutMs = readInt(env, 'IPFS_GATEWAY_TIMEOUT_MS', 10_000, 100, 600_000);
   // the publish job shares the payment worker's timing variables: one set of knobs for "the worker"
   const leaseTtlMs = readInt(env, 'WORKER_LEASE_TTL_MS', 15_000, 100, 600_000);
-  if (url && leaseTtlMs <= timeoutMs + 1_000) throw new ConfigError('WORKER_LEASE_TTL_MS', `must be more than IPFS_GATEWAY_TIMEOUT_MS plus a second (${timeoutMs + 1_000})`);
+  if (url && leaseTtlMs <= timeoutMs + 1_000)
+    throw new ConfigError('WORKER_LEASE_TTL_MS', `must be more than IPFS_GATEWAY_TIMEOUT_MS plus a second (${timeoutMs + 1_000})`);
   return {
     pendingAfterMs: readInt(env, 'PROTOCOL_PENDING_AFTER_MS', TWO_DAYS_MS, 0, 365 * TWO_DAYS_MS),
     gateway: url ? { kind: 'http', url: url.replace(/\/+$/, ''), timeoutMs } : { kind: 'local' },

@@ -9,6 +9,9 @@ import { walletResource } from './wallet/index.js';
 import { walletTransactionResource } from './wallet_transaction/index.js';
 
 /** Every resource the service serves; a new resource module is added here. */
-export function createResources(engine: PaymentEngine, publishing: Pick<PublishingConfig, 'pendingAfterMs'> = loadPublishingConfig()): ResourceDefinition[] {
+export function createResources(
+  engine: PaymentEngine,
+  publishing: Pick<PublishingConfig, 'pendingAfterMs'> = loadPublishingConfig(),
+): ResourceDefinition[] {
   return [group, account, walletResource(engine), walletTransactionResource(engine), passport, protocolResource(publishing)];
 }

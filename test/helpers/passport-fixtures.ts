@@ -18,7 +18,14 @@ export function withWrongCheckDigit(internalId: string): string {
 
 /** A passport as the seed's POST / takes it, with the given fields over the defaults. */
 export function passportParams(fields: Record<string, unknown> = {}): Record<string, unknown> {
-  return { schema_id: 'default', uuid: randomUUID().replaceAll('-', ''), internal_id: nextInternalId(), model: 'Манипулятор М1', type: 'manipulator', ...fields };
+  return {
+    schema_id: 'default',
+    uuid: randomUUID().replaceAll('-', ''),
+    internal_id: nextInternalId(),
+    model: 'Манипулятор М1',
+    type: 'manipulator',
+    ...fields,
+  };
 }
 
 /** Creates a passport through the API; returns its internal_id. */
@@ -31,7 +38,11 @@ export async function createPassport(t: TestService, fields: Record<string, unkn
 
 /** A built passport with stages `ids` in its biography. */
 export async function createBuilt(t: TestService, stageIds: string[] = ['s1', 's2', 's3']): Promise<string> {
-  return await createPassport(t, { status: 'built', serial_number: `SN-${randomUUID()}`, biography: stageIds.map((id) => ({ id, name: `stage ${id}`, employee_name: 'Иванов' })) });
+  return await createPassport(t, {
+    status: 'built',
+    serial_number: `SN-${randomUUID()}`,
+    biography: stageIds.map((id) => ({ id, name: `stage ${id}`, employee_name: 'Иванов' })),
+  });
 }
 
 /** The stored passport document. */

@@ -8,10 +8,24 @@ const ids: Record<string, string> = {};
 
 // five passports with known dates, types, statuses and names
 const ROWS = [
-  { key: 'a', date: '2024-01-01T00:00:00Z', type: 'sensor', status: 'production', model: 'Датчик Т-1', passport_short_url: 'https://p.example/aaa' },
+  {
+    key: 'a',
+    date: '2024-01-01T00:00:00Z',
+    type: 'sensor',
+    status: 'production',
+    model: 'Датчик Т-1',
+    passport_short_url: 'https://p.example/aaa',
+  },
   { key: 'b', date: '2024-02-01T00:00:00Z', type: 'manipulator', status: 'built', model: 'Манипулятор М1', serial_number: 'SN-B' },
   { key: 'c', date: '2024-03-01T00:00:00Z', type: 'sensor', status: 'built', model: 'Датчик Т-2', serial_number: 'SN-C' },
-  { key: 'd', date: '2024-04-01T00:00:00Z', type: 'drive', status: 'production', model: 'Привод П-1', uuid: 'feedbeefcafe0000000000000000000d' },
+  {
+    key: 'd',
+    date: '2024-04-01T00:00:00Z',
+    type: 'drive',
+    status: 'production',
+    model: 'Привод П-1',
+    uuid: 'feedbeefcafe0000000000000000000d',
+  },
   { key: 'e', date: '2024-05-01T00:00:00Z', type: 'manipulator', status: 'production', model: 'Манипулятор М2' },
 ];
 
@@ -27,7 +41,8 @@ afterAll(async () => {
   await t.close();
 });
 
-const keysOf = (body: { data: Array<{ internal_id: string }> }) => body.data.map((row) => Object.keys(ids).find((k) => ids[k] === row.internal_id));
+const keysOf = (body: { data: Array<{ internal_id: string }> }) =>
+  body.data.map((row) => Object.keys(ids).find((k) => ids[k] === row.internal_id));
 
 describe('passport/find', () => {
   it('answers rows of exactly internal_id, uuid, model, type, date, status, serial_number, newest first', async () => {
@@ -36,8 +51,24 @@ describe('passport/find', () => {
     expect(res.body).toEqual({
       _meta: { has_more: true, page: 1, page_size: 2, result_count: 5 },
       data: [
-        { internal_id: ids.e, uuid: expect.any(String), model: 'Манипулятор М2', type: 'manipulator', date: '2024-05-01T00:00:00.000Z', status: 'production', serial_number: null },
-        { internal_id: ids.d, uuid: 'feedbeefcafe0000000000000000000d', model: 'Привод П-1', type: 'drive', date: '2024-04-01T00:00:00.000Z', status: 'production', serial_number: null },
+        {
+          internal_id: ids.e,
+          uuid: expect.any(String),
+          model: 'Манипулятор М2',
+          type: 'manipulator',
+          date: '2024-05-01T00:00:00.000Z',
+          status: 'production',
+          serial_number: null,
+        },
+        {
+          internal_id: ids.d,
+          uuid: 'feedbeefcafe0000000000000000000d',
+          model: 'Привод П-1',
+          type: 'drive',
+          date: '2024-04-01T00:00:00.000Z',
+          status: 'production',
+          serial_number: null,
+        },
       ],
     });
   });
@@ -49,7 +80,10 @@ describe('passport/find', () => {
 
   it('pages: page 2 continues where page 1 ended', async () => {
     const res = await t.call('/passport/find', { _meta: { page: 2, limit: 2 }, _sort: '-date' });
-    expect({ meta: res.body._meta, keys: keysOf(res.body) }).toEqual({ meta: { has_more: true, page: 2, page_size: 2, result_count: 5 }, keys: ['c', 'b'] });
+    expect({ meta: res.body._meta, keys: keysOf(res.body) }).toEqual({
+      meta: { has_more: true, page: 2, page_size: 2, result_count: 5 },
+      keys: ['c', 'b'],
+    });
   });
 
   it('filters by status', async () => {
@@ -95,12 +129,16 @@ describe('passport/find', () => {
 
   it('refuses sorting by anything but date', async () => {
     const res = await t.call('/passport/find', { _sort: 'model' });
-    expectError(res, 400, 'invalid_params', 'Invalid parameter _sort: cannot sort by "model" (sortable: date)', [{ field: '_sort', messages: ['cannot sort by "model" (sortable: date)'] }]);
+    expectError(res, 400, 'invalid_params', 'Invalid parameter _sort: cannot sort by "model" (sortable: date)', [
+      { field: '_sort', messages: ['cannot sort by "model" (sortable: date)'] },
+    ]);
   });
 
   it('refuses an operator object as name', async () => {
     const res = await t.call('/passport/find', { name: { $regex: '.' } });
-    expectError(res, 400, 'invalid_params', 'Invalid parameter name: must be a string', [{ field: 'name', messages: ['must be a string'] }]);
+    expectError(res, 400, 'invalid_params', 'Invalid parameter name: must be a string', [
+      { field: 'name', messages: ['must be a string'] },
+    ]);
   });
 });
 

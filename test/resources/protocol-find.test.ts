@@ -34,7 +34,8 @@ afterAll(async () => {
   await t.close();
 });
 
-const keysOf = (body: { data: Array<{ internal_id: string }> }) => body.data.map((row) => Object.keys(unit).find((k) => unit[k] === row.internal_id));
+const keysOf = (body: { data: Array<{ internal_id: string }> }) =>
+  body.data.map((row) => Object.keys(unit).find((k) => unit[k] === row.internal_id));
 
 describe('protocol/find', () => {
   it('answers rows with the unit brief, newest first', async () => {
@@ -71,14 +72,18 @@ describe('protocol/find', () => {
   });
 
   it('filters by a date range', async () => {
-    expect(keysOf((await t.call('/protocol/find', { date__gte: '2024-01-02T00:00:00Z', date__lt: '2024-01-03T00:00:00Z' })).body)).toEqual(['b']);
+    expect(keysOf((await t.call('/protocol/find', { date__gte: '2024-01-02T00:00:00Z', date__lt: '2024-01-03T00:00:00Z' })).body)).toEqual([
+      'b',
+    ]);
   });
 });
 
 describe('protocol/pending', () => {
   it('lists protocols older than PROTOCOL_PENDING_AFTER_MS that are not approved, oldest first', async () => {
     const res = await t.call('/protocol/pending', {});
-    const ids = await Promise.all(['a', 'b'].map(async (k) => (await t.db.collection('protocol').findOne({ internal_id: unit[k] }))?._id.toHexString()));
+    const ids = await Promise.all(
+      ['a', 'b'].map(async (k) => (await t.db.collection('protocol').findOne({ internal_id: unit[k] }))?._id.toHexString()),
+    );
     expect(res.body).toEqual({ count: 2, pending: ids });
   });
 
@@ -98,6 +103,8 @@ describe('PROTOCOL_PENDING_AFTER_MS', () => {
   });
 
   it('refuses a value that is not an integer, naming the variable', () => {
-    expect(() => loadPublishingConfig({ PROTOCOL_PENDING_AFTER_MS: 'soon' })).toThrow('PROTOCOL_PENDING_AFTER_MS: must be an integer (got "soon")');
+    expect(() => loadPublishingConfig({ PROTOCOL_PENDING_AFTER_MS: 'soon' })).toThrow(
+      'PROTOCOL_PENDING_AFTER_MS: must be an integer (got "soon")',
+    );
   });
 });

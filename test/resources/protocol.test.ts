@@ -50,36 +50,61 @@ describe('protocol/save', () => {
     const first = await save(id, FIRST_STAGE);
     const second = await save(id, SECOND_STAGE, { rows: [{ name: 'Вибрация', passed: false }] });
     expect(second.body).toEqual(first.body);
-    expect((await t.call('/protocol/get', { internal_id: id })).body).toMatchObject({ status: SECOND_STAGE, rows: [{ name: 'Вибрация', passed: false, value: null }] });
+    expect((await t.call('/protocol/get', { internal_id: id })).body).toMatchObject({
+      status: SECOND_STAGE,
+      rows: [{ name: 'Вибрация', passed: false, value: null }],
+    });
   });
 
   it('returns conflict going back from the second stage to the first', async () => {
     const id = await atSecondStage();
     const res = await save(id, FIRST_STAGE);
-    expectError(res, 409, 'conflict', `the protocol is at "${SECOND_STAGE}"; it cannot go back to "${FIRST_STAGE}"`, [{ field: 'status', messages: [`is "${SECOND_STAGE}"`] }], ZH);
+    expectError(
+      res,
+      409,
+      'conflict',
+      `the protocol is at "${SECOND_STAGE}"; it cannot go back to "${FIRST_STAGE}"`,
+      [{ field: 'status', messages: [`is "${SECOND_STAGE}"`] }],
+      ZH,
+    );
   });
 
   it('returns conflict on an approved protocol', async () => {
     const id = await atSecondStage();
     await t.call('/protocol/mark_approve', { internal_id: id });
     const res = await save(id, SECOND_STAGE);
-    expectError(res, 409, 'conflict', 'the protocol is approved and cannot change; delete it and save a new one', [{ field: 'status', messages: [`is "${APPROVED}"`] }], ZH);
+    expectError(
+      res,
+      409,
+      'conflict',
+      'the protocol is approved and cannot change; delete it and save a new one',
+      [{ field: 'status', messages: [`is "${APPROVED}"`] }],
+      ZH,
+    );
   });
 
   it('does not take the approved status', async () => {
     const id = await createPassport(t);
     const res = await save(id, APPROVED);
-    expect({ status: res.status, fields: res.body.error.fields }).toEqual({ status: 400, fields: [{ field: 'status', messages: [`must be one of ${FIRST_STAGE}, ${SECOND_STAGE}`] }] });
+    expect({ status: res.status, fields: res.body.error.fields }).toEqual({
+      status: 400,
+      fields: [{ field: 'status', messages: [`must be one of ${FIRST_STAGE}, ${SECOND_STAGE}`] }],
+    });
   });
 
   it('returns not_found for a unit without a passport', async () => {
     const res = await save(nextInternalId(), FIRST_STAGE);
-    expectError(res, 404, 'not_found', expect.stringContaining('no passport with internal_id') as unknown as string, [{ field: 'internal_id', messages: ['no passport with this internal_id'] }]);
+    expectError(res, 404, 'not_found', expect.stringContaining('no passport with internal_id') as unknown as string, [
+      { field: 'internal_id', messages: ['no passport with this internal_id'] },
+    ]);
   });
 
   it('refuses a wrong check digit', async () => {
     const res = await save(withWrongCheckDigit(nextInternalId()), FIRST_STAGE);
-    expect({ status: res.status, fields: res.body.error.fields }).toEqual({ status: 400, fields: [{ field: 'internal_id', messages: ['must be an EAN-13: 13 digits with a valid check digit'] }] });
+    expect({ status: res.status, fields: res.body.error.fields }).toEqual({
+      status: 400,
+      fields: [{ field: 'internal_id', messages: ['must be an EAN-13: 13 digits with a valid check digit'] }],
+    });
   });
 
   it('two first saves racing for one unit make one protocol', async () => {
@@ -104,7 +129,14 @@ describe('protocol/mark_approve', () => {
     const id = await createBuilt(t);
     await save(id, FIRST_STAGE);
     const res = await t.call('/protocol/mark_approve', { internal_id: id });
-    expectError(res, 409, 'conflict', `the protocol is at "${FIRST_STAGE}"; approval needs "${SECOND_STAGE}"`, [{ field: 'status', messages: [`is "${FIRST_STAGE}"`] }], ZH);
+    expectError(
+      res,
+      409,
+      'conflict',
+      `the protocol is at "${FIRST_STAGE}"; approval needs "${SECOND_STAGE}"`,
+      [{ field: 'status', messages: [`is "${FIRST_STAGE}"`] }],
+      ZH,
+    );
   });
 
   it('returns conflict when already approved', async () => {
@@ -123,7 +155,14 @@ describe('protocol/mark_approve', () => {
       }
       await save(id, SECOND_STAGE);
       const res = await t.call('/protocol/mark_approve', { internal_id: id });
-      expectError(res, 409, 'conflict', `the passport is "${status}"; approval needs a built passport`, [{ field: 'passport.status', messages: [`is "${status}"`] }], ZH);
+      expectError(
+        res,
+        409,
+        'conflict',
+        `the passport is "${status}"; approval needs a built passport`,
+        [{ field: 'passport.status', messages: [`is "${status}"`] }],
+        ZH,
+      );
       expect((await t.call('/protocol/get', { internal_id: id })).body.status).toBe(SECOND_STAGE);
     });
   }

@@ -87,7 +87,11 @@ export function passports(db: Db): Collection<Document> {
 /** The live (not deleted) passport with this internal_id, or not_found. */
 export async function loadPassport(db: Db, internalId: string, projection?: Document): Promise<Document> {
   const record = await passports(db).findOne({ internal_id: internalId, deleted_at: null }, projection ? { projection } : {});
-  if (!record) throw new ApiError('not_found', { message: `no passport with internal_id ${internalId}`, fields: [{ field: 'internal_id', messages: ['no passport with this internal_id'] }] });
+  if (!record)
+    throw new ApiError('not_found', {
+      message: `no passport with internal_id ${internalId}`,
+      fields: [{ field: 'internal_id', messages: ['no passport with this internal_id'] }],
+    });
   return record;
 }
 

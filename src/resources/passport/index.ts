@@ -7,7 +7,19 @@ import { META_PARAM, findPage, pageOf, sortParam } from '../../core/paging.js';
 import type { ParamsDeclaration } from '../../core/params.js';
 import { defineResource } from '../../core/resource.js';
 import { PROTOCOL_COLLECTION } from '../protocol/names.js';
-import { EDITABLE_STATUSES, INTERNAL_ID, PASSPORT_COLLECTION, PASSPORT_FIELDS, PASSPORT_STATUS, containsText, dateSortOf, ean13Errors, loadPassport, requireEan13, statusConflict } from './fields.js';
+import {
+  EDITABLE_STATUSES,
+  INTERNAL_ID,
+  PASSPORT_COLLECTION,
+  PASSPORT_FIELDS,
+  PASSPORT_STATUS,
+  containsText,
+  dateSortOf,
+  ean13Errors,
+  loadPassport,
+  requireEan13,
+  statusConflict,
+} from './fields.js';
 import { addStageAction, newStages, updateSerialAction } from './stages.js';
 import { cancelRevisionAction, markRevisionAction } from './revisions.js';
 
@@ -82,7 +94,8 @@ export default defineResource({
 
 function createAction(model: Model): ActionDefinition {
   const params: ParamsDeclaration = {};
-  for (const [field, spec] of Object.entries(PASSPORT_FIELDS)) if (!['passport_ipfs_cid', 'txn_hash', 'status'].includes(field)) params[field] = spec;
+  for (const [field, spec] of Object.entries(PASSPORT_FIELDS))
+    if (!['passport_ipfs_cid', 'txn_hash', 'status'].includes(field)) params[field] = spec;
   params.date = { type: 'O datetime', note: 'issue date (default: now)' };
   params.status = { type: 'O enum<str>(production,built)', note: 'a new passport starts in production unless built is given' };
   return {
@@ -106,10 +119,14 @@ function createAction(model: Model): ActionDefinition {
 }
 
 function findAction(model: Model): ActionDefinition {
-  const filters = compileFilters({ status: ['eq'], date: ['gte', 'lt'], type: ['in'] }, { status: `enum<str>(${PASSPORT_STATUS.join(',')})`, date: 'datetime', type: 'string(1,128)' });
+  const filters = compileFilters(
+    { status: ['eq'], date: ['gte', 'lt'], type: ['in'] },
+    { status: `enum<str>(${PASSPORT_STATUS.join(',')})`, date: 'datetime', type: 'string(1,128)' },
+  );
   const sortable = ['date'];
   return {
-    summary: 'Find passports a page at a time: status, name (model, short url or uuid), date range, types; sort by date (default newest first)',
+    summary:
+      'Find passports a page at a time: status, name (model, short url or uuid), date range, types; sort by date (default newest first)',
     params: {
       _meta: META_PARAM,
       _sort: sortParam(sortable),
@@ -125,7 +142,11 @@ function findAction(model: Model): ActionDefinition {
         const regex = containsText(params.name as string);
         query.$or = [{ model: regex }, { passport_short_url: regex }, { uuid: regex }];
       }
-      return await findPage(model.collection(ctx.db), query, { ...pageOf(params), sort, ...(ctx.resultProjection ? { projection: ctx.resultProjection } : {}) });
+      return await findPage(model.collection(ctx.db), query, {
+        ...pageOf(params),
+        sort,
+        ...(ctx.resultProjection ? { projection: ctx.resultProjection } : {}),
+      });
     },
   };
 }
@@ -158,7 +179,9 @@ function updateAction(model: Model): ActionDefinition {
       }
       const passport = await loadPassport(ctx.db, internal_id as string, { _id: 1 });
       const update: Document = Object.keys($unset).length > 0 ? { $set, $unset } : { $set };
-      await model.updateChecked(ctx.db, { _id: passport._id, status: { $in: EDITABLE_STATUSES } }, update, (record) => statusConflict(record.status, EDITABLE_STATUSES, 'update'));
+      await model.updateChecked(ctx.db, { _id: passport._id, status: { $in: EDITABLE_STATUSES } }, update, (record) =>
+        statusConflict(record.status, EDITABLE_STATUSES, 'update'),
+      );
       return { _id: passport._id };
     },
   };

@@ -18,7 +18,8 @@ const REVISABLE = [{ status: 'built' }, { status: 'approved', passport_ipfs_cid:
 /** passport/mark_revision: empty copies of the named stages are appended; status → revision (seed 000). */
 export function markRevisionAction(model: Model): ActionDefinition {
   return {
-    summary: 'Send the passport back for rework of the named stages: an empty copy of each is appended; status → revision (from built or approved)',
+    summary:
+      'Send the passport back for rework of the named stages: an empty copy of each is appended; status → revision (from built or approved)',
     params: { internal_id: INTERNAL_ID, stage_ids: { type: 'M list<string(1,64)>(1,50)', note: 'ids of biography stages to redo' } },
     result: 'ok_result',
     envelope: 'ok_result',
@@ -50,7 +51,8 @@ export function markRevisionAction(model: Model): ActionDefinition {
 /** passport/cancel_revision: removes one open revision copy; the last one returns the passport to built. */
 export function cancelRevisionAction(model: Model): ActionDefinition {
   return {
-    summary: 'Cancel the rework of one stage (the id of its revision copy or of the original stage); after the last one the passport is built again',
+    summary:
+      'Cancel the rework of one stage (the id of its revision copy or of the original stage); after the last one the passport is built again',
     params: { internal_id: INTERNAL_ID, stage_id: { type: 'M string(1,64)', note: 'the revision copy, or the stage it copies' } },
     result: 'passport_revision_result',
     envelope: 'object_result',
@@ -59,7 +61,9 @@ export function cancelRevisionAction(model: Model): ActionDefinition {
       for (let attempt = 0; attempt < MAX_CANCEL_TRIES; attempt++) {
         const passport = await loadPassport(ctx.db, requireEan13(internal_id), { biography: 1, status: 1, [OPEN]: 1 });
         if (passport.status !== 'revision') throw statusConflict(passport.status, ['revision'], 'cancel_revision');
-        const copy = ((passport.biography as Document[] | undefined) ?? []).find((s) => s.revision_of !== undefined && (s.id === stage_id || s.revision_of === stage_id));
+        const copy = ((passport.biography as Document[] | undefined) ?? []).find(
+          (s) => s.revision_of !== undefined && (s.id === stage_id || s.revision_of === stage_id),
+        );
         if (!copy) throw invalidParams([{ field: 'stage_id', messages: ['is not an open revision of this passport'] }]);
         const open = passport[OPEN] as number;
         const last = open <= 1;
@@ -71,7 +75,10 @@ export function cancelRevisionAction(model: Model): ActionDefinition {
         // another cancel (or a stage change) came first: look again at what is left
         if (result.matchedCount === 1) return { status: last ? 'built' : 'revision', open_revisions: last ? 0 : open - 1 };
       }
-      throw new ApiError('conflict', { message: 'the passport kept changing; try again', fields: [{ field: 'stage_id', messages: ['could not be canceled'] }] });
+      throw new ApiError('conflict', {
+        message: 'the passport kept changing; try again',
+        fields: [{ field: 'stage_id', messages: ['could not be canceled'] }],
+      });
     },
   };
 }
@@ -89,7 +96,10 @@ function revisionConflict(passport: Document): ApiError {
     });
   }
   if (passport.status === 'built') {
-    return new ApiError('conflict', { message: 'a stage to revise is no longer in the biography', fields: [{ field: 'stage_ids', messages: ['changed meanwhile'] }] });
+    return new ApiError('conflict', {
+      message: 'a stage to revise is no longer in the biography',
+      fields: [{ field: 'stage_ids', messages: ['changed meanwhile'] }],
+    });
   }
   return statusConflict(passport.status, ['built', 'approved'], 'mark_revision');
 }

@@ -20,7 +20,11 @@ export function newStages(stages: Document[], taken: readonly string[], path: st
   const stored = stages.map((stage, i) => {
     const id = (stage.id as string | undefined) ?? newStageId();
     const first = seen.get(id);
-    if (first !== undefined) errors.push({ field: `${path}[${i}].id`, messages: [first < 0 ? 'is already a stage of this passport' : `repeats ${path}[${first}].id`] });
+    if (first !== undefined)
+      errors.push({
+        field: `${path}[${i}].id`,
+        messages: [first < 0 ? 'is already a stage of this passport' : `repeats ${path}[${first}].id`],
+      });
     seen.set(id, i);
     return { ...stage, id };
   });
@@ -64,7 +68,9 @@ export function updateSerialAction(model: Model): ActionDefinition {
       const collection = model.collection(ctx.db);
       const now = new Date();
       // two conditional updates, each atomic: whichever matches the status the passport has at that moment
-      const promoted = await collection.updateOne(model.live({ _id: passport._id, status: 'production' }), { $set: { serial_number, status: 'built', updated_at: now } });
+      const promoted = await collection.updateOne(model.live({ _id: passport._id, status: 'production' }), {
+        $set: { serial_number, status: 'built', updated_at: now },
+      });
       if (promoted.matchedCount === 0) {
         const kept = ['built', 'revision'];
         await model.updateChecked(ctx.db, { _id: passport._id, status: { $in: kept } }, { $set: { serial_number } }, (record) =>

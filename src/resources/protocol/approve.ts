@@ -16,7 +16,8 @@ const ZH = '当前状态不允许此操作';
  */
 export function approveAction(model: Model): ActionDefinition {
   return {
-    summary: 'Approve the protocol (only from the second stage); the passport becomes approved and the worker publishes it (IPFS CID, ledger record, finalized)',
+    summary:
+      'Approve the protocol (only from the second stage); the passport becomes approved and the worker publishes it (IPFS CID, ledger record, finalized)',
     params: { internal_id: INTERNAL_ID },
     result: 'ok_result',
     envelope: 'ok_result',
@@ -27,19 +28,30 @@ export function approveAction(model: Model): ActionDefinition {
       const collection = passports(ctx.db);
       let approvedNow = false;
       if (passport.status === 'built') {
-        const moved = await collection.updateOne({ _id: passport._id, status: 'built', deleted_at: null }, { $set: { status: 'approved', updated_at: new Date() } });
+        const moved = await collection.updateOne(
+          { _id: passport._id, status: 'built', deleted_at: null },
+          { $set: { status: 'approved', updated_at: new Date() } },
+        );
         if (moved.matchedCount === 0) throw passportConflict((await collection.findOne({ _id: passport._id }))?.status);
         approvedNow = true;
       } else if (passport.status !== 'approved' && passport.status !== 'finalized') {
         // approved/finalized: an interrupted approval, or a protocol saved anew for a published unit
         throw passportConflict(passport.status);
       }
-      const result = await model.collection(ctx.db).updateOne({ _id: protocol._id, status: SECOND_STAGE }, { $set: { status: APPROVED, updated_at: new Date() } });
+      const result = await model
+        .collection(ctx.db)
+        .updateOne({ _id: protocol._id, status: SECOND_STAGE }, { $set: { status: APPROVED, updated_at: new Date() } });
       if (result.matchedCount === 0) {
         // the protocol changed or was deleted meanwhile: give the passport back unless publishing has begun
-        if (approvedNow) await collection.updateOne({ _id: passport._id as ObjectId, status: 'approved', passport_ipfs_cid: null }, { $set: { status: 'built', updated_at: new Date() } });
+        if (approvedNow)
+          await collection.updateOne(
+            { _id: passport._id as ObjectId, status: 'approved', passport_ipfs_cid: null },
+            { $set: { status: 'built', updated_at: new Date() } },
+          );
         const now = await model.collection(ctx.db).findOne({ _id: protocol._id }, { projection: { status: 1 } });
-        throw now ? notAtSecondStage(now.status as string) : new ApiError('not_found', { message: `the protocol for ${String(internal_id)} was deleted meanwhile` });
+        throw now
+          ? notAtSecondStage(now.status as string)
+          : new ApiError('not_found', { message: `the protocol for ${String(internal_id)} was deleted meanwhile` });
       }
       return {};
     },
@@ -48,7 +60,8 @@ export function approveAction(model: Model): ActionDefinition {
 
 function notAtSecondStage(current: string): ApiError {
   return new ApiError('conflict', {
-    message: current === APPROVED ? 'the protocol is already approved' : `the protocol is at "${current}"; approval needs "${SECOND_STAGE}"`,
+    message:
+      current === APPROVED ? 'the protocol is already approved' : `the protocol is at "${current}"; approval needs "${SECOND_STAGE}"`,
     zhMessage: ZH,
     fields: [{ field: 'status', messages: [`is "${current}"`] }],
   });

@@ -1,4 +1,4 @@
-import { ObjectId, type Document, type IndexDescription } from 'mongodb';
+import type { ObjectId, Document, IndexDescription } from 'mongodb';
 import type { ActionDefinition, ResourceDefinition } from '../../core/dispatch.js';
 import { ApiError, isDuplicateKeyError } from '../../core/errors.js';
 import { compileFilters } from '../../core/filters.js';
@@ -65,7 +65,8 @@ export function protocolResource(config: Pick<PublishingConfig, 'pendingAfterMs'
         handler: async () => ({ data: [...PROTOCOL_STATUS] }),
       },
       pending: {
-        summary: 'Protocols created longer ago than PROTOCOL_PENDING_AFTER_MS (default 2 days) and not approved: {count, pending: [_id]}, oldest first',
+        summary:
+          'Protocols created longer ago than PROTOCOL_PENDING_AFTER_MS (default 2 days) and not approved: {count, pending: [_id]}, oldest first',
         params: {},
         result: 'protocol_pending',
         envelope: 'object_result',
@@ -107,8 +108,15 @@ function saveAction(model: Model): ActionDefinition {
     result: 'generic_summary',
     envelope: 'object_result',
     handler: async ({ internal_id, protocol_name, rows, status }, ctx) => {
-      const passport = await passports(ctx.db).findOne({ internal_id: requireEan13(internal_id), deleted_at: null }, { projection: { _id: 1 } });
-      if (!passport) throw new ApiError('not_found', { message: `no passport with internal_id ${String(internal_id)}`, fields: [{ field: 'internal_id', messages: ['no passport with this internal_id'] }] });
+      const passport = await passports(ctx.db).findOne(
+        { internal_id: requireEan13(internal_id), deleted_at: null },
+        { projection: { _id: 1 } },
+      );
+      if (!passport)
+        throw new ApiError('not_found', {
+          message: `no passport with internal_id ${String(internal_id)}`,
+          fields: [{ field: 'internal_id', messages: ['no passport with this internal_id'] }],
+        });
       const fields: Document = { rows, status, ...(protocol_name === undefined ? {} : { protocol_name }) };
       const collection = model.collection(ctx.db);
       // a save racing another first save of the same unit loses the insert and edits what the other created
@@ -116,7 +124,9 @@ function saveAction(model: Model): ActionDefinition {
         const existing = await collection.findOne({ internal_id }, { projection: { _id: 1, status: 1 } });
         if (existing) {
           const from = SAVE_FROM[status as string] as string[];
-          await model.updateChecked(ctx.db, { _id: existing._id as ObjectId, status: { $in: from } }, { $set: fields }, (record) => saveConflict(record.status as string, status as string));
+          await model.updateChecked(ctx.db, { _id: existing._id as ObjectId, status: { $in: from } }, { $set: fields }, (record) =>
+            saveConflict(record.status as string, status as string),
+          );
           return { _id: existing._id };
         }
         try {
@@ -124,7 +134,10 @@ function saveAction(model: Model): ActionDefinition {
           // the passport deleted while we wrote: take the protocol back
           if (!(await passports(ctx.db).findOne({ _id: passport._id, deleted_at: null }, { projection: { _id: 1 } }))) {
             await collection.deleteOne({ _id });
-            throw new ApiError('not_found', { message: `no passport with internal_id ${String(internal_id)}`, fields: [{ field: 'internal_id', messages: ['no passport with this internal_id'] }] });
+            throw new ApiError('not_found', {
+              message: `no passport with internal_id ${String(internal_id)}`,
+              fields: [{ field: 'internal_id', messages: ['no passport with this internal_id'] }],
+            });
           }
           return { _id };
         } catch (err) {
@@ -139,7 +152,9 @@ function saveAction(model: Model): ActionDefinition {
 function saveConflict(current: string, wanted: string): ApiError {
   const approved = current === APPROVED;
   return new ApiError('conflict', {
-    message: approved ? 'the protocol is approved and cannot change; delete it and save a new one' : `the protocol is at "${current}"; it cannot go back to "${wanted}"`,
+    message: approved
+      ? 'the protocol is approved and cannot change; delete it and save a new one'
+      : `the protocol is at "${current}"; it cannot go back to "${wanted}"`,
     zhMessage: '当前状态不允许此操作',
     fields: [{ field: 'status', messages: [`is "${current}"`] }],
   });
@@ -148,7 +163,8 @@ function saveConflict(current: string, wanted: string): ApiError {
 function findAction(model: Model): ActionDefinition {
   const filters = compileFilters({ status: ['eq'], date: ['gte', 'lt'] }, { status: STATUS_TYPE, date: 'datetime' });
   return {
-    summary: 'Find protocols a page at a time: status, name (protocol name or the unit serial number), date range; sort by date (default newest first)',
+    summary:
+      'Find protocols a page at a time: status, name (protocol name or the unit serial number), date range; sort by date (default newest first)',
     params: {
       _meta: META_PARAM,
       _sort: sortParam(['date']),
@@ -163,10 +179,16 @@ function findAction(model: Model): ActionDefinition {
       if (params.name !== undefined) {
         const regex = containsText(params.name as string);
         // the serial number lives on the passport: the matching units first, then their protocols
-        const units = await passports(ctx.db).find({ serial_number: regex, deleted_at: null }, { projection: { _id: 1 } }).toArray();
+        const units = await passports(ctx.db)
+          .find({ serial_number: regex, deleted_at: null }, { projection: { _id: 1 } })
+          .toArray();
         query.$or = [{ protocol_name: regex }, { passport_id: { $in: units.map((u) => u._id) } }];
       }
-      return await findPage(model.collection(ctx.db), query, { ...pageOf(params), sort, ...(ctx.resultProjection ? { projection: ctx.resultProjection } : {}) });
+      return await findPage(model.collection(ctx.db), query, {
+        ...pageOf(params),
+        sort,
+        ...(ctx.resultProjection ? { projection: ctx.resultProjection } : {}),
+      });
     },
   };
 }

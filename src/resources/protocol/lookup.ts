@@ -4,7 +4,10 @@ import type { Model } from '../../core/model.js';
 
 /** The 404 for a unit without a protocol. */
 export function protocolNotFound(internalId: string): ApiError {
-  return new ApiError('not_found', { message: `no protocol for internal_id ${internalId}`, fields: [{ field: 'internal_id', messages: ['has no protocol'] }] });
+  return new ApiError('not_found', {
+    message: `no protocol for internal_id ${internalId}`,
+    fields: [{ field: 'internal_id', messages: ['has no protocol'] }],
+  });
 }
 
 /** The protocol of a unit, or not_found. */
