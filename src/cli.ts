@@ -5,10 +5,11 @@ import type { PaymentsConfig } from './payments/config.js';
 import { actorName, transactions } from './payments/transactions.js';
 import { verifyBooks, type VerifyReport } from './payments/verify.js';
 import { GATEWAY_LEASE } from './payments/worker.js';
-import { loadConfigsOrExit, openDatabase } from './process.js';
+import { loadConfigsOrExit } from './boot/configs.js';
+import { openDatabase } from './boot/open-database.js';
 import { createEngine } from './service.js';
 
-const USAGE = `usage: npm run cli -- <command>
+const USAGE = `usage: npm run cli -- <command>     (--help: this text)
 
   wallet verify [--require-settled] [--json]
         check the books: every wallet's balance and frozen money against its transactions, no negative
@@ -35,6 +36,11 @@ class UsageError extends Error {}
 /** `npm run cli -- ...`: operator commands. */
 async function main(argv: string[]): Promise<number> {
   const [group, command, ...rest] = argv;
+  if (group === undefined || ['--help', '-h', 'help'].includes(group)) {
+    // asked for (or nothing given): the usage is the answer, on stdout
+    (group === undefined ? process.stderr : process.stdout).write(USAGE);
+    return group === undefined ? 2 : 0;
+  }
   const run = COMMANDS[`${group} ${command}`];
   if (!run) {
     process.stderr.write(USAGE);

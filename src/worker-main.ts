@@ -1,4 +1,4 @@
-import { bootProcess } from './process.js';
+import { bootProcess } from './boot/boot-process.js';
 import { createResources } from './resources/index.js';
 import { createEngine, createWorker, ensureIndexes } from './service.js';
 

@@ -100,7 +100,9 @@ export function createApp({ database, config, logger, actions }: AppDependencies
       if (hasBody && !req.is('application/json')) throw new ApiError('unsupported_media_type');
       next();
     },
-    parseJson,
+    function parseBody(req, res, next) {
+      parseJson(req, res, (err?: unknown) => next(err === undefined ? undefined : bodyError(req, err)));
+    },
     async function runAction(req, res) {
       const state = stateOf(res);
       const body: unknown = req.body === undefined ? {} : req.body;
@@ -133,8 +135,7 @@ export function createApp({ database, config, logger, actions }: AppDependencies
   });
 
   app.use(function handleError(err: unknown, _req: Request, res: Response, _next: NextFunction) {
-    const bodyError = BODY_PARSER_ERRORS[(err as { type?: string } | null)?.type ?? ''];
-    sendError(res, bodyError ? new ApiError(bodyError, { cause: err }) : toApiError(err));
+    sendError(res, toApiError(err));
   });
 
   return app;
@@ -155,7 +156,22 @@ const BODY_PARSER_ERRORS: Record<string, ApiError['code']> = {
   'entity.too.large': 'payload_too_large',
   'charset.unsupported': 'unsupported_media_type',
   'encoding.unsupported': 'unsupported_media_type',
+  'request.size.invalid': 'invalid_json',
+  'request.aborted': 'invalid_json',
 };
+
+/**
+ * What the body reader's failure means for the client. A body that does not inflate (corrupt gzip, deflate or
+ * br) comes as a 4xx with no type of its own: the client sent it, so it is a 400, not an `internal`.
+ */
+function bodyError(req: Request, err: unknown): ApiError {
+  const known = BODY_PARSER_ERRORS[(err as { type?: string } | null)?.type ?? ''];
+  if (known) return new ApiError(known, { cause: err });
+  const status = (err as { status?: unknown } | null)?.status;
+  const encoded = (req.get('content-encoding') ?? 'identity').trim().toLowerCase() !== 'identity';
+  if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(encoded ? 'invalid_encoding' : 'invalid_json', { cause: err });
+  return toApiError(err);
+}
 
 function logRequest(logger: Logger, req: Request, res: Response, state: RequestState): void {
   const failed = state.error !== undefined && state.error.status >= 500;

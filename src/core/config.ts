@@ -17,7 +17,7 @@ export interface Config {
   mongodbUrl: string | undefined;
   mongodbDb: string;
   apiKeys: ApiKey[];
-  /** Set when no API_KEYS were given outside production: the key was made up for this run. */
+  /** Set when no API_KEYS were given outside production: the development key (made up, or kept under DATA_DIR). */
   generatedApiKey: ApiKey | undefined;
   logLevel: LogLevel;
   logPretty: boolean;
@@ -44,16 +44,25 @@ const KEY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const MIN_SECRET_LENGTH = 16;
 const DB_NAME = /^[A-Za-z0-9_-]{1,63}$/;
 
-/** Reads and validates the environment; throws ConfigError naming the first bad variable. */
-export function loadConfig(env: Env = process.env): Config {
+/** A development key made up for this run only (the entry points keep theirs under DATA_DIR instead). */
+export function randomDevKey(): ApiKey {
+  return { name: 'dev', secret: randomBytes(24).toString('base64url') };
+}
+
+/**
+ * Reads and validates the environment; throws ConfigError naming the first bad variable. `devKey` supplies the
+ * key used when API_KEYS is empty outside production, given DATA_DIR.
+ */
+export function loadConfig(env: Env = process.env, devKey: (dataDir: string) => ApiKey = randomDevKey): Config {
   const nodeEnv = readEnum(env, 'NODE_ENV', ['development', 'production', 'test'], 'development');
   const apiKeys = readApiKeys(env);
+  const dataDir = readString(env, 'DATA_DIR', '.data');
   let generatedApiKey: ApiKey | undefined;
   if (apiKeys.length === 0) {
     if (nodeEnv === 'production') {
       throw new ConfigError('API_KEYS', 'is required when NODE_ENV=production (format: name:secret,name2:secret2)');
     }
-    generatedApiKey = { name: 'dev', secret: randomBytes(24).toString('base64url') };
+    generatedApiKey = devKey(dataDir);
     apiKeys.push(generatedApiKey);
   }
   return {
@@ -68,7 +77,7 @@ export function loadConfig(env: Env = process.env): Config {
     logPretty: readBool(env, 'LOG_PRETTY', nodeEnv === 'development' && process.stdout.isTTY === true),
     bodyLimitBytes: readByteSize(env, 'BODY_LIMIT', 1024 * 1024),
     shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-    dataDir: readString(env, 'DATA_DIR', '.data'),
+    dataDir,
   };
 }
 
@@ -102,7 +111,7 @@ export function readBool(env: Env, name: string, fallback: boolean): boolean {
   const value = raw.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
   if (['0', 'false', 'no', 'off'].includes(value)) return false;
-  throw new ConfigError(name, `must be true or false (got ${JSON.stringify(raw)})`);
+  throw new ConfigError(name, `must be on or off (also true/false, yes/no, 1/0; got ${JSON.stringify(raw)})`);
 }
 
 /** Reads an optional variable that must be one of `allowed`. */

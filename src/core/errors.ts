@@ -3,6 +3,11 @@ import { MongoError, MongoServerError } from 'mongodb';
 /** Every error the API can answer with: a stable code, its HTTP status and default messages (DESIGN.md §3). */
 export const ERROR_CODES = {
   invalid_json: { status: 400, message: 'The request body is not a JSON object', zh: '请求体不是合法的 JSON 对象' },
+  invalid_encoding: {
+    status: 400,
+    message: 'The request body cannot be decoded with its Content-Encoding',
+    zh: '请求体无法按其 Content-Encoding 解码',
+  },
   invalid_params: { status: 400, message: 'Invalid parameters', zh: '参数错误' },
   unauthorized: { status: 401, message: 'Missing or invalid API key', zh: '未授权：缺少或错误的 API 密钥' },
   forbidden: { status: 403, message: 'Not allowed', zh: '无权执行此操作' },

@@ -104,9 +104,12 @@ function condition(op: FilterOperator, value: unknown): Record<string, unknown> 
   }
 }
 
-/** Makes user text match itself literally inside a regular expression. */
+/**
+ * Makes user text match itself literally inside a regular expression. A NUL byte becomes the escape `\x00`:
+ * MongoDB refuses a regex that contains the byte itself.
+ */
 export function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&').replaceAll('\0', '\\x00');
 }
 
 function describeOperator(field: string, op: FilterOperator): string {

@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadOrCreateDevKey } from '../../src/boot/dev-key.js';
 import { ConfigError, loadConfig, redactUrl } from '../../src/core/config.js';
 
 const KEYS = 'svc:abcdefghijklmnop1234,ops:qrstuvwxyz0123456789';
@@ -29,6 +33,16 @@ describe('loadConfig', () => {
     expect(config.apiKeys).toEqual([config.generatedApiKey]);
   });
 
+  it('takes the development key from the given source, with DATA_DIR', () => {
+    const seen: string[] = [];
+    const config = loadConfig({ DATA_DIR: '/srv/data' }, (dataDir) => {
+      seen.push(dataDir);
+      return { name: 'dev', secret: 'kept-secret-0123456789abcdef0123' };
+    });
+    expect(seen).toEqual(['/srv/data']);
+    expect(config.apiKeys).toEqual([{ name: 'dev', secret: 'kept-secret-0123456789abcdef0123' }]);
+  });
+
   it.each([
     [{ PORT: 'abc' }, 'PORT: must be an integer (got "abc")'],
     [{ PORT: '70000' }, 'PORT: must be between 0 and 65535 (got 70000)'],
@@ -51,6 +65,23 @@ describe('loadConfig', () => {
     expect(loadConfig({ API_KEYS: KEYS, BODY_LIMIT: '2048' }).bodyLimitBytes).toBe(2048);
     expect(loadConfig({ API_KEYS: KEYS, BODY_LIMIT: '512kb' }).bodyLimitBytes).toBe(512 * 1024);
     expect(loadConfig({ API_KEYS: KEYS, BODY_LIMIT: '2MB' }).bodyLimitBytes).toBe(2 * 1024 * 1024);
+  });
+});
+
+describe('loadOrCreateDevKey', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rpc-dev-key-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('makes the key once and gives the same one on every later call', () => {
+    const first = loadOrCreateDevKey(path.join(dir, 'data'));
+    expect(first.name).toBe('dev');
+    expect(first.secret).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(loadOrCreateDevKey(path.join(dir, 'data'))).toEqual(first);
+  });
+
+  it('keeps it in a file only its owner can read', () => {
+    loadOrCreateDevKey(path.join(dir, 'private'));
+    expect(statSync(path.join(dir, 'private', 'dev-api-key')).mode & 0o777).toBe(0o600);
   });
 });
 

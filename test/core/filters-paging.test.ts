@@ -45,6 +45,12 @@ describe('compileFilters', () => {
     expect(new RegExp(escapeRegex(text)).test(text)).toBe(true);
     expect(new RegExp(escapeRegex('a.b')).test('axb')).toBe(false);
   });
+
+  it('writes a NUL byte as the escape \\x00, which MongoDB accepts in a regex where it refuses the byte itself', () => {
+    const { $regex } = filters.toQuery({ name__icontains: 'a\u0000b' }).name as { $regex: string };
+    expect($regex).toBe('a\\x00b');
+    expect(new RegExp($regex).test('xa\u0000by')).toBe(true);
+  });
 });
 
 describe('parseSort', () => {

@@ -1,3 +1,4 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, TEST_KEY, startTestService, type TestService } from '../helpers/service.js';
@@ -81,6 +82,11 @@ describe('dispatch', () => {
   });
 });
 
+/** Posts raw bytes as they are (superagent would serialize a Buffer as JSON). */
+function sendEncoded(encoding: string, body: Buffer) {
+  return http.post('/probe/echo').set(AUTH).set('Content-Type', 'application/json').set('Content-Encoding', encoding).serialize((raw: unknown) => raw as string).send(body as never);
+}
+
 describe('body', () => {
   it('treats a POST without a body as {}', async () => {
     const res = await http.post('/probe/echo').set(AUTH);
@@ -116,6 +122,26 @@ describe('body', () => {
     const res = await http.post('/probe/echo').set(AUTH).set('Content-Type', 'application/json; charset=utf-8').send('{"n": 3}');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ received: { n: 3 } });
+  });
+
+  it.each([
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ])('accepts a %s body', async (encoding, compress) => {
+    const res = await sendEncoded(encoding, compress(Buffer.from('{"n": 4}')));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ received: { n: 4 } });
+  });
+
+  it.each([
+    ['gzip', Buffer.concat([gzipSync(Buffer.from('{"n": 4}')).subarray(0, 10), Buffer.from('garbage!')])],
+    ['deflate', Buffer.from('not deflate at all')],
+    ['br', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00, 0x01])],
+  ])('returns invalid_encoding (400), not internal, for a corrupt %s body', async (encoding, body) => {
+    const res = await sendEncoded(encoding, body);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual(errorBody(res, 'invalid_encoding', 'The request body cannot be decoded with its Content-Encoding', '请求体无法按其 Content-Encoding 解码'));
   });
 
   it('returns payload_too_large (413) past the body limit', async () => {

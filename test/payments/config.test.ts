@@ -13,7 +13,7 @@ describe('loadPaymentsConfig', () => {
     [{ GATEWAY: 'http' }, 'GATEWAY_URL: must be an http(s) URL when GATEWAY=http'],
     [{ GATEWAY: 'paypal' }, 'GATEWAY: must be one of simulator, http (got "paypal")'],
     [{ GATEWAY_SIM_DECLINE: '(' }, 'GATEWAY_SIM_DECLINE: is not a valid regular expression (got "(")'],
-    [{ WORKER: 'maybe' }, 'WORKER: must be true or false (got "maybe")'],
+    [{ WORKER: 'maybe' }, 'WORKER: must be on or off (also true/false, yes/no, 1/0; got "maybe")'],
     [{ WALLET_LOCK_TTL_MS: '5' }, 'WALLET_LOCK_TTL_MS: must be between 200 and 3600000 (got 5)'],
   ])('refuses %j naming the variable', (env, message) => {
     expect(() => loadPaymentsConfig(env)).toThrow(message);

@@ -1,5 +1,5 @@
 import { execSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,16 +19,20 @@ afterAll(() => {
 });
 
 describe('npm start', () => {
-  it('serves on the embedded database, prints a generated key once, and leaves no Java behind after SIGTERM', async () => {
-    const proc = spawnProcess('npm', ['start'], childEnv({ PORT: '0', DATA_DIR: tempDir('start') }));
+  it('serves on the embedded database, names the key file without printing the key to a pipe, and leaves no Java behind after SIGTERM', async () => {
+    const dataDir = tempDir('start');
+    const proc = spawnProcess('npm', ['start'], childEnv({ PORT: '0', DATA_DIR: dataDir }));
     const started = await waitListening(proc);
     expect(started.database).toBe('embedded');
     const dbPid = started.db_pid as number;
     expect(isAlive(dbPid)).toBe(true);
 
-    const keyLine = await proc.waitFor(/Authorization: Bearer /);
-    const secret = keyLine.trim().split(' ').pop() as string;
-    expect(proc.output().split(secret).length - 1).toBe(2); // the header line and the curl example, nothing else
+    const keyFile = path.join(dataDir, 'dev-api-key');
+    await proc.waitFor(/no API_KEYS set: the development key .+ is in .+dev-api-key/);
+    const secret = readFileSync(keyFile, 'utf8').trim();
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    // stdout is a pipe here, as when it is redirected to a log file: the secret must not be in it
+    expect(proc.output()).not.toContain(secret);
     const res = await fetch(`${started.url}/group/find`, {
       method: 'POST',
       headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
@@ -42,7 +46,7 @@ describe('npm start', () => {
     expect(code).toBe(0);
     expect(await waitGone(dbPid)).toBe(true);
     expect(isAlive(started.pid)).toBe(false);
-  });
+  }, 90_000); // npm start builds first
 
   it('leaves neither the service nor Java behind when npm itself is killed with SIGKILL', async () => {
     const proc = spawnProcess('npm', ['start'], childEnv({ PORT: '0', DATA_DIR: tempDir('start-kill') }));
@@ -86,6 +90,34 @@ describe('the service process', () => {
     expect(found.data.map((g) => g.name)).toEqual(['survivor']);
     second.child.kill('SIGTERM');
     await second.exited;
+  });
+
+  it('keeps the generated development key across a restart', async () => {
+    const dataDir = tempDir('dev-key');
+    const env = childEnv({ PORT: '0', DATA_DIR: dataDir, MONGODB_URL: inject('mongoUrl'), MONGODB_DB: 'dev_key_check', WORKER: 'off' });
+    const first = spawnService(env);
+    await waitListening(first);
+    const secret = readFileSync(path.join(dataDir, 'dev-api-key'), 'utf8').trim();
+    first.child.kill('SIGTERM');
+    await first.exited;
+
+    const second = spawnService(env);
+    const { url } = await waitListening(second);
+    const res = await fetch(`${url}/group/find`, { method: 'POST', headers: { authorization: `Bearer ${secret}` } });
+    expect(res.status).toBe(200);
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
+
+  it('prints the development key when stdout is a terminal', async () => {
+    const dataDir = tempDir('dev-key-tty');
+    // script(1) gives the service a pseudo-terminal as stdout
+    const command = `${process.execPath} --import tsx src/main.ts`;
+    const proc = spawnProcess('script', ['-qfec', command, '/dev/null'], childEnv({ PORT: '0', DATA_DIR: dataDir, MONGODB_URL: inject('mongoUrl'), MONGODB_DB: 'dev_key_tty', WORKER: 'off' }));
+    const line = await proc.waitFor(/Authorization: Bearer /);
+    expect(line.trim()).toBe(`Authorization: Bearer ${readFileSync(path.join(dataDir, 'dev-api-key'), 'utf8').trim()}`);
+    proc.child.kill('SIGTERM');
+    await proc.exited;
   });
 
   it('exits with code 2 and names the variable when the config is bad', async () => {
@@ -210,6 +242,17 @@ describe('shutdown and logs', () => {
     const line = await proc.waitFor(/listening on http/);
     expect(line.trimStart().startsWith('{')).toBe(false);
     expect(line).toMatch(/INFO/);
+    proc.child.kill('SIGTERM');
+    expect((await proc.exited).code).toBe(0);
+  });
+
+  it('writes one pretty line per request', async () => {
+    const proc = spawnService(childEnv({ PORT: '0', DATA_DIR: tempDir('pretty-request'), MONGODB_URL: inject('mongoUrl'), MONGODB_DB: 'pretty_request', LOG_PRETTY: 'true', API_KEYS: 'ops:pretty-secret-0123456789' }));
+    const listening = await proc.waitFor(/listening on http/);
+    const url = /listening on (http:\/\/\S+)/.exec(listening)?.[1] as string;
+    await fetch(`${url}/group/find`, { method: 'POST', headers: { authorization: 'Bearer pretty-secret-0123456789', 'x-request-id': 'pretty-1' } });
+    const line = await proc.waitFor(/pretty-1/);
+    expect(line).toMatch(/INFO.*request.*"status":200/);
     proc.child.kill('SIGTERM');
     expect((await proc.exited).code).toBe(0);
   });

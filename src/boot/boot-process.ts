@@ -1,0 +1,42 @@
+import type { Config } from '../core/config.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import type { PaymentsConfig } from '../payments/config.js';
+import { loadConfigsOrExit } from './configs.js';
+import { openDatabase, type OpenedDatabase } from './open-database.js';
+import { installShutdown } from './shutdown.js';
+
+/** What every entry point starts with. */
+export interface BootedProcess {
+  config: Config;
+  payments: PaymentsConfig;
+  logger: Logger;
+  opened: OpenedDatabase;
+  /** Registers work to do on shutdown; the last registered runs first. */
+  onStop(stop: () => Promise<void>): void;
+  /** Logs why the start failed and exits with code 1 (after stopping what was started). */
+  fail(message: string): Promise<never>;
+}
+
+/**
+ * The start shared by `npm start`, `npm run worker`: configuration (exit 2 when bad), logger, shutdown handling,
+ * the database (exit 1 with the reason when none can be had).
+ */
+export async function bootProcess(name: string): Promise<BootedProcess> {
+  const { config, payments } = loadConfigsOrExit();
+  const logger = createLogger({ level: config.logLevel, pretty: config.logPretty, name });
+  const stoppers: Array<() => Promise<void>> = [];
+  const shutdown = installShutdown(logger, config.shutdownTimeoutMs, stoppers);
+  const fail = async (message: string): Promise<never> => {
+    logger.fatal(message);
+    await shutdown('startup-failure', 1);
+    throw new Error('unreachable: shutdown exits');
+  };
+  let opened: OpenedDatabase;
+  try {
+    opened = await openDatabase(config, logger);
+  } catch (err) {
+    return await fail((err as Error).message);
+  }
+  stoppers.unshift(() => opened.close());
+  return { config, payments, logger, opened, onStop: (stop) => stoppers.unshift(stop), fail };
+}
