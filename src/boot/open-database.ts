@@ -26,7 +26,13 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Open
     const running = await findRunningLocalDb(dataDir);
     if (running) {
       const database = await connectDatabase({ url: running.url, dbName: config.mongodbDb });
-      return { database, mode: 'shared', description: `${running.description}, started by pid ${running.pid}`, pid: undefined, close: () => database.close() };
+      return {
+        database,
+        mode: 'shared',
+        description: `${running.description}, started by pid ${running.pid}`,
+        pid: undefined,
+        close: () => database.close(),
+      };
     }
   }
   const provisioned = await provisionDatabase({
@@ -44,7 +50,13 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Open
     throw err;
   }
   if (provisioned.mode !== 'external') {
-    publishLocalDb(dataDir, { url: provisioned.url, mode: provisioned.mode, description: provisioned.description, pid: process.pid, started_at: new Date().toISOString() });
+    publishLocalDb(dataDir, {
+      url: provisioned.url,
+      mode: provisioned.mode,
+      description: provisioned.description,
+      pid: process.pid,
+      started_at: new Date().toISOString(),
+    });
   }
   const description = provisioned.mode === 'external' ? `MONGODB_URL ${redactUrl(provisioned.url)}` : provisioned.description;
   return {

@@ -169,7 +169,8 @@ function bodyError(req: Request, err: unknown): ApiError {
   if (known) return new ApiError(known, { cause: err });
   const status = (err as { status?: unknown } | null)?.status;
   const encoded = (req.get('content-encoding') ?? 'identity').trim().toLowerCase() !== 'identity';
-  if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(encoded ? 'invalid_encoding' : 'invalid_json', { cause: err });
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return new ApiError(encoded ? 'invalid_encoding' : 'invalid_json', { cause: err });
   return toApiError(err);
 }
 

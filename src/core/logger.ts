@@ -34,7 +34,10 @@ export function createLogger(options: LoggerOptions): Logger {
     return pino({
       ...base,
       // one line per entry, as in the JSON form: a request's fields follow its message instead of filling a screen
-      transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+      },
     });
   }
   // Synchronous writes to stdout: pino's default asynchronous writer flushes its buffer on exit, and when the

@@ -113,7 +113,11 @@ describe('the service process', () => {
     const dataDir = tempDir('dev-key-tty');
     // script(1) gives the service a pseudo-terminal as stdout
     const command = `${process.execPath} --import tsx src/main.ts`;
-    const proc = spawnProcess('script', ['-qfec', command, '/dev/null'], childEnv({ PORT: '0', DATA_DIR: dataDir, MONGODB_URL: inject('mongoUrl'), MONGODB_DB: 'dev_key_tty', WORKER: 'off' }));
+    const proc = spawnProcess(
+      'script',
+      ['-qfec', command, '/dev/null'],
+      childEnv({ PORT: '0', DATA_DIR: dataDir, MONGODB_URL: inject('mongoUrl'), MONGODB_DB: 'dev_key_tty', WORKER: 'off' }),
+    );
     const line = await proc.waitFor(/Authorization: Bearer /);
     expect(line.trim()).toBe(`Authorization: Bearer ${readFileSync(path.join(dataDir, 'dev-api-key'), 'utf8').trim()}`);
     proc.child.kill('SIGTERM');
@@ -138,7 +142,9 @@ describe('the service process', () => {
       expect(code).toBe(1);
       // the embedded server it had started for that data folder is gone too
       expect(() => execSync(`pgrep -f "[E]mbeddedMongo.*${dataDir}"`)).toThrow();
-      expect(proc.output()).toContain(`cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port} (set PORT or HOST)`);
+      expect(proc.output()).toContain(
+        `cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port} (set PORT or HOST)`,
+      );
       expect(proc.output()).not.toMatch(/\n\s+at /);
     } finally {
       blocker.close();
@@ -154,7 +160,11 @@ describe('the service process', () => {
 
   it('says what to install or set when no database can be had', async () => {
     // a PATH with neither mongod nor java nor mvn
-    const proc = spawnProcess(process.execPath, ['--import', 'tsx', 'src/main.ts'], childEnv({ PATH: '/nonexistent', PORT: '0', DATA_DIR: tempDir('nodb') }));
+    const proc = spawnProcess(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts'],
+      childEnv({ PATH: '/nonexistent', PORT: '0', DATA_DIR: tempDir('nodb') }),
+    );
     const { code } = await proc.exited;
     expect(code).toBe(1);
     expect(proc.output()).toContain(
@@ -226,7 +236,12 @@ describe('shutdown and logs', () => {
       wallets.push((await call('wallet/create', { account_id: account.body._id })).body._id as string);
     }
     // the transfer stalls (its event loop frozen) while SIGTERM arrives; it is refused for want of money, quickly
-    const transfer = call('wallet/transfer', { from_wallet_id: wallets[0], to_wallet_id: wallets[1], money: 1, out_trade_no: `inflight-${Date.now()}` });
+    const transfer = call('wallet/transfer', {
+      from_wallet_id: wallets[0],
+      to_wallet_id: wallets[1],
+      money: 1,
+      out_trade_no: `inflight-${Date.now()}`,
+    });
     await proc.waitFor(/fault injection: stalling/);
     proc.child.kill('SIGTERM');
     expect(await transfer).toMatchObject({ status: 409, body: { error: { code: 'insufficient_funds' } } });
@@ -238,7 +253,9 @@ describe('shutdown and logs', () => {
   });
 
   it('logs for people when LOG_PRETTY is on', async () => {
-    const proc = spawnService(childEnv({ PORT: '0', DATA_DIR: tempDir('pretty'), MONGODB_URL: inject('mongoUrl'), MONGODB_DB: 'pretty_check', LOG_PRETTY: 'true' }));
+    const proc = spawnService(
+      childEnv({ PORT: '0', DATA_DIR: tempDir('pretty'), MONGODB_URL: inject('mongoUrl'), MONGODB_DB: 'pretty_check', LOG_PRETTY: 'true' }),
+    );
     const line = await proc.waitFor(/listening on http/);
     expect(line.trimStart().startsWith('{')).toBe(false);
     expect(line).toMatch(/INFO/);
@@ -247,10 +264,22 @@ describe('shutdown and logs', () => {
   });
 
   it('writes one pretty line per request', async () => {
-    const proc = spawnService(childEnv({ PORT: '0', DATA_DIR: tempDir('pretty-request'), MONGODB_URL: inject('mongoUrl'), MONGODB_DB: 'pretty_request', LOG_PRETTY: 'true', API_KEYS: 'ops:pretty-secret-0123456789' }));
+    const proc = spawnService(
+      childEnv({
+        PORT: '0',
+        DATA_DIR: tempDir('pretty-request'),
+        MONGODB_URL: inject('mongoUrl'),
+        MONGODB_DB: 'pretty_request',
+        LOG_PRETTY: 'true',
+        API_KEYS: 'ops:pretty-secret-0123456789',
+      }),
+    );
     const listening = await proc.waitFor(/listening on http/);
     const url = /listening on (http:\/\/\S+)/.exec(listening)?.[1] as string;
-    await fetch(`${url}/group/find`, { method: 'POST', headers: { authorization: 'Bearer pretty-secret-0123456789', 'x-request-id': 'pretty-1' } });
+    await fetch(`${url}/group/find`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer pretty-secret-0123456789', 'x-request-id': 'pretty-1' },
+    });
     const line = await proc.waitFor(/pretty-1/);
     expect(line).toMatch(/INFO.*request.*"status":200/);
     proc.child.kill('SIGTERM');
@@ -259,9 +288,13 @@ describe('shutdown and logs', () => {
 });
 
 describe('a dead parent', () => {
-  it('takes the service down even when the parent took the service\'s stdout with it', async () => {
+  it("takes the service down even when the parent took the service's stdout with it", async () => {
     // regression: shutdown logged first, the write to the broken pipe threw, and the process never exited
-    const parent = spawnProcess(process.execPath, ['test/fixtures/parent-that-dies.mjs'], childEnv({ PORT: '0', DATA_DIR: tempDir('orphan'), MONGODB_URL: inject('mongoUrl'), MONGODB_DB: 'orphan_check' }));
+    const parent = spawnProcess(
+      process.execPath,
+      ['test/fixtures/parent-that-dies.mjs'],
+      childEnv({ PORT: '0', DATA_DIR: tempDir('orphan'), MONGODB_URL: inject('mongoUrl'), MONGODB_DB: 'orphan_check' }),
+    );
     const line = await parent.waitFor(/^service pid \d+$/);
     const pid = Number(line.split(' ').pop());
     await parent.exited;
