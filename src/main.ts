@@ -3,6 +3,7 @@ import { bootProcess } from './boot/boot-process.js';
 import { dataDirOf } from './boot/configs.js';
 import { announceDevKey } from './boot/dev-key.js';
 import { closeServer, listen, portOf } from './boot/http-server.js';
+import { DeclarationError } from './core/declaration-error.js';
 import { createService, type Service } from './service.js';
 
 /** `npm start`: the API (and, unless WORKER=off, the payment worker) on the configured or a local database. */
@@ -12,7 +13,11 @@ async function main(): Promise<void> {
   try {
     service = await createService({ database: opened.database, config, logger, payments, startWorker: payments.worker.enabled });
   } catch (err) {
-    // declaration and schema mistakes: their message names the file and field, a stack adds nothing
+    if (err instanceof DeclarationError) {
+      // the same lines as `npm run cli -- schemas check`, one per mistake, readable outside the JSON log
+      process.stderr.write(`${err.lines.join('\n')}\n`);
+      return await fail(`cannot start: ${err.problems.length} declaration mistake(s):\n${err.message}`, DeclarationError.EXIT_CODE);
+    }
     return await fail(`cannot start: ${(err as Error).message}`);
   }
   onStop(() => service.stop());

@@ -13,8 +13,8 @@ export interface BootedProcess {
   opened: OpenedDatabase;
   /** Registers work to do on shutdown; the last registered runs first. */
   onStop(stop: () => Promise<void>): void;
-  /** Logs why the start failed and exits with code 1 (after stopping what was started). */
-  fail(message: string): Promise<never>;
+  /** Logs why the start failed and exits with `exitCode` (default 1) after stopping what was started. */
+  fail(message: string, exitCode?: number): Promise<never>;
 }
 
 /**
@@ -26,9 +26,9 @@ export async function bootProcess(name: string): Promise<BootedProcess> {
   const logger = createLogger({ level: config.logLevel, pretty: config.logPretty, name });
   const stoppers: Array<() => Promise<void>> = [];
   const shutdown = installShutdown(logger, config.shutdownTimeoutMs, stoppers);
-  const fail = async (message: string): Promise<never> => {
+  const fail = async (message: string, exitCode = 1): Promise<never> => {
     logger.fatal(message);
-    await shutdown('startup-failure', 1);
+    await shutdown('startup-failure', exitCode);
     throw new Error('unreachable: shutdown exits');
   };
   let opened: OpenedDatabase;

@@ -2,7 +2,9 @@ import type { Db, Document, IndexDescription } from 'mongodb';
 import type { ActionContext, ActionLookup, RunnableAction } from './app.js';
 import { Model } from './model.js';
 import { compileParams, type Params, type ParamRule, type ParamsDeclaration, type ParamsValidator } from './params.js';
-import { RESULT_METAS, ShapeError, loadResultSchemas, type ResultMeta, type ResultSchema, type SchemaRegistry } from './result-schemas.js';
+import { DeclarationError, DeclarationProblems, type DeclarationProblem } from './declaration-error.js';
+import { checkDeclarations } from './declarations.js';
+import { RESULT_METAS, ShapeError, type ResultMeta, type ResultSchema, type SchemaRegistry } from './result-schemas.js';
 
 /** What a handler gets: the converted params and the request context, plus the projection of its result schema. */
 export interface HandlerContext extends ActionContext {
@@ -33,6 +35,12 @@ export interface ResourceDefinition {
   model: Model;
   indexes: IndexDescription[];
   actions: Record<string, ActionDefinition>;
+  /** The stored fields (SEP-12), when declared: result schemas of this model are checked against them. */
+  fields?: ParamsDeclaration;
+  /** Fields `derive` adds before shaping. */
+  derived?: readonly string[];
+  /** Mistakes found while the module was built; the start reports them with all others. */
+  problems?: readonly DeclarationProblem[];
 }
 
 /** A validated, compiled action in the table. */
@@ -45,13 +53,7 @@ export interface CompiledAction extends RunnableAction {
   readonly envelope: ResultMeta;
 }
 
-/** A mistake in a resource declaration: the service refuses to start and says where. */
-export class DeclarationError extends Error {
-  constructor(where: string, message: string) {
-    super(`${where}: ${message}`);
-    this.name = 'DeclarationError';
-  }
-}
+export { DeclarationError } from './declaration-error.js';
 
 const NAME = /^[a-z][a-z0-9_]*$/;
 
@@ -62,12 +64,21 @@ export class ActionTable implements ActionLookup {
   constructor(
     readonly resources: readonly ResourceDefinition[],
     readonly schemas: SchemaRegistry,
+    problems = new DeclarationProblems(),
+    /** Schemas that are defined but broken (already reported): an action naming one is not compiled. */
+    brokenSchemas: ReadonlySet<string> = new Set(),
   ) {
     for (const resource of resources) {
       for (const [name, definition] of Object.entries(resource.actions)) {
-        this.byKey.set(`${resource.name}/${name}`, compileAction(resource, name, definition, schemas));
+        if (brokenSchemas.has(definition.result)) continue;
+        try {
+          this.byKey.set(`${resource.name}/${name}`, compileAction(resource, name, definition, schemas));
+        } catch (err) {
+          problems.addError(err, '', 'bad_action');
+        }
       }
     }
+    problems.throwIfAny();
   }
 
   lookup(resource: string, action: string): CompiledAction | undefined {
@@ -84,21 +95,31 @@ export class ActionTable implements ActionLookup {
  * declaration throws, naming the resource/action (or `file: schema.field`).
  */
 export function buildActionTable(resources: readonly ResourceDefinition[], schemaDir: string): ActionTable {
+  const problems = new DeclarationProblems();
   const models = new Map<string, Model>();
   const collections = new Map<string, string>();
+  const bad = (resource: ResourceDefinition, message: string) => problems.add({ code: 'bad_resource', where: `resource ${resource.name}`, message });
   for (const resource of resources) {
-    if (!NAME.test(resource.name)) throw new DeclarationError(`resource ${resource.name}`, 'names are lower_snake_case');
-    if (models.has(resource.name)) throw new DeclarationError(`resource ${resource.name}`, 'is declared twice');
-    if (!(resource.model instanceof Model)) throw new DeclarationError(`resource ${resource.name}`, 'has no model');
-    if ([...collections.values()].includes(resource.model.collectionName)) {
-      throw new DeclarationError(`resource ${resource.name}`, `collection "${resource.model.collectionName}" is used twice`);
+    if (!NAME.test(resource.name)) bad(resource, 'names are lower_snake_case');
+    else if (models.has(resource.name)) bad(resource, 'is declared twice');
+    else if (!(resource.model instanceof Model)) bad(resource, 'has no model');
+    else if ([...collections.values()].includes(resource.model.collectionName)) bad(resource, `collection "${resource.model.collectionName}" is used twice`);
+    else {
+      models.set(resource.name, resource.model);
+      collections.set(resource.name, resource.model.collectionName);
     }
-    models.set(resource.name, resource.model);
-    collections.set(resource.name, resource.model.collectionName);
   }
-  for (const model of models.values()) model.link(models);
-  const schemas = loadResultSchemas(schemaDir, { collections });
-  return new ActionTable(resources, schemas);
+  for (const model of models.values()) {
+    try {
+      model.link(models);
+    } catch (err) {
+      problems.addError(err, '', 'bad_resource');
+    }
+  }
+  const checked = checkDeclarations(resources, schemaDir);
+  for (const problem of checked.problems) problems.add(problem);
+  const broken = new Set([...checked.defined].filter((name) => !checked.schemas.get(name)));
+  return new ActionTable(resources, checked.schemas, problems, broken);
 }
 
 function compileAction(resource: ResourceDefinition, name: string, definition: ActionDefinition, schemas: SchemaRegistry): CompiledAction {

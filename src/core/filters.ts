@@ -1,4 +1,5 @@
 import type { Document } from 'mongodb';
+import { DeclarationProblems } from './declaration-error.js';
 import { parseType, type ParamType, type ParamsDeclaration } from './params.js';
 
 /** The filter operators of DESIGN.md §6 (seed 001's `<field>_<operator>`), written as `field__op`. */
@@ -33,21 +34,30 @@ export interface Filters {
 export function compileFilters(declaration: FilterDeclaration, fieldTypes: Readonly<Record<string, string>>): Filters {
   const params: ParamsDeclaration = {};
   const compiled: CompiledFilter[] = [];
+  // every mistake of the declaration at once: the start reports them all (DeclarationError)
+  const problems = new DeclarationProblems();
+  const bad = (message: string) => problems.add({ code: 'bad_filter', where: '', message });
   for (const [field, ops] of Object.entries(declaration)) {
     const typeText = fieldTypes[field];
-    if (typeText === undefined) throw new Error(`filter ${field}: not a declared field`);
+    if (typeText === undefined) {
+      bad(`filter ${field}: not a declared field`);
+      continue;
+    }
     const type = parseType(typeText, field);
     const itemType = type.kind === 'list' ? type.item : type;
     const itemText = type.kind === 'list' ? itemTypeText(typeText) : typeText;
     for (const op of ops) {
-      if (!FILTER_OPERATORS.includes(op)) throw new Error(`filter ${field}: unknown operator "${op}"`);
-      if (TEXT_OPERATORS.has(op) && itemType.kind !== 'string') throw new Error(`filter ${field}: ${op} needs a string field`);
-      if (RANGE_OPERATORS.has(op) && !ORDERED_KINDS.has(itemType.kind)) throw new Error(`filter ${field}: ${op} needs an ordered field`);
-      const param = op === 'eq' ? field : `${field}__${op}`;
-      params[param] = { type: `O ${paramTypeFor(op, itemText)}`, note: describeOperator(field, op) };
-      compiled.push({ param, field, op });
+      if (!FILTER_OPERATORS.includes(op)) bad(`filter ${field}: unknown operator "${op}" (operators: ${FILTER_OPERATORS.join(', ')})`);
+      else if (TEXT_OPERATORS.has(op) && itemType.kind !== 'string') bad(`filter ${field}: ${op} needs a string field`);
+      else if (RANGE_OPERATORS.has(op) && !ORDERED_KINDS.has(itemType.kind)) bad(`filter ${field}: ${op} needs an ordered field`);
+      else {
+        const param = op === 'eq' ? field : `${field}__${op}`;
+        params[param] = { type: `O ${paramTypeFor(op, itemText)}`, note: describeOperator(field, op) };
+        compiled.push({ param, field, op });
+      }
     }
   }
+  problems.throwIfAny();
   return {
     params,
     toQuery(values) {

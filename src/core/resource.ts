@@ -1,7 +1,9 @@
 import { MongoBulkWriteError, ObjectId, type AnyBulkWriteOperation, type Db, type Document, type IndexDescription } from 'mongodb';
 import type { ActionDefinition, HandlerContext, ResourceDefinition } from './dispatch.js';
 import { ApiError, invalidParams, isDuplicateKeyError, toApiError, type FieldError } from './errors.js';
-import { compileFilters, type FilterDeclaration } from './filters.js';
+import { DeclarationError, DeclarationProblems } from './declaration-error.js';
+import { checkResourceSpec, collectActionMistakes, derivedFields, recordActionMistakes } from './declarations.js';
+import { compileFilters, type FilterDeclaration, type Filters } from './filters.js';
 import { DELETED_AT, Model, type Reference } from './model.js';
 import { META_PARAM, findPage, pageOf, parseSort, sortParam } from './paging.js';
 import { parseParams, type ParamsDeclaration, type Params } from './params.js';
@@ -19,6 +21,8 @@ export interface ResourceSpec {
   softDelete?: boolean;
   /** The stored fields in SEP-12 notation; presence is what `create` requires. */
   fields: ParamsDeclaration;
+  /** Fields other code (an engine) writes: readable, filterable and sortable, never given by callers. */
+  stored?: ParamsDeclaration;
   /** Values `create` stores for fields the caller left out. */
   defaults?: Record<string, unknown>;
   /** Fields `update` may not change. */
@@ -63,12 +67,25 @@ export function defineResource(spec: ResourceSpec): ResourceDefinition {
     softDelete: spec.softDelete ?? false,
     references,
   });
-  const std = new Standard(spec, model);
   const indexes = [...(spec.indexes ?? [])];
   if (model.softDelete && !indexes.some((i) => Object.keys(i.key)[0] === DELETED_AT)) {
     indexes.push({ key: { [DELETED_AT]: 1 }, name: `${DELETED_AT}_1` });
   }
-  const definition: ResourceDefinition = { name: spec.name, model, indexes, actions: spec.actions(std) };
+  // mistakes are collected, not thrown: the start reports every one of them (declarations.ts)
+  const problems = new DeclarationProblems();
+  for (const problem of checkResourceSpec(spec)) problems.add(problem);
+  // a spec whose fields do not parse gives no standard actions to check; other mistakes leave them checkable
+  const unbuildable = problems.list.some((p) => p.code === 'bad_param' || p.code === 'bad_resource');
+  const actions = unbuildable ? {} : collectActionMistakes(spec.name, spec.actions(recordActionMistakes(new Standard(spec, model))), problems);
+  const definition: ResourceDefinition = {
+    name: spec.name,
+    model,
+    indexes,
+    actions,
+    fields: { ...spec.fields, ...spec.stored },
+    derived: derivedFields(spec.derive),
+    problems: problems.list,
+  };
   if (spec.summary !== undefined) definition.summary = spec.summary;
   return definition;
 }
@@ -100,6 +117,7 @@ class Standard implements StandardActions {
       // in update every field is optional; an optional field given as null is removed
       this.updatable[field.name] = { type: `O ${field.typeText}`, nullable: field.presence === 'O' };
     }
+    for (const field of parseParams(spec.stored ?? {})) this.fieldTypes[field.name] = field.typeText;
     for (const field of [...(spec.immutable ?? []), ...Object.keys(spec.references ?? {}), ...Object.keys(spec.defaults ?? {})]) {
       if (!(field in spec.fields)) throw new Error(`resource ${spec.name}: ${field} is not a declared field`);
     }
@@ -124,20 +142,27 @@ class Standard implements StandardActions {
   }
 
   find(options: ResultOption & { result: string; filters?: FilterDeclaration; sortable?: string[]; defaultSort?: Record<string, 1 | -1> }): ActionDefinition {
-    const filters = compileFilters(options.filters ?? {}, this.fieldTypes);
+    const problems = new DeclarationProblems();
     const sortable = options.sortable ?? ['_id'];
     for (const field of sortable) {
-      if (!(field in this.fieldTypes)) throw new Error(`resource ${this.spec.name}: cannot sort by undeclared field ${field}`);
+      if (!(field in this.fieldTypes)) problems.add({ code: 'bad_sort', where: '', message: `sortable ${field}: not a declared field` });
     }
+    let filters: ReturnType<typeof compileFilters> | undefined;
+    try {
+      filters = compileFilters(options.filters ?? {}, this.fieldTypes);
+    } catch (err) {
+      problems.addError(err, '', 'bad_filter');
+    }
+    problems.throwIfAny();
     const defaultSort = options.defaultSort ?? { _id: -1 };
     return {
       summary: options.summary ?? `Find ${this.spec.name} records by filters, a page at a time`,
-      params: { _meta: META_PARAM, _sort: sortParam(sortable), ...filters.params },
+      params: { _meta: META_PARAM, _sort: sortParam(sortable), ...filters?.params },
       result: options.result,
       envelope: 'result_set_with_meta',
       handler: async (params, ctx) => {
         const sort = parseSort(params._sort as string | undefined, sortable, defaultSort);
-        const query = this.model.live(filters.toQuery(params));
+        const query = this.model.live((filters as Filters).toQuery(params));
         const projection = this.readProjection(ctx);
         const page = await findPage(this.model.collection(ctx.db), query, { ...pageOf(params), sort, ...(projection ? { projection } : {}) });
         return { _meta: page._meta, data: page.data.map(this.derive) };
@@ -149,7 +174,7 @@ class Standard implements StandardActions {
     const params: ParamsDeclaration = {};
     for (const key of keys) {
       const type = this.fieldTypes[key];
-      if (!type) throw new Error(`resource ${this.spec.name}: find_one key ${key} is not a declared field`);
+      if (!type) throw new DeclarationError('', `find_one key ${key}: not a declared field`, 'bad_action');
       // with one key there is nothing to choose between: it is required
       params[key] = `${keys.length > 1 ? 'C' : 'M'} ${type}`;
     }
@@ -418,11 +443,11 @@ class Standard implements StandardActions {
   // ---- shared checks ----
 
   private requireField(field: string): void {
-    if (!(field in this.spec.fields)) throw new Error(`resource ${this.spec.name}: ${field} is not a declared field`);
+    if (!(field in this.spec.fields)) throw new DeclarationError('', `${field}: not a declared field`, 'bad_action');
   }
 
   private requireSoftDelete(action: string): void {
-    if (!this.model.softDelete) throw new Error(`resource ${this.spec.name}: ${action} needs softDelete: true`);
+    if (!this.model.softDelete) throw new DeclarationError('', `${action} needs softDelete: true`, 'bad_action');
   }
 
   private async requireReferences(db: Db, docs: Document[], path: (i: number, field: string) => string): Promise<void> {

@@ -30,19 +30,19 @@ describe('buildActionTable refuses malformed declarations', () => {
   });
 
   it('refuses a schema whose model_name no resource serves', () => {
-    expect(() => buildActionTable([], PROBE_SCHEMA_DIR)).toThrow('probe-schemas/probe.yaml: probe_echo.model_name: no resource serves model "probe"');
+    expect(() => buildActionTable([], PROBE_SCHEMA_DIR)).toThrow('test/fixtures/probe-schemas/probe.yaml:6:15: probe_echo.model_name: no resource serves model "probe" (resources: )');
   });
 });
 
-describe('defineResource refuses what the standard actions cannot serve', () => {
-  it.each<[string, () => unknown, string]>([
-    ['a filter on an undeclared field', () => defineResource({ name: 'r', fields: { a: 'M string' }, actions: (std) => ({ find: std.find({ result: 'x', filters: { b: ['eq'] } }) }) }), 'filter b: not a declared field'],
-    ['a text operator on a number', () => defineResource({ name: 'r', fields: { n: 'M int' }, actions: (std) => ({ find: std.find({ result: 'x', filters: { n: ['icontains'] } }) }) }), 'filter n: icontains needs a string field'],
-    ['sorting by an undeclared field', () => defineResource({ name: 'r', fields: { a: 'M string' }, actions: (std) => ({ find: std.find({ result: 'x', sortable: ['z'] }) }) }), 'resource r: cannot sort by undeclared field z'],
-    ['mark_delete without soft delete', () => defineResource({ name: 'r', fields: { a: 'M string' }, actions: (std) => ({ mark_delete: std.markDelete() }) }), 'resource r: mark_delete needs softDelete: true'],
-    ['a mark on an undeclared field', () => defineResource({ name: 'r', fields: { a: 'M string' }, actions: (std) => ({ mark_x: std.mark({ field: 'status', from: [1], to: 2 }) }) }), 'resource r: status is not a declared field'],
-    ['a reference on an undeclared field', () => defineResource({ name: 'r', fields: { a: 'M string' }, references: { g_id: 'g' }, actions: () => ({}) }), 'resource r: g_id is not a declared field'],
+describe('buildActionTable refuses what the standard actions cannot serve, naming resource/action', () => {
+  it.each<[string, () => ResourceDefinition, string]>([
+    ['a filter on an undeclared field', () => defineResource({ name: 'r', fields: { a: 'M string' }, actions: (std) => ({ find: std.find({ result: 'probe_echo', filters: { b: ['eq'] } }) }) }), 'r/find: filter b: not a declared field'],
+    ['a text operator on a number', () => defineResource({ name: 'r', fields: { n: 'M int' }, actions: (std) => ({ find: std.find({ result: 'probe_echo', filters: { n: ['icontains'] } }) }) }), 'r/find: filter n: icontains needs a string field'],
+    ['sorting by an undeclared field', () => defineResource({ name: 'r', fields: { a: 'M string' }, actions: (std) => ({ find: std.find({ result: 'probe_echo', sortable: ['z'] }) }) }), 'r/find: sortable z: not a declared field'],
+    ['mark_delete without soft delete', () => defineResource({ name: 'r', fields: { a: 'M string' }, actions: (std) => ({ mark_delete: std.markDelete() }) }), 'r/mark_delete: mark_delete needs softDelete: true'],
+    ['a mark on an undeclared field', () => defineResource({ name: 'r', fields: { a: 'M string' }, actions: (std) => ({ mark_x: std.mark({ field: 'status', from: [1], to: 2 }) }) }), 'r/mark_x: status: not a declared field'],
+    ['a reference on an undeclared field', () => defineResource({ name: 'r', fields: { a: 'M string' }, references: { g_id: 'g' }, actions: () => ({}) }), 'resource r: references: g_id is not a declared field'],
   ])('%s', (_label, build, message) => {
-    expect(build).toThrow(message);
+    expect(() => buildActionTable([probeResource, build()], PROBE_SCHEMA_DIR)).toThrow(message);
   });
 });

@@ -2,46 +2,26 @@ import { Long, ObjectId, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { connectDatabase, type Database } from '../../src/core/db.js';
-import { compileSchemas, type RawSchema, type SchemaRegistry } from '../../src/core/result-schemas.js';
+import { DeclarationError } from '../../src/core/declaration-error.js';
+import { compileSchemas, type SchemaRegistry } from '../../src/core/result-schemas.js';
+import { checkSchemas } from '../../src/core/schema-check.js';
+import type { ModelCatalog } from '../../src/core/schema-model-check.js';
 import { shapeResult } from '../../src/core/dispatch.js';
 import { uniqueDbName } from '../helpers/service.js';
 
-const COLLECTIONS = new Map([
-  ['person', 'people'],
-  ['team', 'teams'],
-  ['org', 'orgs'],
+const MODELS: ModelCatalog = new Map([
+  ['person', { collection: 'people' }],
+  ['team', { collection: 'teams' }],
+  ['org', { collection: 'orgs' }],
 ]);
 
-function compile(schemas: Record<string, RawSchema>): SchemaRegistry {
-  return compileSchemas(new Map(Object.entries(schemas).map(([name, raw]) => [name, { file: 'x.yaml', raw }])), { collections: COLLECTIONS });
+/** Compiles schemas given as parsed YAML, through the same checks as the files (positions are not under test here). */
+function compile(schemas: Record<string, unknown>): SchemaRegistry {
+  const sources = Object.entries(schemas).map(([name, raw]) => ({ name, file: 'x.yaml', raw, locate: () => ({ line: 1, column: 1 }) }));
+  const checked = checkSchemas(sources, { models: MODELS });
+  if (checked.problems.length > 0) throw new DeclarationError(checked.problems);
+  return compileSchemas(checked.declarations, new Map([...MODELS].map(([name, m]) => [name, m.collection])));
 }
-
-describe('schema checks at startup', () => {
-  const ok: RawSchema = { strict_mode: true, model_name: 'team', meta: 'object_result', data: { _id: { type: 'object_id' } } };
-
-  it.each<[string, Record<string, RawSchema>, string]>([
-    ['an unknown field type', { a: { meta: 'object_result', data: { n: { type: 'strng' } } } }, 'x.yaml: a.n: unknown type "strng"'],
-    ['an unknown meta', { a: { meta: 'object', data: {} } }, 'x.yaml: a.meta: must be one of object_result, result_set_with_meta, result_set, ok_result (got "object")'],
-    ['a model nobody serves', { a: { meta: 'object_result', model_name: 'ghost', data: {} } }, 'x.yaml: a.model_name: no resource serves model "ghost"'],
-    ['a ref to an unknown schema', { a: { meta: 'object_result', data: { team_info: { type: 'object_ref', schema: 'nope' } } } }, 'x.yaml: a.team_info: unknown schema "nope"'],
-    ['a ref to a schema without model', { b: { meta: 'object_result', data: {} }, a: { meta: 'object_result', data: { x_info: { type: 'object_ref', schema: 'b' } } } }, 'x.yaml: a.x_info: schema "b" has no model_name, so it cannot be referenced'],
-    ['a ref without from on a name not ending in _info', { t: ok, a: { meta: 'object_result', data: { team: { type: 'object_ref', schema: 't' } } } }, 'x.yaml: a.team: an object_ref needs `from:` (the local id field) unless its name ends in _info'],
-    ['an unknown key on a field', { a: { meta: 'object_result', data: { n: { type: 'string', shema: 'x' } } } }, 'x.yaml: a.n: unknown key "shema" (allowed: type, example, note, schema, items, from, data)'],
-    ['an unknown key on a schema', { a: { meta: 'object_result', strict: true, data: {} } as RawSchema }, 'x.yaml: a: unknown key "strict" (allowed: strict_mode, model_name, meta, data, note)'],
-    ['a list with neither items nor schema', { a: { meta: 'object_result', data: { l: { type: 'list' } } } }, 'x.yaml: a.l: a list needs exactly one of `items:` (a type) or `schema:` (a schema name)'],
-    ['strict_mode that is not a boolean', { a: { strict_mode: 'yes', meta: 'object_result', data: {} } }, 'x.yaml: a.strict_mode: must be true or false'],
-    [
-      'schemas that refer to each other in a cycle',
-      {
-        p: { meta: 'object_result', model_name: 'person', data: { team_info: { type: 'object_ref', schema: 't' } } },
-        t: { meta: 'object_result', model_name: 'team', data: { lead_info: { type: 'object_ref', schema: 'p', from: 'lead_id' } } },
-      },
-      'x.yaml: p: schemas refer to each other in a cycle: p → t → p',
-    ],
-  ])('refuses %s, naming file: schema.field', (_label, schemas, message) => {
-    expect(() => compile(schemas)).toThrow(message);
-  });
-});
 
 describe('shaping against the database', () => {
   let database: Database;

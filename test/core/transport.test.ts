@@ -207,7 +207,7 @@ describe('errors', () => {
     expect(res.body).toEqual(errorBody(res, 'internal', 'Internal server error', '服务器内部错误'));
     const line = t.logs.find((l) => l.req_id === res.headers['x-request-id']);
     expect((line?.err as { message: string } | undefined)?.message).toBe(
-      'result does not fit probe-schemas/probe.yaml: probe_summary._id: expected object_id, got string "not-an-object-id"',
+      'result does not fit test/fixtures/probe-schemas/probe.yaml: probe_summary._id: expected object_id, got string "not-an-object-id"',
     );
   });
 

@@ -18,6 +18,16 @@ export function walletTransactionResource(engine: PaymentEngine): ResourceDefini
       out_trade_no: 'M string(1,64)',
       state: `M enum<str>(${TX_STATES.join(',')})`,
     },
+    // written by the payment engine only (src/payments/transactions.ts, TxDoc)
+    stored: {
+      gateway_trade_no: 'O string',
+      error: { type: 'O dict', fields: { code: 'M string', message: 'M string', wallet_id: 'O object_id' } },
+      attempts: 'O int',
+      parked: 'O bool',
+      next_attempt_at: 'O datetime',
+      lock_owner: 'O string',
+      lock_until: 'O datetime',
+    },
     indexes: [
       { key: { out_trade_no: 1 }, name: 'out_trade_no_1', unique: true },
       { key: { state: 1, type: 1, next_attempt_at: 1 }, name: 'state_1_type_1_next_attempt_at_1' },
