@@ -7,6 +7,7 @@ import { verifyBooks, type VerifyReport } from './payments/verify.js';
 import { GATEWAY_LEASE } from './payments/worker.js';
 import { loadConfigsOrExit } from './boot/configs.js';
 import { openDatabase } from './boot/open-database.js';
+import { SCHEMAS_USAGE, UsageError, runSchemasCommand } from './schemas-cli.js';
 import { createEngine } from './service.js';
 
 const USAGE = `usage: npm run cli -- <command>     (--help: this text)
@@ -27,11 +28,10 @@ const USAGE = `usage: npm run cli -- <command>     (--help: this text)
         put a parked payment back in the worker's queue
   worker status
         who holds the payment worker lease
+${SCHEMAS_USAGE}
 
 Database: MONGODB_URL, else the local database of a running npm start / npm run worker.
 `;
-
-class UsageError extends Error {}
 
 /** `npm run cli -- ...`: operator commands. */
 async function main(argv: string[]): Promise<number> {
@@ -40,6 +40,18 @@ async function main(argv: string[]): Promise<number> {
     // asked for (or nothing given): the usage is the answer, on stdout
     (group === undefined ? process.stderr : process.stdout).write(USAGE);
     return group === undefined ? 2 : 0;
+  }
+  if (group === 'schemas') {
+    // no database for these (preview opens its own)
+    try {
+      const code = await runSchemasCommand(command, rest);
+      if (code !== undefined) return code;
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      process.stderr.write(`${err.message}\n\n`);
+    }
+    process.stderr.write(USAGE);
+    return 2;
   }
   const run = COMMANDS[`${group} ${command}`];
   if (!run) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildActionTable } from './core/dispatch.js';
 import { renderOpenApi, renderSep12 } from './core/docs.js';
+import { RESULT_SCHEMA_JSON_SCHEMA, resultSchemaJsonSchema } from './core/schema-json-schema.js';
 import { loadPaymentsConfig } from './payments/config.js';
 import { createResources } from './resources/index.js';
 import { SCHEMA_DIR, createEngine } from './service.js';
@@ -13,4 +14,5 @@ const table = buildActionTable(createResources(createEngine(loadPaymentsConfig({
 mkdirSync(docsDir, { recursive: true });
 writeFileSync(path.join(docsDir, 'api.md'), renderSep12(table));
 writeFileSync(path.join(docsDir, 'openapi.json'), `${JSON.stringify(renderOpenApi(table), null, 2)}\n`);
-process.stdout.write(`wrote docs/api.md and docs/openapi.json (${table.list().length} actions)\n`);
+writeFileSync(path.join(docsDir, '..', RESULT_SCHEMA_JSON_SCHEMA), `${JSON.stringify(resultSchemaJsonSchema(), null, 2)}\n`);
+process.stdout.write(`wrote docs/api.md, docs/openapi.json and ${RESULT_SCHEMA_JSON_SCHEMA} (${table.list().length} actions)\n`);
