@@ -7,6 +7,7 @@ import type { Config } from './core/config.js';
 import type { Database } from './core/db.js';
 import { buildActionTable, type ActionTable, type ResourceDefinition } from './core/dispatch.js';
 import { createFaultPoint } from './core/faults.js';
+import { ReloadingActions } from './core/schema-reload.js';
 import type { Logger } from './core/logger.js';
 import { gatewayCallBudgetMs, loadPaymentsConfig, type PaymentsConfig } from './payments/config.js';
 import { PaymentEngine } from './payments/engine.js';
@@ -27,11 +28,14 @@ export interface ServiceOptions {
   startWorker?: boolean;
   resources?: readonly ResourceDefinition[];
   schemaDir?: string;
+  /** Reload the YAML result schemas when a file changes (development); a broken edit keeps the last good ones. */
+  watchSchemas?: boolean;
 }
 
 export interface Service {
   app: Express;
-  actions: ActionTable;
+  /** The action table in use (a newer one after a schema reload). */
+  readonly actions: ActionTable;
   engine: PaymentEngine;
   worker: PaymentWorker | undefined;
   stop(): Promise<void>;
@@ -59,17 +63,22 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const payments = options.payments ?? loadPaymentsConfig({});
   const engine = createEngine(payments);
   const resources = options.resources ?? createResources(engine);
-  const actions = buildActionTable(resources, options.schemaDir ?? SCHEMA_DIR);
+  const schemaDir = options.schemaDir ?? SCHEMA_DIR;
+  const actions = new ReloadingActions(buildActionTable(resources, schemaDir), resources, schemaDir, options.logger);
   await ensureIndexes(options.database.db, resources);
   const app = createApp({ database: options.database, config: options.config, logger: options.logger, actions });
+  if (options.watchSchemas) actions.start();
   const worker = options.startWorker ? createWorker(options.database.db, engine, payments, options.logger) : undefined;
   worker?.start();
   return {
     app,
-    actions,
+    get actions() {
+      return actions.current;
+    },
     engine,
     worker,
     stop: async () => {
+      actions.stop();
       await worker?.stop();
     },
   };

@@ -20,6 +20,8 @@ export interface TestServiceOptions {
   schemaDir?: string;
   payments?: PaymentsConfig;
   bodyLimitBytes?: number;
+  /** Reload the YAML schemas on file changes (as `npm start` does in development). */
+  watchSchemas?: boolean;
   /** Record the driver's commands (command monitoring) into `commands`. */
   monitorCommands?: boolean;
 }
@@ -68,6 +70,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     ...(options.resources ? { resources: options.resources } : {}),
     ...(options.schemaDir ? { schemaDir: options.schemaDir } : {}),
     ...(options.payments ? { payments: options.payments } : {}),
+    ...(options.watchSchemas ? { watchSchemas: true } : {}),
   });
   const agent = supertest(service.app);
   return {
