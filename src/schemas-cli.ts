@@ -63,7 +63,13 @@ async function preview([schemaName, resourceName, id, ...extra]: string[]): Prom
   if (!/^[0-9a-f]{24}$/i.test(id)) throw new UsageError(`"${id}" is not an _id (24 hex characters)`);
   const table = buildActionTable(projectResources(), SCHEMA_DIR);
   const schema = table.schemas.get(schemaName);
-  if (!schema) throw new UsageError(`no result schema "${schemaName}" (schemas: ${table.schemas.all().map((s) => s.name).join(', ')})`);
+  if (!schema)
+    throw new UsageError(
+      `no result schema "${schemaName}" (schemas: ${table.schemas
+        .all()
+        .map((s) => s.name)
+        .join(', ')})`,
+    );
   const resource = table.resources.find((r) => r.name === resourceName);
   if (!resource) throw new UsageError(`no resource "${resourceName}" (resources: ${table.resources.map((r) => r.name).join(', ')})`);
   const { config } = loadConfigsOrExit();

@@ -12,7 +12,12 @@ import type { ModelCatalog, ModelInfo } from './schema-model-check.js';
 // runs the same code without a service or a database.
 
 /** Fields every stored record has, whatever the resource declares. */
-export const SYSTEM_FIELDS: Readonly<Record<string, string>> = { _id: 'object_id', created_at: 'datetime', updated_at: 'datetime', deleted_at: 'datetime' };
+export const SYSTEM_FIELDS: Readonly<Record<string, string>> = {
+  _id: 'object_id',
+  created_at: 'datetime',
+  updated_at: 'datetime',
+  deleted_at: 'datetime',
+};
 
 /** What the schema checks need of a resource (a subset of ResourceDefinition, so tools can build one without a model). */
 export interface DeclaredResource {
@@ -90,7 +95,10 @@ export function checkResourceSpec(spec: SpecToCheck): DeclarationProblem[] {
     for (const key of Object.keys(index.key as Document)) {
       const field = key.split('.')[0] as string;
       if (!(field in all) && !(field in SYSTEM_FIELDS)) {
-        add('bad_index', `index ${index.name ?? JSON.stringify(index.key)}: ${key} is not a declared field (declare it in fields, or in stored when other code writes it)`);
+        add(
+          'bad_index',
+          `index ${index.name ?? JSON.stringify(index.key)}: ${key} is not a declared field (declare it in fields, or in stored when other code writes it)`,
+        );
       }
     }
   }
@@ -154,7 +162,11 @@ export function recordActionMistakes<T extends object>(builders: T): T {
 }
 
 /** Takes the broken actions out of `actions`, adding a problem for each (`account/find: filter nme: …`). */
-export function collectActionMistakes<A extends object>(resource: string, actions: Record<string, A>, problems: DeclarationProblems): Record<string, A> {
+export function collectActionMistakes<A extends object>(
+  resource: string,
+  actions: Record<string, A>,
+  problems: DeclarationProblems,
+): Record<string, A> {
   const kept: Record<string, A> = {};
   for (const [name, action] of Object.entries(actions)) {
     if (BROKEN in action) problems.addError(action[BROKEN], `${resource}/${name}`, 'bad_action');

@@ -66,7 +66,8 @@ export function compileFilters(declaration: FilterDeclaration, fieldTypes: Reado
       for (const { param, field, op } of compiled) {
         const value = values[param];
         if (value === undefined) continue;
-        const conditions = (query[field] ??= {}) as Record<string, unknown>;
+        query[field] ??= {};
+        const conditions = query[field] as Record<string, unknown>;
         const next = condition(op, value);
         // two text operators on one field would overwrite each other's $regex: the second goes into $and
         if ('$regex' in next && '$regex' in conditions) more.push({ [field]: next });

@@ -30,7 +30,10 @@ export interface SchemaRegistry {
 }
 
 /** Compiles checked declarations; `collections` maps model_name → collection (where object_refs look). */
-export function compileSchemas(declarations: ReadonlyMap<string, SchemaDeclaration>, collections: ReadonlyMap<string, string>): SchemaRegistry {
+export function compileSchemas(
+  declarations: ReadonlyMap<string, SchemaDeclaration>,
+  collections: ReadonlyMap<string, string>,
+): SchemaRegistry {
   const compiled = new Map<string, CompiledSchema>();
   for (const [name, decl] of declarations) compiled.set(name, new CompiledSchema(decl, collections));
   for (const schema of compiled.values()) schema.link(compiled);
@@ -121,7 +124,11 @@ class CompiledSchema implements ResultSchema {
   }
 
   /** Builders for values that are not refs: scalars, lists and nested objects (which may embed refs via schemas). */
-  private valueShaper(where: string, field: FieldInfo, all: ReadonlyMap<string, CompiledSchema>): { build: Builder; collect: Collector | undefined } {
+  private valueShaper(
+    where: string,
+    field: FieldInfo,
+    all: ReadonlyMap<string, CompiledSchema>,
+  ): { build: Builder; collect: Collector | undefined } {
     if (field.type === 'list' && field.items) {
       const item = scalarConverter(`${where}[]`, field.items);
       return { build: (value) => (value === null || value === undefined ? null : listOf(where, value).map(item)), collect: undefined };
@@ -130,11 +137,17 @@ class CompiledSchema implements ResultSchema {
       const inner =
         field.type === 'list'
           ? lookup(all, field.schema)
-          : new CompiledSchema({ name: field.name, file: where, modelName: undefined, meta: 'object_result', strict: true, fields: field.fields ?? [] }, this.collections);
+          : new CompiledSchema(
+              { name: field.name, file: where, modelName: undefined, meta: 'object_result', strict: true, fields: field.fields ?? [] },
+              this.collections,
+            );
       if (field.type === 'object') inner.link(all);
       this.dependsOn.push(inner);
       if (field.type === 'object') {
-        return { build: (value, run) => (value === null || value === undefined ? null : inner.build(value, run)), collect: (value, run) => inner.collect(value, run) };
+        return {
+          build: (value, run) => (value === null || value === undefined ? null : inner.build(value, run)),
+          collect: (value, run) => inner.collect(value, run),
+        };
       }
       return {
         build: (value, run) => (value === null || value === undefined ? null : listOf(where, value).map((v) => inner.build(v, run))),
@@ -143,7 +156,10 @@ class CompiledSchema implements ResultSchema {
         },
       };
     }
-    return { build: scalarConverter(where, field.type as Exclude<typeof field.type, 'list' | 'object' | 'object_ref'>), collect: undefined };
+    return {
+      build: scalarConverter(where, field.type as Exclude<typeof field.type, 'list' | 'object' | 'object_ref'>),
+      collect: undefined,
+    };
   }
 
   /** Whether a response in this schema needs queries: an object_ref in it or in a schema it embeds. */

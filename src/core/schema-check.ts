@@ -64,6 +64,16 @@ export function checkSchemas(sources: readonly SchemaSource[], options: CheckOpt
     entry?.report([], 'ref_cycle', `schemas refer to each other in a cycle without end: ${name.join(' → ')}`);
     for (const member of name) broken.add(member);
   }
+  // a clean schema that embeds or references a broken one cannot be compiled either (its mistake is reported once)
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [name, decl] of all) {
+      if (!broken.has(name) && dependencies(decl.fields).some((dep) => broken.has(dep) || !all.has(dep))) {
+        broken.add(name);
+        grew = true;
+      }
+    }
+  }
   const declarations = new Map([...all].filter(([name]) => !broken.has(name)));
   return { declarations, defined: new Set(sources.map((s) => s.name)), problems };
 }
@@ -92,16 +102,31 @@ function parseSchema(source: SchemaSource, models: ModelCatalog, report: Report)
     report(['strict_mode'], 'bad_structure', 'strict_mode must be true or false', 'value');
   }
   if (!RESULT_METAS.includes(raw.meta as ResultMeta)) {
-    report(raw.meta === undefined ? [] : ['meta'], 'unknown_meta', `meta must be one of ${RESULT_METAS.join(', ')} (got ${JSON.stringify(raw.meta)})`, raw.meta === undefined ? 'key' : 'value');
+    report(
+      raw.meta === undefined ? [] : ['meta'],
+      'unknown_meta',
+      `meta must be one of ${RESULT_METAS.join(', ')} (got ${JSON.stringify(raw.meta)})`,
+      raw.meta === undefined ? 'key' : 'value',
+    );
   }
   let modelName: string | undefined;
   if (raw.model_name !== undefined) {
     if (typeof raw.model_name !== 'string' || !models.has(raw.model_name)) {
-      report(['model_name'], 'unknown_model', `no resource serves model "${String(raw.model_name)}" (resources: ${[...models.keys()].join(', ')})`, 'value');
+      report(
+        ['model_name'],
+        'unknown_model',
+        `no resource serves model "${String(raw.model_name)}" (resources: ${[...models.keys()].join(', ')})`,
+        'value',
+      );
     } else modelName = raw.model_name;
   }
   if (!isPlainObject(raw.data)) {
-    report(raw.data === undefined ? [] : ['data'], 'bad_structure', '`data:` must map field names to field definitions (`data: {}` for none)', raw.data === undefined ? 'key' : 'value');
+    report(
+      raw.data === undefined ? [] : ['data'],
+      'bad_structure',
+      '`data:` must map field names to field definitions (`data: {}` for none)',
+      raw.data === undefined ? 'key' : 'value',
+    );
     return undefined;
   }
   const decl: SchemaDeclaration = {
@@ -130,7 +155,8 @@ function parseField(name: string, def: unknown, path: YamlPath, report: Report):
     return undefined;
   }
   for (const key of Object.keys(def)) {
-    if (!(key in FIELD_KEYS)) report([...path, key], 'unknown_key', `unknown key "${key}" (allowed: ${Object.keys(FIELD_KEYS).join(', ')})`);
+    if (!(key in FIELD_KEYS))
+      report([...path, key], 'unknown_key', `unknown key "${key}" (allowed: ${Object.keys(FIELD_KEYS).join(', ')})`);
   }
   if (!FIELD_TYPES.includes(def.type as FieldType)) {
     const at = def.type === undefined ? path : [...path, 'type'];
@@ -140,9 +166,15 @@ function parseField(name: string, def: unknown, path: YamlPath, report: Report):
   const info: FieldInfo = { name, type: def.type as FieldType };
   if (def.note !== undefined) info.note = String(def.note);
   if (def.example !== undefined) info.example = def.example;
-  const allowedWith: Record<string, FieldType[]> = { schema: ['list', 'object_ref'], items: ['list'], from: ['object_ref'], data: ['object'] };
+  const allowedWith: Record<string, FieldType[]> = {
+    schema: ['list', 'object_ref'],
+    items: ['list'],
+    from: ['object_ref'],
+    data: ['object'],
+  };
   for (const [key, types] of Object.entries(allowedWith)) {
-    if (def[key] !== undefined && !types.includes(info.type)) report([...path, key], 'unknown_key', `"${key}" does not go with type ${info.type}`);
+    if (def[key] !== undefined && !types.includes(info.type))
+      report([...path, key], 'unknown_key', `"${key}" does not go with type ${info.type}`);
   }
   let ok = true;
   const fail = (at: YamlPath, code: DeclarationCode, message: string) => {
@@ -153,7 +185,8 @@ function parseField(name: string, def: unknown, path: YamlPath, report: Report):
     if (typeof def.schema !== 'string') fail(path, 'bad_structure', 'an object_ref needs `schema:` (the schema of the referenced record)');
     else info.schema = def.schema;
     const from = def.from ?? defaultRefSource(name);
-    if (typeof from !== 'string' || from === '') fail(path, 'bad_ref_source', 'an object_ref needs `from:` (the local id field) unless its name ends in _info or _infos');
+    if (typeof from !== 'string' || from === '')
+      fail(path, 'bad_ref_source', 'an object_ref needs `from:` (the local id field) unless its name ends in _info or _infos');
     else info.from = from;
   } else if (info.type === 'list') {
     if ((def.schema === undefined) === (def.items === undefined)) {

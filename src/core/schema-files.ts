@@ -45,7 +45,14 @@ export function readSchemaFiles(dir: string): SchemaFiles {
       const previous = firstFile.get(source.name);
       if (previous !== undefined) {
         const { line, column } = source.locate([]);
-        out.problems.push({ code: 'duplicate_schema', file: source.file, line, column, where: source.name, message: `already defined in ${previous}` });
+        out.problems.push({
+          code: 'duplicate_schema',
+          file: source.file,
+          line,
+          column,
+          where: source.name,
+          message: `already defined in ${previous}`,
+        });
         continue;
       }
       firstFile.set(source.name, source.file);
@@ -74,7 +81,12 @@ export function readSchemaText(file: string, text: string): SchemaFiles {
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return { sources: [], problems };
   if (!isPlainObject(value) || !isMap(doc.contents)) {
-    return { sources: [], problems: [{ code: 'bad_structure', file, ...pos(doc.contents?.range?.[0] ?? 0), where: '', message: 'must map schema names to schemas' }] };
+    return {
+      sources: [],
+      problems: [
+        { code: 'bad_structure', file, ...pos(doc.contents?.range?.[0] ?? 0), where: '', message: 'must map schema names to schemas' },
+      ],
+    };
   }
   const sources = Object.entries(value).map(([name, raw]) => ({
     name,

@@ -11,7 +11,10 @@ export const YAML_SCHEMA_HEADER = '# yaml-language-server: $schema=./result-sche
  * tables as the checker. The checker says more (references, models, cycles); this catches typos while typing.
  */
 export function resultSchemaJsonSchema(): Record<string, unknown> {
-  const requires = (type: string, then: Record<string, unknown>) => ({ if: { properties: { type: { const: type } }, required: ['type'] }, then });
+  const requires = (type: string, then: Record<string, unknown>) => ({
+    if: { properties: { type: { const: type } }, required: ['type'] },
+    then,
+  });
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: 'https://rpc-action-api.local/result-schema.schema.json',
@@ -53,9 +56,16 @@ export function resultSchemaJsonSchema(): Record<string, unknown> {
         },
         allOf: [
           requires('object_ref', { required: ['schema'], propertyNames: { enum: ['type', 'example', 'note', 'schema', 'from'] } }),
-          requires('list', { oneOf: [{ required: ['items'] }, { required: ['schema'] }], propertyNames: { enum: ['type', 'example', 'note', 'schema', 'items'] } }),
+          requires('list', {
+            oneOf: [{ required: ['items'] }, { required: ['schema'] }],
+            propertyNames: { enum: ['type', 'example', 'note', 'schema', 'items'] },
+          }),
           requires('object', { required: ['data'], propertyNames: { enum: ['type', 'example', 'note', 'data'] } }),
-          { if: { properties: { type: { enum: [...SCALAR_TYPES] } }, required: ['type'] }, then: { propertyNames: { enum: ['type', 'example', 'note'] } } },
+          {
+            if: { properties: { type: { enum: [...SCALAR_TYPES] } }, required: ['type'] },
+            // biome-ignore lint/suspicious/noThenProperty: `then` is JSON Schema's keyword, not a thenable
+            then: { propertyNames: { enum: ['type', 'example', 'note'] } },
+          },
         ],
       },
     },

@@ -37,7 +37,12 @@ const COMPATIBLE: Record<Exclude<FieldType, 'object_ref'>, ReadonlyArray<ParamTy
  * Checks a schema's fields against the model it names: a strict schema shows only declared (or derived) fields, each
  * YAML type fits the declared type, and an object_ref reads a declared id field that points at the target's model.
  */
-export function checkAgainstModels(decl: SchemaDeclaration, all: ReadonlyMap<string, SchemaDeclaration>, models: ModelCatalog, report: Report): void {
+export function checkAgainstModels(
+  decl: SchemaDeclaration,
+  all: ReadonlyMap<string, SchemaDeclaration>,
+  models: ModelCatalog,
+  report: Report,
+): void {
   const model = decl.modelName === undefined ? undefined : models.get(decl.modelName);
   if (!model?.fields) return;
   checkFields(decl.modelName as string, decl.fields, model.fields, ['data'], { decl, all, model, report });
@@ -50,7 +55,13 @@ interface Scope {
   report: Report;
 }
 
-function checkFields(owner: string, fields: readonly FieldInfo[], declared: ReadonlyMap<string, ParamType>, path: YamlPath, scope: Scope): void {
+function checkFields(
+  owner: string,
+  fields: readonly FieldInfo[],
+  declared: ReadonlyMap<string, ParamType>,
+  path: YamlPath,
+  scope: Scope,
+): void {
   const top = path.length === 1;
   for (const field of fields) {
     const at = [...path, field.name];
@@ -62,12 +73,21 @@ function checkFields(owner: string, fields: readonly FieldInfo[], declared: Read
     if (!type) {
       if (top && scope.model.derived?.has(field.name)) continue;
       if (scope.decl.strict) {
-        scope.report(at, 'undeclared_field', `${owner} declares no field "${field.name}" (declared: ${[...declared.keys()].join(', ')}), so it would always be null`);
+        scope.report(
+          at,
+          'undeclared_field',
+          `${owner} declares no field "${field.name}" (declared: ${[...declared.keys()].join(', ')}), so it would always be null`,
+        );
       }
       continue;
     }
     if (!COMPATIBLE[field.type].includes(type.kind)) {
-      scope.report([...at, 'type'], 'type_mismatch', `type ${field.type} contradicts the declared ${describeKind(type)} of ${owner}.${field.name}`, 'value');
+      scope.report(
+        [...at, 'type'],
+        'type_mismatch',
+        `type ${field.type} contradicts the declared ${describeKind(type)} of ${owner}.${field.name}`,
+        'value',
+      );
       continue;
     }
     if (field.type === 'list' && type.kind === 'list') checkList(owner, field, type.item, at, scope);
@@ -80,10 +100,20 @@ function checkFields(owner: string, fields: readonly FieldInfo[], declared: Read
 
 function checkList(owner: string, field: FieldInfo, item: ParamType, at: YamlPath, scope: Scope): void {
   if (field.items && !COMPATIBLE[field.items].includes(item.kind)) {
-    scope.report([...at, 'items'], 'type_mismatch', `items ${field.items} contradict the declared ${describeKind(item)} items of ${owner}.${field.name}`, 'value');
+    scope.report(
+      [...at, 'items'],
+      'type_mismatch',
+      `items ${field.items} contradict the declared ${describeKind(item)} items of ${owner}.${field.name}`,
+      'value',
+    );
   }
   if (field.schema && item.kind !== 'dict') {
-    scope.report([...at, 'schema'], 'type_mismatch', `a list of schema ${field.schema} needs list<dict>, but ${owner}.${field.name} holds ${describeKind(item)}`, 'value');
+    scope.report(
+      [...at, 'schema'],
+      'type_mismatch',
+      `a list of schema ${field.schema} needs list<dict>, but ${owner}.${field.name} holds ${describeKind(item)}`,
+      'value',
+    );
   }
 }
 
@@ -98,7 +128,12 @@ function checkRef(owner: string, field: FieldInfo, declared: ReadonlyMap<string,
   }
   const isId = type.kind === 'object_id' || (type.kind === 'list' && type.item.kind === 'object_id');
   if (!isId) {
-    scope.report(fromPath, 'bad_ref_source', `reads "${from}", a ${describeKind(type)} of ${owner}, not an object_id or list<object_id>`, 'value');
+    scope.report(
+      fromPath,
+      'bad_ref_source',
+      `reads "${from}", a ${describeKind(type)} of ${owner}, not an object_id or list<object_id>`,
+      'value',
+    );
     return;
   }
   const target = field.schema === undefined ? undefined : scope.all.get(field.schema);

@@ -39,10 +39,10 @@ export function scalarConverter(where: string, type: ScalarType): (value: unknow
     case 'bool':
       return (v) => (v === null || v === undefined ? null : typeof v === 'boolean' ? v : bad(v));
     case 'datetime':
-      return (v) => (v === null || v === undefined ? null : v instanceof Date && !isNaN(v.getTime()) ? v.toISOString() : bad(v));
+      return (v) => (v === null || v === undefined ? null : v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString() : bad(v));
     case 'date':
       return (v) =>
-        v === null || v === undefined ? null : v instanceof Date && !isNaN(v.getTime()) ? v.toISOString().slice(0, 10) : bad(v);
+        v === null || v === undefined ? null : v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString().slice(0, 10) : bad(v);
   }
 }
 
@@ -58,7 +58,7 @@ function toNumber(v: unknown): number | undefined {
 export function toJsonSafe(value: unknown): unknown {
   if (value === null || value === undefined) return null;
   if (value instanceof ObjectId) return value.toHexString();
-  if (value instanceof Date) return isNaN(value.getTime()) ? null : value.toISOString();
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
   if (value instanceof Long) return value.toNumber();
   if (value instanceof Int32 || value instanceof Double) return value.valueOf();
   if (value instanceof Decimal128) return value.toString();

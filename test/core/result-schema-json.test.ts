@@ -29,16 +29,26 @@ describe('result-schemas/result-schema.schema.json', () => {
 
   it('underlines a misspelt field key', () => {
     validate({ a: { meta: 'object_result', data: { n: { type: 'string', shema: 'x' } } } });
-    expect(validate.errors?.map((e) => [e.instancePath, e.message, e.params])).toContainEqual(['/a/data/n', 'must NOT have additional properties', { additionalProperty: 'shema' }]);
+    expect(validate.errors?.map((e) => [e.instancePath, e.message, e.params])).toContainEqual([
+      '/a/data/n',
+      'must NOT have additional properties',
+      { additionalProperty: 'shema' },
+    ]);
   });
 
   it('underlines an unknown field type', () => {
     validate({ a: { meta: 'object_result', data: { n: { type: 'strng' } } } });
-    expect(validate.errors?.map((e) => [e.instancePath, e.message])).toContainEqual(['/a/data/n/type', 'must be equal to one of the allowed values']);
+    expect(validate.errors?.map((e) => [e.instancePath, e.message])).toContainEqual([
+      '/a/data/n/type',
+      'must be equal to one of the allowed values',
+    ]);
   });
 
   it('underlines an object_ref without schema', () => {
     validate({ a: { meta: 'object_result', data: { g_info: { type: 'object_ref' } } } });
-    expect(validate.errors?.map((e) => [e.instancePath, e.message])).toContainEqual(['/a/data/g_info', "must have required property 'schema'"]);
+    expect(validate.errors?.map((e) => [e.instancePath, e.message])).toContainEqual([
+      '/a/data/g_info',
+      "must have required property 'schema'",
+    ]);
   });
 });

@@ -60,7 +60,11 @@ describe('shaping against the database', () => {
   });
 
   beforeAll(async () => {
-    database = await connectDatabase({ url: inject('mongoUrl'), dbName: uniqueDbName('schemas'), driverOptions: { monitorCommands: true } });
+    database = await connectDatabase({
+      url: inject('mongoUrl'),
+      dbName: uniqueDbName('schemas'),
+      driverOptions: { monitorCommands: true },
+    });
     db = database.db;
     await db.collection('orgs').insertOne(org);
     await db.collection('teams').insertMany(teams);
@@ -134,10 +138,20 @@ describe('shaping against the database', () => {
   });
 
   it('passes undeclared fields through, JSON-safe, when strict_mode is false', async () => {
-    const [shaped] = await schemas.get('person_loose')!.shapeMany(
-      [{ _id: new ObjectId('5da57976ce6d2a647d539af0'), name: 'x', when: new Date(0), n: Long.fromNumber(7), nested: { id: new ObjectId('5da57976ce6d2a647d539af1') } }],
-      db,
-    );
+    const [shaped] = await schemas
+      .get('person_loose')!
+      .shapeMany(
+        [
+          {
+            _id: new ObjectId('5da57976ce6d2a647d539af0'),
+            name: 'x',
+            when: new Date(0),
+            n: Long.fromNumber(7),
+            nested: { id: new ObjectId('5da57976ce6d2a647d539af1') },
+          },
+        ],
+        db,
+      );
     expect(shaped).toEqual({
       name: 'x',
       _id: '5da57976ce6d2a647d539af0',
@@ -149,8 +163,12 @@ describe('shaping against the database', () => {
 
   it('refuses to send a record that does not fit its schema', async () => {
     const person = schemas.get('person')!;
-    await expect(person.shapeMany([{ _id: new ObjectId(), name: 42 }], db)).rejects.toThrow('result does not fit x.yaml: person.name: expected string, got number 42');
-    await expect(person.shapeMany([{ _id: new ObjectId(), age: 1.5 }], db)).rejects.toThrow('result does not fit x.yaml: person.age: expected int, got number 1.5');
+    await expect(person.shapeMany([{ _id: new ObjectId(), name: 42 }], db)).rejects.toThrow(
+      'result does not fit x.yaml: person.name: expected string, got number 42',
+    );
+    await expect(person.shapeMany([{ _id: new ObjectId(), age: 1.5 }], db)).rejects.toThrow(
+      'result does not fit x.yaml: person.age: expected int, got number 1.5',
+    );
     await expect(person.shapeMany([{ _id: new ObjectId(), joined_at: '2024-01-01' }], db)).rejects.toThrow(
       'result does not fit x.yaml: person.joined_at: expected datetime, got string "2024-01-01"',
     );

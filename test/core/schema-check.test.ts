@@ -22,7 +22,7 @@ const FIXTURE_LINES = [
   'test/fixtures/bad-schemas/one.yaml:20:3: fx_unknown_key.strict: unknown key "strict" (allowed: strict_mode, model_name, meta, data, note)',
   'test/fixtures/bad-schemas/one.yaml:27:18: fx_unknown_type.name: unknown type "text" (allowed: object_id, string, int, float, bool, datetime, date, list, object, object_ref)',
   'test/fixtures/bad-schemas/one.yaml:30:9: fx_unknown_meta.meta: meta must be one of object_result, result_set_with_meta, result_set, ok_result (got "object")',
-  'test/fixtures/bad-schemas/one.yaml:34:15: fx_unknown_model.model_name: no resource serves model "acount" (resources: group, account, wallet, wallet_transaction)',
+  'test/fixtures/bad-schemas/one.yaml:34:15: fx_unknown_model.model_name: no resource serves model "acount" (resources: group, account, wallet, wallet_transaction, passport, protocol)',
   'test/fixtures/bad-schemas/one.yaml:42:44: fx_unknown_ref.group_info: unknown schema "group_breif"',
   'test/fixtures/bad-schemas/one.yaml:49:5: fx_undeclared_field.nmae: account declares no field "nmae" (declared: _id, created_at, updated_at, deleted_at, name, phone, identity_card_id, state, group_id, labels), so it would always be null',
   'test/fixtures/bad-schemas/one.yaml:55:19: fx_type_mismatch.state: type string contradicts the declared enum<int> of account.state',
@@ -64,7 +64,9 @@ describe('the result-schema checker', () => {
   });
 
   it('prints the same lines from `schemas check <dir>` and exits 1', async () => {
-    const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'schemas', 'check', 'test/fixtures/bad-schemas'], { cwd: root });
+    const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'schemas', 'check', 'test/fixtures/bad-schemas'], {
+      cwd: root,
+    });
     const failure = await run.then(
       () => undefined,
       (err: { code: number; stdout: string; stderr: string }) => err,
@@ -77,15 +79,51 @@ describe('the result-schema checker', () => {
   });
 
   it.each<[string, string, string]>([
-    ['strict_mode that is not a boolean', 'a:\n  strict_mode: yes\n  meta: object_result\n  data: {}\n', 'f.yaml:2:16: a.strict_mode: strict_mode must be true or false'],
-    ['a list with neither items nor schema', 'a:\n  meta: object_result\n  data:\n    l: {type: list}\n', 'f.yaml:4:8: a.l: a list needs exactly one of `items:` (a type) or `schema:` (a schema name)'],
-    ['list items of an unknown type', 'a:\n  meta: object_result\n  data:\n    l: {type: list, items: text}\n', 'f.yaml:4:28: a.l: list items must be one of object_id, string, int, float, bool, datetime, date (got "text")'],
-    ['a key that does not go with the type', 'a:\n  meta: object_result\n  data:\n    n: {type: string, from: x}\n', 'f.yaml:4:23: a.n: "from" does not go with type string'],
-    ['an object_ref without from on a name not ending in _info', 'b:\n  model_name: m\n  meta: object_result\n  data: {}\na:\n  meta: object_result\n  data:\n    team: {type: object_ref, schema: b}\n', 'f.yaml:8:11: a.team: an object_ref needs `from:` (the local id field) unless its name ends in _info or _infos'],
-    ['an object_ref to a schema without model_name', 'b:\n  meta: object_result\n  data: {}\na:\n  meta: object_result\n  data:\n    b_info: {type: object_ref, schema: b}\n', 'f.yaml:7:40: a.b_info: schema "b" has no model_name, so it cannot be referenced'],
-    ['a nested object field of an unknown type', 'a:\n  meta: object_result\n  data:\n    o:\n      type: object\n      data:\n        x: {type: nope}\n', 'f.yaml:7:19: a.o.x: unknown type "nope" (allowed: object_id, string, int, float, bool, datetime, date, list, object, object_ref)'],
-    ['a schema without data', 'a:\n  meta: object_result\n', 'f.yaml:1:1: a: `data:` must map field names to field definitions (`data: {}` for none)'],
-    ['a duplicate key in one file', 'a:\n  meta: object_result\n  meta: ok_result\n  data: {}\n', 'f.yaml:3:3: not valid YAML: Map keys must be unique'],
+    [
+      'strict_mode that is not a boolean',
+      'a:\n  strict_mode: yes\n  meta: object_result\n  data: {}\n',
+      'f.yaml:2:16: a.strict_mode: strict_mode must be true or false',
+    ],
+    [
+      'a list with neither items nor schema',
+      'a:\n  meta: object_result\n  data:\n    l: {type: list}\n',
+      'f.yaml:4:8: a.l: a list needs exactly one of `items:` (a type) or `schema:` (a schema name)',
+    ],
+    [
+      'list items of an unknown type',
+      'a:\n  meta: object_result\n  data:\n    l: {type: list, items: text}\n',
+      'f.yaml:4:28: a.l: list items must be one of object_id, string, int, float, bool, datetime, date (got "text")',
+    ],
+    [
+      'a key that does not go with the type',
+      'a:\n  meta: object_result\n  data:\n    n: {type: string, from: x}\n',
+      'f.yaml:4:23: a.n: "from" does not go with type string',
+    ],
+    [
+      'an object_ref without from on a name not ending in _info',
+      'b:\n  model_name: m\n  meta: object_result\n  data: {}\na:\n  meta: object_result\n  data:\n    team: {type: object_ref, schema: b}\n',
+      'f.yaml:8:11: a.team: an object_ref needs `from:` (the local id field) unless its name ends in _info or _infos',
+    ],
+    [
+      'an object_ref to a schema without model_name',
+      'b:\n  meta: object_result\n  data: {}\na:\n  meta: object_result\n  data:\n    b_info: {type: object_ref, schema: b}\n',
+      'f.yaml:7:40: a.b_info: schema "b" has no model_name, so it cannot be referenced',
+    ],
+    [
+      'a nested object field of an unknown type',
+      'a:\n  meta: object_result\n  data:\n    o:\n      type: object\n      data:\n        x: {type: nope}\n',
+      'f.yaml:7:19: a.o.x: unknown type "nope" (allowed: object_id, string, int, float, bool, datetime, date, list, object, object_ref)',
+    ],
+    [
+      'a schema without data',
+      'a:\n  meta: object_result\n',
+      'f.yaml:1:1: a: `data:` must map field names to field definitions (`data: {}` for none)',
+    ],
+    [
+      'a duplicate key in one file',
+      'a:\n  meta: object_result\n  meta: ok_result\n  data: {}\n',
+      'f.yaml:3:3: not valid YAML: Map keys must be unique',
+    ],
   ])('reports %s at its position', (_label, text, line) => {
     const read = readSchemaText('f.yaml', text);
     const checked = checkSchemas(read.sources, { models: new Map([['m', { collection: 'ms' }]]) });
@@ -109,7 +147,11 @@ describe('resource declaration mistakes', () => {
       name: 'stock_out',
       fields: { sku: 'M string(1,32)', qty: 'M int(1,100)' },
       actions: (std) => ({
-        find: std.find({ result: 'generic_summary', filters: { skuu: ['eq'], sku: ['eq', 'contains' as never], qty: ['icontains'] }, sortable: ['qty', 'when'] }),
+        find: std.find({
+          result: 'generic_summary',
+          filters: { skuu: ['eq'], sku: ['eq', 'contains' as never], qty: ['icontains'] },
+          sortable: ['qty', 'when'],
+        }),
         select: std.select({ result: 'generic_summary', filters: { sku: ['eq'] } }),
         get: std.get({ result: 'stock_out_detail' }),
       }),

@@ -36,7 +36,10 @@ afterAll(async () => {
 describe('result schema hot reload', () => {
   it('answers with a field added to the YAML, without a restart', async () => {
     const source = readFileSync(accountYaml(), 'utf8');
-    writeFileSync(accountYaml(), source.replace("      note: '用户名称'\n    group_info:", "      note: '用户名称'\n    phone:\n      type: string\n    group_info:"));
+    writeFileSync(
+      accountYaml(),
+      source.replace("      note: '用户名称'\n    group_info:", "      note: '用户名称'\n    phone:\n      type: string\n    group_info:"),
+    );
     const body = await until(async () => {
       const res = await t.call('/account/get', { _id: accountId });
       return 'phone' in res.body ? res.body : undefined;
@@ -48,11 +51,17 @@ describe('result schema hot reload', () => {
     const broken = `${readFileSync(accountYaml(), 'utf8')}\nbroken_schema:\n  meta: object_result\n  data:\n    n: {type: strng}\n`;
     writeFileSync(accountYaml(), broken);
     const line = broken.split('\n').indexOf('    n: {type: strng}') + 1;
-    const logged = await until(() => t.logs.find((l) => String(l.msg).startsWith('result schemas not reloaded')), 'the problems in the log');
+    const logged = await until(
+      () => t.logs.find((l) => String(l.msg).startsWith('result schemas not reloaded')),
+      'the problems in the log',
+    );
     expect(logged.problems).toEqual([
       `${accountYaml()}:${line}:15: broken_schema.n: unknown type "strng" (allowed: object_id, string, int, float, bool, datetime, date, list, object, object_ref)`,
     ]);
     const res = await t.call('/account/get', { _id: accountId });
-    expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { _id: accountId, name: '张三', phone: '13800000000', group_info: null } });
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 200,
+      body: { _id: accountId, name: '张三', phone: '13800000000', group_info: null },
+    });
   });
 });
