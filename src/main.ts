@@ -11,7 +11,14 @@ async function main(): Promise<void> {
   const { config, payments, logger, opened, onStop, fail } = await bootProcess('api');
   let service: Service;
   try {
-    service = await createService({ database: opened.database, config, logger, payments, startWorker: payments.worker.enabled });
+    service = await createService({
+      database: opened.database,
+      config,
+      logger,
+      payments,
+      startWorker: payments.worker.enabled,
+      watchSchemas: config.nodeEnv === 'development',
+    });
   } catch (err) {
     if (err instanceof DeclarationError) {
       // the same lines as `npm run cli -- schemas check`, one per mistake, readable outside the JSON log
