@@ -1,5 +1,6 @@
 import { ObjectId, type Db } from 'mongodb';
 import { createLogger } from './core/logger.js';
+import { IMPORT_USAGE, runImportCommand } from './import/command.js';
 import { Lease } from './core/lease.js';
 import type { PaymentsConfig } from './payments/config.js';
 import { actorName, transactions } from './payments/transactions.js';
@@ -29,7 +30,7 @@ const USAGE = `usage: npm run cli -- <command>     (--help: this text)
   worker status
         who holds the payment worker lease
 ${SCHEMAS_USAGE}
-
+${IMPORT_USAGE}
 Database: MONGODB_URL, else the local database of a running npm start / npm run worker.
 `;
 
@@ -53,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return 2;
   }
+  // import talks to a running service over HTTP, not to the database
+  if (group === 'import') return await runImportCommand(argv.slice(1));
   const run = COMMANDS[`${group} ${command}`];
   if (!run) {
     process.stderr.write(USAGE);

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { Database } from './db.js';
 import { ApiError, toApiError } from './errors.js';
 import type { Logger } from './logger.js';
+import { StreamedResult } from './streamed-result.js';
 
 /** What a handler receives besides its params (STYLE.md: no globals, everything through ctx). */
 export interface ActionContext {
@@ -121,6 +122,7 @@ export function createApp({ database, config, logger, actions }: AppDependencies
         caller: state.caller,
       };
       const result = await (res.locals.action as RunnableAction).run(body, ctx);
+      if (result instanceof StreamedResult) return await result.send(res);
       res.status(200).json(result);
     },
   );

@@ -1,15 +1,19 @@
 import type { Db, Document, IndexDescription } from 'mongodb';
 import type { ActionContext, ActionLookup, RunnableAction } from './app.js';
+import { validateItemwise } from './batch-partial.js';
 import { Model } from './model.js';
 import { compileParams, type Params, type ParamRule, type ParamsDeclaration, type ParamsValidator } from './params.js';
 import { DeclarationError, DeclarationProblems, type DeclarationProblem } from './declaration-error.js';
 import { checkDeclarations } from './declarations.js';
 import { RESULT_METAS, ShapeError, type ResultMeta, type ResultSchema, type SchemaRegistry } from './result-schemas.js';
+import { StreamedResult } from './streamed-result.js';
 
 /** What a handler gets: the converted params and the request context, plus the projection of its result schema. */
 export interface HandlerContext extends ActionContext {
   /** The fields the action's result schema reads (undefined: all); standard reads use it as their projection. */
   resultProjection: Document | undefined;
+  /** The action's compiled result schema (an export writes its columns from it). */
+  resultSchema: ResultSchema;
 }
 
 export type ActionHandler<P extends Params = Params> = (params: P, ctx: HandlerContext) => Promise<unknown>;
@@ -25,6 +29,8 @@ export interface ActionDefinition<P extends Params = Params> {
   envelope?: ResultMeta;
   /** Callable without an API key. */
   public?: boolean;
+  /** A batch with `atomic: false`: docs that fail their params are set aside for the answer (batch-partial.ts). */
+  itemwise?: boolean;
   handler: ActionHandler<P>;
 }
 
@@ -143,6 +149,7 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
   }
   const envelope = definition.envelope ?? schema.meta;
   const handler = definition.handler;
+  const itemwise = definition.itemwise === true;
   const resultProjection = schema.projection;
   return {
     resource: resource.name,
@@ -153,11 +160,13 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
     envelope,
     public: definition.public === true,
     async run(body, ctx) {
-      const params = validator.validate(body);
+      const params = itemwise ? validateItemwise(validator, body) : validator.validate(body);
       // ctx is this request's own object: extended in place (a spread would also evaluate its lazy `log`)
       const handlerCtx = ctx as HandlerContext;
       handlerCtx.resultProjection = resultProjection;
+      handlerCtx.resultSchema = schema;
       const result = await handler(params, handlerCtx);
+      if (result instanceof StreamedResult) return result;
       return await shapeResult(schema, envelope, result, ctx.db);
     },
   };

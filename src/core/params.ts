@@ -37,7 +37,9 @@ export type ParamType =
   | { kind: 'enum_int'; values: number[] }
   | { kind: 'enum_str'; values: string[] }
   | { kind: 'list'; item: ParamType; min?: number; max?: number }
-  | { kind: 'dict'; fields: ParsedParam[] };
+  | { kind: 'dict'; fields: ParsedParam[] }
+  | { kind: 'json_list' }
+  | { kind: 'json_map' };
 
 export interface ParsedParam {
   name: string;
@@ -77,7 +79,7 @@ const DATETIME = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)
 const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
 const TIME = '^([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d$';
 
-const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, validateFormats: false });
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true, validateFormats: false });
 ajv.addVocabulary(['x-message']);
 
 /** Parses a declaration map into params (throws ParamDeclarationError on the first mistake). */
@@ -118,6 +120,8 @@ export function parseType(text: string, path: string, fields?: ParamsDeclaration
     const [min, max] = rangeOf(list[3], list[4]);
     return withRange({ kind: 'list', item }, min, max, fail);
   }
+  const json = /^json<(list|map)>$/.exec(source);
+  if (json) return { kind: json[1] === 'list' ? 'json_list' : 'json_map' };
   const enumMatch = /^enum<(int|str)>\((.+)\)$/.exec(source);
   if (enumMatch) {
     // values keep their inner spaces ('Протокол утверждён'): split the declared text, not the squeezed one
@@ -284,6 +288,11 @@ function typeSchema(type: ParamType): JsonSchema {
       return compact({ type: 'array', items: typeSchema(type.item), minItems: type.min, maxItems: type.max });
     case 'dict':
       return objectSchema(type.fields);
+    case 'json_list':
+      // SEP-12 sends it as a (url-encoded) JSON string; a JSON body may as well carry the list itself
+      return { type: ['string', 'array'] };
+    case 'json_map':
+      return { type: ['string', 'object'] };
   }
 }
 
@@ -295,7 +304,7 @@ function withoutMessages(value: unknown): unknown {
 }
 
 function nullableSchema(schema: JsonSchema): JsonSchema {
-  const out: JsonSchema = { ...schema, type: [schema.type, 'null'] };
+  const out: JsonSchema = { ...schema, type: [...[schema.type].flat(), 'null'] };
   if (Array.isArray(schema.enum)) out.enum = [...(schema.enum as unknown[]), null];
   return out;
 }
@@ -395,9 +404,30 @@ function converterFor(type: ParamType): Converter {
       const convert = objectConverter(type.fields);
       return (value, path, errors) => convert(value as Record<string, unknown>, path, errors);
     }
+    case 'json_list':
+    case 'json_map':
+      return jsonConverter(type.kind === 'json_list');
     default:
       return (value) => value;
   }
+}
+
+/** `json<list>` / `json<map>`: a JSON text is parsed; the parsed (or given) value must be a list / an object. */
+function jsonConverter(list: boolean): Converter {
+  const wanted = list ? 'a JSON list' : 'a JSON object';
+  return (value, path, errors) => {
+    let parsed = value;
+    if (typeof value === 'string') {
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        return fieldError(errors, path, `must be ${wanted}`);
+      }
+    }
+    const isList = Array.isArray(parsed);
+    const fits = list ? isList : parsed !== null && typeof parsed === 'object' && !isList;
+    return fits ? parsed : fieldError(errors, path, `must be ${wanted}`);
+  };
 }
 
 function fieldError(errors: FieldError[], field: string, message: string): undefined {

@@ -1,11 +1,13 @@
 import { MongoBulkWriteError, ObjectId, type AnyBulkWriteOperation, type Db, type Document, type IndexDescription } from 'mongodb';
+import { ATOMIC_PARAM, DOC_ID_PARAM, createItemwise, requireFreeIds } from './batch-partial.js';
 import type { ActionDefinition, HandlerContext, ResourceDefinition } from './dispatch.js';
 import { ApiError, invalidParams, isDuplicateKeyError, toApiError, type FieldError } from './errors.js';
 import { DeclarationError, DeclarationProblems } from './declaration-error.js';
 import { checkResourceSpec, collectActionMistakes, derivedFields, recordActionMistakes } from './declarations.js';
 import { compileFilters, type FilterDeclaration, type Filters } from './filters.js';
 import { DELETED_AT, Model, type Reference } from './model.js';
-import { META_PARAM, findPage, pageOf, parseSort, sortParam } from './paging.js';
+import { parseSort, sortParam } from './paging.js';
+import { queryFind } from './query-find.js';
 import { parseParams, type ParamsDeclaration, type Params } from './params.js';
 
 export const MAX_BATCH = 1000;
@@ -155,19 +157,17 @@ class Standard implements StandardActions {
     }
     problems.throwIfAny();
     const defaultSort = options.defaultSort ?? { _id: -1 };
-    return {
-      summary: options.summary ?? `Find ${this.spec.name} records by filters, a page at a time`,
-      params: { _meta: META_PARAM, _sort: sortParam(sortable), ...filters?.params },
+    return queryFind({
+      model: this.model,
       result: options.result,
-      envelope: 'result_set_with_meta',
-      handler: async (params, ctx) => {
-        const sort = parseSort(params._sort as string | undefined, sortable, defaultSort);
-        const query = this.model.live((filters as Filters).toQuery(params));
-        const projection = this.readProjection(ctx);
-        const page = await findPage(this.model.collection(ctx.db), query, { ...pageOf(params), sort, ...(projection ? { projection } : {}) });
-        return { _meta: page._meta, data: page.data.map(this.derive) };
-      },
-    };
+      summary: options.summary ?? `Find ${this.spec.name} records by filters, a page at a time`,
+      params: { _sort: sortParam(sortable), ...filters?.params },
+      build: (params) => ({
+        filter: this.model.live((filters as Filters).toQuery(params)),
+        sort: parseSort(params._sort as string | undefined, sortable, defaultSort),
+      }),
+      ...(this.spec.derive ? { map: this.derive } : {}),
+    });
   }
 
   findOne({ result, keys, summary }: ResultOption & { result: string; keys: string[] }): ActionDefinition {
@@ -350,26 +350,34 @@ class Standard implements StandardActions {
 
   batchCreate({ result, summary }: ResultOption = {}): ActionDefinition {
     return {
-      summary: summary ?? `Create up to ${MAX_BATCH} ${this.spec.name} records; all are checked first and either all are written or none`,
-      params: { docs: { type: `M list<dict>(1,${MAX_BATCH})`, fields: this.spec.fields } },
+      summary:
+        summary ??
+        `Create up to ${MAX_BATCH} ${this.spec.name} records; all are checked first and either all are written or none (atomic: false creates the valid ones)`,
+      params: { docs: { type: `M list<dict>(1,${MAX_BATCH})`, fields: { _id: DOC_ID_PARAM, ...this.spec.fields } }, atomic: ATOMIC_PARAM },
+      itemwise: true,
       result: result ?? BATCH_CREATE_RESULT,
       envelope: 'ok_result',
       handler: async (params, ctx) => {
+        if (params.atomic === false) {
+          return await createItemwise(params, { model: this.model, db: ctx.db, uniqueFields: this.uniqueFields, defaults: this.spec.defaults });
+        }
         const docs = (params.docs as Document[]).map((doc) => ({ ...this.spec.defaults, ...doc }));
         const path = (i: number, field: string) => `docs[${i}].${field}`;
         await this.requireReferences(ctx.db, docs, path);
         await this.requireUnique(ctx.db, docs, path, []);
+        if (docs.some((doc) => doc._id !== undefined)) await requireFreeIds(this.model, ctx.db, docs, path);
         const now = new Date();
-        const ids = docs.map(() => new ObjectId());
+        const ids = docs.map((doc) => (doc._id as ObjectId | undefined) ?? new ObjectId());
         const rows = docs.map((doc, i) => ({ ...doc, _id: ids[i], created_at: now, updated_at: now }));
         try {
           await this.model.collection(ctx.db).insertMany(rows, { ordered: true });
         } catch (err) {
-          await this.model.collection(ctx.db).deleteMany({ _id: { $in: ids } });
+          // created_at: only what this call wrote, never a record that already had one of the given ids
+          await this.model.collection(ctx.db).deleteMany({ _id: { $in: ids }, created_at: now });
           throw bulkError(err, path);
         }
         await this.undoIfReferencesVanished(ctx.db, docs, ids, path);
-        return { created_count: ids.length, _ids: ids };
+        return { created_count: ids.length, failed_count: 0, _ids: ids, errors: [] };
       },
     };
   }

@@ -5,6 +5,7 @@ import group from './group/index.js';
 import passport from './passport/index.js';
 import { protocolResource } from './protocol/index.js';
 import { loadPublishingConfig, type PublishingConfig } from '../publishing/config.js';
+import stockIn from './stock_in/index.js';
 import { walletResource } from './wallet/index.js';
 import { walletTransactionResource } from './wallet_transaction/index.js';
 
@@ -13,5 +14,5 @@ export function createResources(
   engine: PaymentEngine,
   publishing: Pick<PublishingConfig, 'pendingAfterMs'> = loadPublishingConfig(),
 ): ResourceDefinition[] {
-  return [group, account, walletResource(engine), walletTransactionResource(engine), passport, protocolResource(publishing)];
+  return [group, account, walletResource(engine), walletTransactionResource(engine), passport, protocolResource(publishing), stockIn];
 }

@@ -293,7 +293,13 @@ describe('account/batch_create', () => {
     const phones = [nextPhone(), nextPhone(), nextPhone()];
     const res = await t.call('/account/batch_create', { docs: phones.map((phone, i) => ({ name: `batch ${i}`, phone, state: 100, group_id: groupId })) });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ok: true, created_count: 3, _ids: [expect.stringMatching(HEX_ID), expect.stringMatching(HEX_ID), expect.stringMatching(HEX_ID)] });
+    expect(res.body).toEqual({
+      ok: true,
+      created_count: 3,
+      failed_count: 0,
+      _ids: [expect.stringMatching(HEX_ID), expect.stringMatching(HEX_ID), expect.stringMatching(HEX_ID)],
+      errors: [],
+    });
     const docs = await Promise.all((res.body._ids as string[]).map(stored));
     expect(docs.map((d) => d?.phone)).toEqual(phones);
     expect(docs.every((d) => d?.created_at instanceof Date)).toBe(true);

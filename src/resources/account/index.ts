@@ -1,4 +1,6 @@
-import { defineResource } from '../../core/resource.js';
+import type { ActionDefinition } from '../../core/dispatch.js';
+import { exportOf } from '../../core/export.js';
+import { defineResource, type StandardActions } from '../../core/resource.js';
 
 /** Account states (enum<int>): 100 active, 200 disabled. */
 export const ACCOUNT_STATE = { active: 100, disabled: 200 } as const;
@@ -27,22 +29,28 @@ export default defineResource({
     { key: { name: 1 }, name: 'name_1' },
     { key: { created_at: -1 }, name: 'created_at_-1' },
   ],
-  actions: (std) => ({
-    get: std.get({ result: 'account_detail' }),
-    find: std.find({
-      result: 'account_find_item',
-      filters: { name: ['eq', 'icontains'], state: ['eq', 'in'], group_id: ['eq'] },
-      sortable: ['name', '_id', 'created_at'],
+  actions: (std) =>
+    withExport(std, {
+      get: std.get({ result: 'account_detail' }),
+      find_one: std.findOne({ result: 'account_detail', keys: ['phone', 'identity_card_id'] }),
+      select: std.select({ result: 'account_list_item', filters: { state: ['eq'], group_id: ['eq'] } }),
+      create: std.create(),
+      update: std.update(),
+      mark_disable: std.mark({ from: [ACCOUNT_STATE.active], to: ACCOUNT_STATE.disabled }),
+      mark_enable: std.mark({ from: [ACCOUNT_STATE.disabled], to: ACCOUNT_STATE.active }),
+      mark_delete: std.markDelete(),
+      batch_create: std.batchCreate(),
+      batch_update: std.batchUpdate(),
+      batch_delete: std.batchMarkDelete(),
     }),
-    find_one: std.findOne({ result: 'account_detail', keys: ['phone', 'identity_card_id'] }),
-    select: std.select({ result: 'account_list_item', filters: { state: ['eq'], group_id: ['eq'] } }),
-    create: std.create(),
-    update: std.update(),
-    mark_disable: std.mark({ from: [ACCOUNT_STATE.active], to: ACCOUNT_STATE.disabled }),
-    mark_enable: std.mark({ from: [ACCOUNT_STATE.disabled], to: ACCOUNT_STATE.active }),
-    mark_delete: std.markDelete(),
-    batch_create: std.batchCreate(),
-    batch_update: std.batchUpdate(),
-    batch_delete: std.batchMarkDelete(),
-  }),
 });
+
+/** account/find (by name, state and group; sortable by name, _id, created_at) and account/export of the same rows. */
+function withExport(std: StandardActions, others: Record<string, ActionDefinition>): Record<string, ActionDefinition> {
+  const find = std.find({
+    result: 'account_find_item',
+    filters: { name: ['eq', 'icontains'], state: ['eq', 'in'], group_id: ['eq'] },
+    sortable: ['name', '_id', 'created_at'],
+  });
+  return { ...others, find, export: exportOf(find) };
+}

@@ -1,0 +1,251 @@
+import { MongoBulkWriteError, MongoServerError, ObjectId, type Db, type Document } from 'mongodb';
+import { ApiError, duplicateKeyFields, type FieldError } from './errors.js';
+import type { Model } from './model.js';
+import type { Params, ParamsValidator, ParamSpec } from './params.js';
+
+/** `atomic` of batch_create: false creates the valid docs and reports the others, one entry per field. */
+export const ATOMIC_PARAM: ParamSpec = {
+  type: 'O bool',
+  note: 'default true: all docs or none; false: the valid docs are created, the others listed in errors (index, field, messages)',
+};
+
+/** `_id` of a batch_create doc: an importer that chooses ids can re-send a batch without creating it twice. */
+export const DOC_ID_PARAM: ParamSpec = {
+  type: 'O object_id',
+  note: 'optional id chosen by the caller (unique): makes a re-sent doc a conflict, not a copy',
+};
+
+/** One refused doc of a partial batch: its index in `docs`, the field (path inside the doc) and why. */
+export interface ItemError {
+  index: number;
+  field: string;
+  code: 'invalid_params' | 'conflict';
+  messages: string[];
+}
+
+/** The answer of batch_create in both modes: `_ids` follows `docs` (null where a doc was refused). */
+export interface BatchCreateAnswer {
+  created_count: number;
+  failed_count: number;
+  _ids: Array<ObjectId | null>;
+  errors: ItemError[];
+}
+
+interface Itemwise {
+  /** How many docs the request held. */
+  total: number;
+  /** For each remaining doc, its index in the request. */
+  index: number[];
+  errors: ItemError[];
+}
+
+const ITEMWISE = new WeakMap<Params, Itemwise>();
+const ITEM_FIELD = /^docs\[(\d+)\](?:\.(.+))?$/;
+
+/**
+ * Validates a batch body. With `atomic: false`, docs that fail their params are set aside (and remembered for the
+ * answer) instead of failing the call; anything wrong outside `docs[i]` still fails the whole call.
+ */
+export function validateItemwise(validator: ParamsValidator, body: unknown): Params {
+  const raw = body as { atomic?: unknown; docs?: unknown } | null;
+  if (raw === null || typeof raw !== 'object' || raw.atomic !== false || !Array.isArray(raw.docs) || raw.docs.length === 0) {
+    return validator.validate(body);
+  }
+  let docs = (raw.docs as unknown[]).map((doc, index) => ({ doc, index }));
+  const errors: ItemError[] = [];
+  // the validator names at most 100 fields per run, so a batch of many bad docs may take a few rounds
+  for (;;) {
+    if (docs.length === 0) {
+      const params: Params = { atomic: false, docs: [] };
+      ITEMWISE.set(params, { total: raw.docs.length, index: [], errors });
+      return params;
+    }
+    try {
+      const params = validator.validate({ ...raw, docs: docs.map((d) => d.doc) });
+      ITEMWISE.set(params, { total: (raw.docs as unknown[]).length, index: docs.map((d) => d.index), errors });
+      return params;
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.code !== 'invalid_params' || !err.fields) throw err;
+      const refused = new Set<number>();
+      for (const field of err.fields) {
+        const match = ITEM_FIELD.exec(field.field);
+        if (!match) throw err;
+        const position = Number(match[1]);
+        refused.add(position);
+        errors.push({
+          index: (docs[position] as { index: number }).index,
+          field: match[2] ?? '',
+          code: 'invalid_params',
+          messages: field.messages,
+        });
+      }
+      docs = docs.filter((_, position) => !refused.has(position));
+    }
+  }
+}
+
+export interface PartialCreateOptions {
+  model: Model;
+  db: Db;
+  /** Fields with a single-field unique index. */
+  uniqueFields: readonly string[];
+  defaults: Document | undefined;
+}
+
+/**
+ * Creates what can be created of a validated partial batch: references and unique values (and given `_id`s) are
+ * checked per doc against the batch and the database, the rest is inserted unordered; a doc the database still
+ * refuses (a concurrent write) is reported, and one whose reference vanished meanwhile is taken back and reported.
+ */
+export async function createItemwise(params: Params, options: PartialCreateOptions): Promise<BatchCreateAnswer> {
+  const docs = params.docs as Document[];
+  const info = ITEMWISE.get(params) ?? { total: docs.length, index: docs.map((_, i) => i), errors: [] };
+  const { model, db } = options;
+  const errors = [...info.errors];
+  let items = docs.map((doc, i) => ({ doc: { ...options.defaults, ...doc } as Document, index: info.index[i] as number }));
+  const drop = (failed: Map<number, FieldError[]>, code: ItemError['code']) => {
+    if (failed.size === 0) return;
+    for (const [position, fields] of failed) {
+      const index = (items[position] as { index: number }).index;
+      for (const f of fields) errors.push({ index, field: f.field, code, messages: f.messages });
+    }
+    items = items.filter((_, position) => !failed.has(position));
+  };
+
+  drop(
+    byPosition(
+      await model.missingReferences(
+        db,
+        items.map((i) => i.doc),
+        positionPath,
+      ),
+    ),
+    'invalid_params',
+  );
+  drop(await uniqueConflicts(model, db, items, ['_id', ...options.uniqueFields]), 'conflict');
+  const now = new Date();
+  for (const item of items)
+    item.doc = { ...item.doc, _id: (item.doc._id as ObjectId | undefined) ?? new ObjectId(), created_at: now, updated_at: now };
+  if (items.length > 0)
+    drop(
+      await insertUnordered(
+        model,
+        db,
+        items.map((i) => i.doc),
+      ),
+      'conflict',
+    );
+  if (model.references.length > 0 && items.length > 0) {
+    const vanished = byPosition(
+      await model.missingReferences(
+        db,
+        items.map((i) => i.doc),
+        positionPath,
+      ),
+    );
+    if (vanished.size > 0) {
+      const ids = [...vanished.keys()].map((position) => (items[position] as { doc: Document }).doc._id as ObjectId);
+      await model.collection(db).deleteMany({ _id: { $in: ids }, created_at: now });
+      drop(vanished, 'invalid_params');
+    }
+  }
+  const ids: Array<ObjectId | null> = new Array(info.total).fill(null);
+  for (const item of items) ids[item.index] = item.doc._id as ObjectId;
+  return { created_count: items.length, failed_count: info.total - items.length, _ids: ids, errors: sortErrors(errors) };
+}
+
+/** insertMany that goes on past refused docs; the positions of docs refused as duplicates, anything else thrown. */
+async function insertUnordered(model: Model, db: Db, rows: Document[]): Promise<Map<number, FieldError[]>> {
+  const refused = new Map<number, FieldError[]>();
+  try {
+    await model.collection(db).insertMany(rows, { ordered: false });
+  } catch (err) {
+    if (!(err instanceof MongoBulkWriteError)) throw err;
+    for (const writeError of [err.writeErrors].flat()) {
+      if (writeError.code !== 11000) throw err;
+      const described = new MongoServerError({ ...(writeError.err as object), message: writeError.errmsg ?? '' } as never);
+      const fields = duplicateKeyFields(described).map((f) => (f === '_id_' ? '_id' : f));
+      refused.set(
+        writeError.index,
+        fields.map((field) => ({ field, messages: ['is already taken'] })),
+      );
+    }
+  }
+  return refused;
+}
+
+/** Repeats within the batch and values already stored (soft-deleted records keep theirs), per position. */
+async function uniqueConflicts(
+  model: Model,
+  db: Db,
+  items: Array<{ doc: Document; index: number }>,
+  fields: string[],
+): Promise<Map<number, FieldError[]>> {
+  const conflicts = new Map<number, FieldError[]>();
+  const add = (position: number, field: string, message: string) => {
+    const list = conflicts.get(position) ?? [];
+    list.push({ field, messages: [message] });
+    conflicts.set(position, list);
+  };
+  for (const field of fields) {
+    const firstAt = new Map<string, number>();
+    const values: unknown[] = [];
+    items.forEach(({ doc }, position) => {
+      const value = doc[field];
+      if (value === undefined || value === null) return;
+      const key = valueKey(value);
+      const first = firstAt.get(key);
+      if (first === undefined) {
+        firstAt.set(key, position);
+        values.push(value);
+      } else add(position, field, `repeats docs[${(items[first] as { index: number }).index}].${field}`);
+    });
+    if (values.length === 0) continue;
+    const taken = await model
+      .collection(db)
+      .find({ [field]: { $in: values } }, { projection: { [field]: 1 } })
+      .toArray();
+    for (const doc of taken) {
+      const position = firstAt.get(valueKey(doc[field]));
+      if (position !== undefined) add(position, field, 'is already taken');
+    }
+  }
+  return conflicts;
+}
+
+/** Atomic batch_create with caller-chosen ids: 409 naming each doc whose `_id` is taken or repeated. */
+export async function requireFreeIds(model: Model, db: Db, docs: Document[], path: (i: number, field: string) => string): Promise<void> {
+  const conflicts = await uniqueConflicts(
+    model,
+    db,
+    docs.map((doc, index) => ({ doc, index })),
+    ['_id'],
+  );
+  if (conflicts.size === 0) return;
+  const fields = [...conflicts].flatMap(([i, list]) => list.map((f) => ({ field: path(i, f.field), messages: f.messages })));
+  throw new ApiError('conflict', { message: 'Duplicate values in the batch', zhMessage: '数据重复，违反唯一约束', fields });
+}
+
+function valueKey(value: unknown): string {
+  return value instanceof ObjectId ? value.toHexString() : JSON.stringify(value);
+}
+
+/** missingReferences names fields `<position>|<field>`; back to a map by position. */
+function positionPath(position: number, field: string): string {
+  return `${position}|${field}`;
+}
+
+function byPosition(fields: FieldError[]): Map<number, FieldError[]> {
+  const out = new Map<number, FieldError[]>();
+  for (const f of fields) {
+    const [position, field] = f.field.split('|') as [string, string];
+    const list = out.get(Number(position)) ?? [];
+    list.push({ field, messages: f.messages });
+    out.set(Number(position), list);
+  }
+  return out;
+}
+
+function sortErrors(errors: ItemError[]): ItemError[] {
+  return [...errors].sort((a, b) => a.index - b.index);
+}
