@@ -23,11 +23,11 @@ export interface ItemError {
   messages: string[];
 }
 
-/** The answer of batch_create in both modes: `_ids` follows `docs` (null where a doc was refused). */
+/** The answer of batch_create in both modes: `_ids` of the created docs in the order of `docs` (the refused ones are in `errors`). */
 export interface BatchCreateAnswer {
   created_count: number;
   failed_count: number;
-  _ids: Array<ObjectId | null>;
+  _ids: ObjectId[];
   errors: ItemError[];
 }
 
@@ -149,8 +149,7 @@ export async function createItemwise(params: Params, options: PartialCreateOptio
       drop(vanished, 'invalid_params');
     }
   }
-  const ids: Array<ObjectId | null> = new Array(info.total).fill(null);
-  for (const item of items) ids[item.index] = item.doc._id as ObjectId;
+  const ids = [...items].sort((a, b) => a.index - b.index).map((item) => item.doc._id as ObjectId);
   return { created_count: items.length, failed_count: info.total - items.length, _ids: ids, errors: sortErrors(errors) };
 }
 

@@ -1,3 +1,4 @@
+import { XLSX_TYPE, isExportAction } from './export.js';
 import type { ActionTable, CompiledAction } from './dispatch.js';
 import { ERROR_CODES } from './errors.js';
 import type { ParsedParam } from './params.js';
@@ -37,8 +38,12 @@ function renderAction(action: CompiledAction, schemas: SchemaRegistry): string[]
     const [kind, members] = 'exactlyOne' in rule ? ['exactly one of', rule.exactlyOne] : ['at least one of', rule.atLeastOne];
     block.push(`${INDENT}C: ${kind} ${members.join(', ')}`);
   }
-  block.push('响应', `${INDENT}result schema: ${action.schema.name} (${action.envelope})`);
-  block.push(...renderResult(action.envelope, action.schema.fields, schemas, INDENT));
+  if (isExportAction(action.definition)) {
+    block.push('响应', `${INDENT}xlsx文件: one row per record, columns = the fields of ${action.schema.name}`, ...renderResult('result_set', action.schema.fields, schemas, INDENT));
+  } else {
+    block.push('响应', `${INDENT}result schema: ${action.schema.name} (${action.envelope})`);
+    block.push(...renderResult(action.envelope, action.schema.fields, schemas, INDENT));
+  }
   out.push(...block.map((line) => INDENT + line));
   return out;
 }
@@ -111,8 +116,12 @@ export function renderOpenApi(table: ActionTable): Json {
       requestBody: { required: false, content: { 'application/json': { schema: action.validator.jsonSchema } } },
       responses: {
         200: {
-          description: `result schema ${action.schema.name} (${action.envelope})`,
-          content: { 'application/json': { schema: envelopeSchema(action.envelope, action.schema.fields, table.schemas) } },
+          description: isExportAction(action.definition)
+            ? `an xlsx file, columns = the fields of ${action.schema.name}`
+            : `result schema ${action.schema.name} (${action.envelope})`,
+          content: isExportAction(action.definition)
+            ? { [XLSX_TYPE]: { schema: { type: 'string', format: 'binary' } } }
+            : { 'application/json': { schema: envelopeSchema(action.envelope, action.schema.fields, table.schemas) } },
         },
         default: { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
       },

@@ -22,7 +22,7 @@ const CHUNK = 500;
 export function exportOf(find: ActionDefinition, options: { summary?: string } = {}): ActionDefinition {
   const source = querySourceOf(find);
   if (!source) throw new Error('exportOf: the action does not say how it queries (use std.find or queryFind)');
-  return {
+  const action: ActionDefinition = {
     summary: options.summary ?? `The ${source.model.name} rows of find (same filters and sort, all pages) as an xlsx file`,
     params: source.params,
     rules: source.rules,
@@ -54,6 +54,15 @@ export function exportOf(find: ActionDefinition, options: { summary?: string } =
       });
     },
   };
+  EXPORTS.add(action);
+  return action;
+}
+
+const EXPORTS = new WeakSet<ActionDefinition>();
+
+/** Whether an action answers an xlsx file (for the docs: SEP-12 "响应 xlsx文件", OpenAPI content type). */
+export function isExportAction(action: ActionDefinition): boolean {
+  return EXPORTS.has(action);
 }
 
 interface DownloadOptions {
