@@ -8,6 +8,7 @@ import type { Database } from './core/db.js';
 import { buildActionTable, type ActionTable, type ResourceDefinition } from './core/dispatch.js';
 import { createFaultPoint } from './core/faults.js';
 import { ReloadingActions } from './core/schema-reload.js';
+import { createGraphql } from './graphql/index.js';
 import type { Logger } from './core/logger.js';
 import { gatewayCallBudgetMs, loadPaymentsConfig, type PaymentsConfig } from './payments/config.js';
 import { PaymentEngine } from './payments/engine.js';
@@ -20,7 +21,8 @@ export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.ur
 
 export interface ServiceOptions {
   database: Database;
-  config: Pick<Config, 'apiKeys' | 'bodyLimitBytes'>;
+  /** `nodeEnv` (default development) and `graphqlIntrospection` (default: on outside production) shape `/graphql`. */
+  config: Pick<Config, 'apiKeys' | 'bodyLimitBytes'> & Partial<Pick<Config, 'nodeEnv' | 'graphqlIntrospection'>>;
   logger: Logger;
   /** Payment settings (default: the defaults of loadPaymentsConfig). */
   payments?: PaymentsConfig;
@@ -66,7 +68,13 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const schemaDir = options.schemaDir ?? SCHEMA_DIR;
   const actions = new ReloadingActions(buildActionTable(resources, schemaDir), resources, schemaDir, options.logger);
   await ensureIndexes(options.database.db, resources);
-  const app = createApp({ database: options.database, config: options.config, logger: options.logger, actions });
+  const nodeEnv = options.config.nodeEnv ?? 'development';
+  const graphql = createGraphql(() => actions.current, {
+    graphiql: nodeEnv === 'development',
+    introspection: options.config.graphqlIntrospection ?? nodeEnv !== 'production',
+    bodyLimitBytes: options.config.bodyLimitBytes,
+  });
+  const app = createApp({ database: options.database, config: options.config, logger: options.logger, actions, graphql });
   if (options.watchSchemas) actions.start();
   const worker = options.startWorker ? createWorker(options.database.db, engine, payments, options.logger) : undefined;
   worker?.start();

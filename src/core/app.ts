@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Db } from 'mongodb';
-import { createAuthenticator, type Caller } from './auth.js';
+import { createAuthenticator, type Authenticator, type Caller } from './auth.js';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
 import { ApiError, toApiError } from './errors.js';
@@ -32,12 +32,22 @@ export interface AppDependencies {
   config: Pick<Config, 'apiKeys' | 'bodyLimitBytes'>;
   logger: Logger;
   actions: ActionLookup;
+  /** Mounts `/graphql` (src/graphql) beside the actions, sharing their key check, request state and context. */
+  graphql?: (shared: SharedTransport) => express.RequestHandler;
+}
+
+/** What another protocol on this app shares with the action route, so auth, request ids and logs are the same. */
+export interface SharedTransport {
+  authenticate: Authenticator;
+  stateOf(res: Response): RequestState;
+  actionContext(state: RequestState): ActionContext;
 }
 
 const NAME = /^[a-z][a-z0-9_]*$/;
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-interface RequestState {
+/** One request as the transport tracks it: its id, the caller, and the error its log line reports. */
+export interface RequestState {
   requestId: string;
   startedAt: bigint;
   resource?: string;
@@ -47,7 +57,7 @@ interface RequestState {
 }
 
 /** Builds the express app: transport, auth, dispatch and the error model of DESIGN.md §2–3. */
-export function createApp({ database, config, logger, actions }: AppDependencies): express.Express {
+export function createApp({ database, config, logger, actions, graphql }: AppDependencies): express.Express {
   const authenticate = createAuthenticator(config.apiKeys);
   const parseJson = express.json({ limit: config.bodyLimitBytes, strict: false, type: () => true });
   const app = express();
@@ -73,6 +83,10 @@ export function createApp({ database, config, logger, actions }: AppDependencies
     if (up) res.json({ ok: true });
     else sendError(res, new ApiError('unavailable'));
   });
+
+  if (graphql) {
+    app.use('/graphql', graphql({ authenticate, stateOf, actionContext: (state) => actionContextOf(database, logger, state) }));
+  }
 
   // a chain, each step able to answer: find the action, check the key, check and parse the body, run it
   app.post(
@@ -110,18 +124,7 @@ export function createApp({ database, config, logger, actions }: AppDependencies
       if (body === null || typeof body !== 'object' || Array.isArray(body)) {
         throw new ApiError('invalid_json', { message: 'The request body must be a JSON object' });
       }
-      let log: Logger | undefined;
-      const ctx: ActionContext = {
-        db: database.db,
-        // made on first use: most requests never log from their handler
-        get log() {
-          log ??= logger.child({ req_id: state.requestId });
-          return log;
-        },
-        requestId: state.requestId,
-        caller: state.caller,
-      };
-      const result = await (res.locals.action as RunnableAction).run(body, ctx);
+      const result = await (res.locals.action as RunnableAction).run(body, actionContextOf(database, logger, state));
       if (result instanceof StreamedResult) return await result.send(res);
       res.status(200).json(result);
     },
@@ -141,6 +144,20 @@ export function createApp({ database, config, logger, actions }: AppDependencies
   });
 
   return app;
+}
+
+function actionContextOf(database: Database, logger: Logger, state: RequestState): ActionContext {
+  let log: Logger | undefined;
+  return {
+    db: database.db,
+    // made on first use: most requests never log from their handler
+    get log() {
+      log ??= logger.child({ req_id: state.requestId });
+      return log;
+    },
+    requestId: state.requestId,
+    caller: state.caller,
+  };
 }
 
 function stateOf(res: Response): RequestState {
@@ -183,7 +200,8 @@ function logRequest(logger: Logger, req: Request, res: Response, state: RequestS
   const line = {
     req_id: state.requestId,
     method: req.method,
-    path: req.path,
+    // originalUrl: a mounted router (/graphql) rewrites req.path for its own routes
+    path: req.originalUrl.split('?')[0],
     resource: state.resource,
     action: state.action,
     status: res.statusCode,

@@ -24,6 +24,8 @@ export interface Config {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   dataDir: string;
+  /** GraphQL answers `__schema`/`__type` queries: on outside production, `GRAPHQL_INTROSPECTION` decides in production. */
+  graphqlIntrospection: boolean;
 }
 
 /** A configuration value that cannot be used; `variable` names the environment variable. */
@@ -78,6 +80,7 @@ export function loadConfig(env: Env = process.env, devKey: (dataDir: string) => 
     bodyLimitBytes: readByteSize(env, 'BODY_LIMIT', 1024 * 1024),
     shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     dataDir,
+    graphqlIntrospection: readBool(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
   };
 }
 

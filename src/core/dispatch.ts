@@ -2,6 +2,7 @@ import type { Db, Document, IndexDescription } from 'mongodb';
 import type { ActionContext, ActionLookup, RunnableAction } from './app.js';
 import { validateItemwise } from './batch-partial.js';
 import { Model } from './model.js';
+import type { RowWindow } from './paging.js';
 import { compileParams, type Params, type ParamRule, type ParamsDeclaration, type ParamsValidator } from './params.js';
 import { DeclarationError, DeclarationProblems, type DeclarationProblem } from './declaration-error.js';
 import { checkDeclarations } from './declarations.js';
@@ -14,6 +15,8 @@ export interface HandlerContext extends ActionContext {
   resultProjection: Document | undefined;
   /** The action's compiled result schema (an export writes its columns from it). */
   resultSchema: ResultSchema;
+  /** Set by a transport that pages by offset (GraphQL): `find` reads these rows instead of `_meta`'s page. */
+  window?: RowWindow;
 }
 
 export type ActionHandler<P extends Params = Params> = (params: P, ctx: HandlerContext) => Promise<unknown>;

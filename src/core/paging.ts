@@ -31,6 +31,12 @@ export interface PageRequest {
   limit: number;
 }
 
+/** Rows by offset instead of page, for transports that page that way (GraphQL's `results(limit, offset)`). */
+export interface RowWindow {
+  offset: number;
+  limit: number;
+}
+
 /** Reads `_meta` (already validated) with its defaults. */
 export function pageOf(params: { _meta?: { page?: number; limit?: number } }): PageRequest {
   return { page: params._meta?.page ?? 1, limit: params._meta?.limit ?? DEFAULT_PAGE_LIMIT };
@@ -63,14 +69,16 @@ export function parseSort(text: string | undefined, sortable: readonly string[],
 export async function findPage<T extends Document>(
   collection: Collection<T>,
   filter: Filter<T>,
-  options: PageRequest & { sort: Sort; projection?: Document },
+  options: (PageRequest | RowWindow) & { sort: Sort; projection?: Document },
 ): Promise<{ _meta: PageMeta; data: T[] }> {
-  const { page, limit, sort, projection } = options;
+  const { limit, sort, projection } = options;
+  const skip = 'offset' in options ? options.offset : (options.page - 1) * limit;
+  const page = 'offset' in options ? Math.floor(skip / limit) + 1 : options.page;
   const [rows, total] = await Promise.all([
     collection
       .find(filter, projection ? { projection } : {})
       .sort(sort)
-      .skip((page - 1) * limit)
+      .skip(skip)
       .limit(limit + 1)
       .toArray(),
     collection.countDocuments(filter),

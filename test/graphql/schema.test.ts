@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { validateSchema, type GraphQLObjectType } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGraphqlSchema, printGraphqlSchema } from '../../src/graphql/index.js';
+import { startTestService, type TestService } from '../helpers/service.js';
+
+// The GraphQL schema is generated from the action table: walk every resource and check what it must have made.
+let t: TestService;
+beforeAll(async () => {
+  t = await startTestService();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+const docsDir = path.resolve(import.meta.dirname, '..', '..', 'docs');
+
+describe('the generated GraphQL schema', () => {
+  it('is a valid schema', () => {
+    expect(validateSchema(buildGraphqlSchema(t.service.actions))).toEqual([]);
+  });
+
+  it('is what docs/schema.graphql says (run `npm run docs` after changing declarations)', () => {
+    const printed = printGraphqlSchema(buildGraphqlSchema(t.service.actions));
+    expect(readFileSync(path.join(docsDir, 'schema.graphql'), 'utf8')).toBe(printed);
+  });
+
+  it('has a plural list field for every find and a single field for every get, with Talpa paging', () => {
+    const schema = buildGraphqlSchema(t.service.actions);
+    const query = schema.getQueryType() as GraphQLObjectType;
+    const fields = query.getFields();
+    for (const action of t.service.actions.list()) {
+      const base = action.resource.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+      if (action.name === 'find') {
+        const list = fields[`${base}s`];
+        expect(list, action.resource).toBeDefined();
+        const listType = list?.type as GraphQLObjectType;
+        expect(Object.keys(listType.getFields()).sort(), action.resource).toEqual(['results', 'totalCount']);
+        const results = listType.getFields().results;
+        expect(results?.args.map((a) => `${a.name}: ${String(a.type)}${a.defaultValue === undefined ? '' : ` = ${String(a.defaultValue)}`}`)).toEqual([
+          'limit: Int = 20',
+          'offset: Int',
+          'ordering: String',
+        ]);
+      }
+      if (action.name === 'get') expect(fields[base]?.args.map((a) => `${a.name}: ${String(a.type)}`), action.resource).toEqual(['id: ID!']);
+    }
+  });
+
+  it('has create, update, delete and mark mutations answering {errors, <resource>, ok}', () => {
+    const schema = buildGraphqlSchema(t.service.actions);
+    const mutation = schema.getMutationType() as GraphQLObjectType;
+    const fields = mutation.getFields();
+    expect(String(fields.merchandiseCreate?.args[0]?.name)).toBe('newMerchandise');
+    expect(String(fields.merchandiseCreate?.args[0]?.type)).toBe('MerchandiseCreateGenericType!');
+    expect(String(fields.merchandiseUpdate?.args[0]?.type)).toBe('MerchandiseUpdateGenericType!');
+    expect(fields.merchandiseDelete?.args.map((a) => `${a.name}: ${String(a.type)}`)).toEqual(['id: ID!']);
+    expect(fields.accountMarkDisable?.args.map((a) => `${a.name}: ${String(a.type)}`)).toEqual(['id: ID!']);
+    const payload = fields.merchandiseCreate?.type as GraphQLObjectType;
+    expect(payload.name).toBe('MerchandiseSerializerMutation');
+    expect(Object.keys(payload.getFields()).sort()).toEqual(['errors', 'merchandise', 'ok']);
+  });
+});
