@@ -73,7 +73,8 @@ export async function findPage<T extends Document>(
 ): Promise<{ _meta: PageMeta; data: T[] }> {
   const { limit, sort, projection } = options;
   const skip = 'offset' in options ? options.offset : (options.page - 1) * limit;
-  const page = 'offset' in options ? Math.floor(skip / limit) + 1 : options.page;
+  // a window of 0 rows (GraphQL's totalCount alone) still fetches one row for has_more, and shapes none
+  const page = 'offset' in options ? (limit > 0 ? Math.floor(skip / limit) + 1 : 1) : options.page;
   const [rows, total] = await Promise.all([
     collection
       .find(filter, projection ? { projection } : {})

@@ -45,7 +45,8 @@ export function graphqlRoute(schema: () => GraphQLSchema, settings: GraphqlSetti
     context: (req) => (req.context as RequestContext).graphql,
     onOperation: (req, args, result) => {
       const context = req.context as RequestContext;
-      context.state.action = args.operationName ?? getOperationAST(args.document, args.operationName)?.operation;
+      const operation = getOperationAST(args.document, args.operationName);
+      context.state.action = operation?.name?.value ?? operation?.operation;
       return hideInternalErrors(result as ExecutionResult, context);
     },
   });

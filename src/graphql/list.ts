@@ -86,9 +86,10 @@ class ListSource {
   }
 
   async totalCount(): Promise<number> {
-    // `results` beside it is resolved in the same tick: waiting one turn lets its page bring the count (2 commands, not 4)
+    // `results` beside it is resolved in the same tick: waiting one turn lets its page bring the count along
     await null;
-    const page = this.first ?? this.run(this.filters, { offset: 0, limit: 1 });
+    // alone: a window of no rows, so nothing is shaped and no refs are loaded (the count and a 1-row find)
+    const page = this.first ?? this.run(this.filters, { offset: 0, limit: 0 });
     return (await page)._meta.result_count;
   }
 
