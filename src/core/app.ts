@@ -41,6 +41,8 @@ export interface SharedTransport {
   authenticate: Authenticator;
   stateOf(res: Response): RequestState;
   actionContext(state: RequestState): ActionContext;
+  /** A body reader's failure as the API error the client gets (413, 400, 415). */
+  bodyError(req: Request, err: unknown): ApiError;
 }
 
 const NAME = /^[a-z][a-z0-9_]*$/;
@@ -85,7 +87,7 @@ export function createApp({ database, config, logger, actions, graphql }: AppDep
   });
 
   if (graphql) {
-    app.use('/graphql', graphql({ authenticate, stateOf, actionContext: (state) => actionContextOf(database, logger, state) }));
+    app.use('/graphql', graphql({ authenticate, stateOf, actionContext: (state) => actionContextOf(database, logger, state), bodyError }));
   }
 
   // a chain, each step able to answer: find the action, check the key, check and parse the body, run it

@@ -89,7 +89,9 @@ export function graphqlRoute(schema: () => GraphQLSchema, settings: GraphqlSetti
         state.caller = { keyName };
         next();
       },
-      readBody,
+      function parseBody(req, res, next) {
+        readBody(req, res, (err?: unknown) => next(err === undefined ? undefined : shared.bodyError(req, err)));
+      },
       async function runGraphql(req, res) {
         const state = shared.stateOf(res);
         const graphql: GraphqlContext = {

@@ -69,16 +69,21 @@ export function listField(
 /** One list field of one request: its filters, the pages asked of it, and the count that comes with the first page. */
 class ListSource {
   private first: Promise<FoundPage> | undefined;
+  private readonly pagesByMeta: boolean;
 
   constructor(
     private readonly find: CompiledAction,
     private readonly filters: Record<string, unknown>,
     private readonly ctx: GraphqlContext,
-  ) {}
+  ) {
+    this.pagesByMeta = find.validator.params.some((p) => p.name === '_meta');
+  }
 
   results(args: ResultsArgs): Promise<unknown[]> {
     const window = this.window(args);
-    const body = { ...this.filters };
+    const body: Record<string, unknown> = { ...this.filters };
+    // a find that pages itself (not through queryFind/std.find) reads _meta, not the window: give it the same rows when a page can say them
+    if (this.pagesByMeta && window.offset % window.limit === 0) body._meta = { page: window.offset / window.limit + 1, limit: window.limit };
     if (args.ordering !== undefined && args.ordering !== null) body._sort = toSortParam(args.ordering);
     const page = this.run(body, window);
     this.first ??= page;
