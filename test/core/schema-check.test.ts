@@ -135,7 +135,7 @@ describe('resource declaration mistakes', () => {
   // a new resource as a user would add it, with one mistake of each kind the framework can only see at startup
   const stockIn = () =>
     defineResource({
-      name: 'stock_in',
+      name: 'goods_in', // not stock_in: that is a real resource now
       fields: { sku: 'M string(1,32)', qty: 'M integr', received_at: 'O datetime' },
       indexes: [{ key: { reciept_id: 1 }, name: 'reciept_id_1' }],
       actions: (std) => ({
@@ -166,8 +166,8 @@ describe('resource declaration mistakes', () => {
     }
     expect(error).toBeInstanceOf(DeclarationError);
     expect((error as DeclarationError).lines).toEqual([
-      'resource stock_in: field qty: bad type "integr": unknown type "integr"',
-      'resource stock_in: index reciept_id_1: reciept_id is not a declared field (declare it in fields, or in stored when other code writes it)',
+      'resource goods_in: field qty: bad type "integr": unknown type "integr"',
+      'resource goods_in: index reciept_id_1: reciept_id is not a declared field (declare it in fields, or in stored when other code writes it)',
       'stock_out/find: sortable when: not a declared field',
       'stock_out/find: filter skuu: not a declared field',
       'stock_out/find: filter sku: unknown operator "contains" (operators: eq, in, ne, gt, gte, lt, lte, icontains, istartswith, iendswith, isnull)',
