@@ -63,7 +63,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const { config, payments } = loadConfigsOrExit();
   const logger = createLogger({ level: 'warn', pretty: false, name: 'cli', destination: process.stderr as never });
-  const opened = await openDatabase(config, logger);
+  // an operator's command may read a whole collection (verify); it is watched, not bounded like a request
+  const opened = await openDatabase({ ...config, dbTimeoutMs: 0 }, logger);
   try {
     return await run(opened.database.db, rest, payments);
   } catch (err) {

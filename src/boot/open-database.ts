@@ -25,7 +25,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Open
   if (!config.mongodbUrl) {
     const running = await findRunningLocalDb(dataDir);
     if (running) {
-      const database = await connectDatabase({ url: running.url, dbName: config.mongodbDb });
+      const database = await connectDatabase({ url: running.url, dbName: config.mongodbDb, operationTimeoutMs: config.dbTimeoutMs });
       return {
         database,
         mode: 'shared',
@@ -44,7 +44,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Open
   });
   let database: Database;
   try {
-    database = await connectDatabase({ url: provisioned.url, dbName: config.mongodbDb });
+    database = await connectDatabase({ url: provisioned.url, dbName: config.mongodbDb, operationTimeoutMs: config.dbTimeoutMs });
   } catch (err) {
     await provisioned.stop();
     throw err;

@@ -169,6 +169,8 @@ function stateOf(res: Response): RequestState {
 function sendError(res: Response, error: ApiError, state: RequestState = stateOf(res)): void {
   state.error = error;
   if (res.headersSent) return;
+  // a caller without a valid key gets its answer, not a socket to keep open
+  if (error.code === 'unauthorized') res.setHeader('Connection', 'close');
   res.status(error.status).json(error.toBody(state.requestId));
 }
 

@@ -26,6 +26,12 @@ export interface Config {
   dataDir: string;
   /** GraphQL answers `__schema`/`__type` queries: on outside production, `GRAPHQL_INTROSPECTION` decides in production. */
   graphqlIntrospection: boolean;
+  /** The bound on each wait of a database operation (socket, connect, pool, selection); 0 for none. */
+  dbTimeoutMs: number;
+  /** Slow clients: time to send the headers, the whole request, and how long an idle keep-alive socket stays. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
 }
 
 /** A configuration value that cannot be used; `variable` names the environment variable. */
@@ -81,7 +87,18 @@ export function loadConfig(env: Env = process.env, devKey: (dataDir: string) => 
     shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     dataDir,
     graphqlIntrospection: readBool(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
+    dbTimeoutMs: readInt(env, 'DB_TIMEOUT_MS', 5_000, 0, 600_000),
+    ...readClientTimeouts(env),
   };
+}
+
+function readClientTimeouts(env: Env): Pick<Config, 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> {
+  const headersTimeoutMs = readInt(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeoutMs = readInt(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000);
+  // Node's own rule: the headers are part of the request
+  if (requestTimeoutMs < headersTimeoutMs)
+    throw new ConfigError('REQUEST_TIMEOUT_MS', `must be at least HEADERS_TIMEOUT_MS (${headersTimeoutMs})`);
+  return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs: readInt(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000) };
 }
 
 /** Reads an optional string variable. */

@@ -16,14 +16,25 @@ export interface ConnectOptions {
   appName?: string;
   /** How long an operation waits for a reachable server before failing with `unavailable`. */
   serverSelectionTimeoutMS?: number;
+  /**
+   * The bound on each wait of an operation — for a server to select, a pooled connection, a new connection, the
+   * server's next bytes — after which it fails and the caller gets `unavailable`; 0 for none. Default 5000.
+   */
+  operationTimeoutMs?: number;
   driverOptions?: MongoClientOptions;
 }
 
 /** Connects with the official driver and checks the server answers; the error names the URL without its password. */
 export async function connectDatabase(options: ConnectOptions): Promise<Database> {
+  const bound = options.operationTimeoutMs ?? 5_000;
   const client = new MongoClient(options.url, {
     appName: options.appName ?? 'rpc-action-api',
-    serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5_000,
+    serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? (bound > 0 ? Math.min(bound, 5_000) : 5_000),
+    // Without these a server that accepts connections but does not answer (stopped, overloaded, a hung disk)
+    // holds every caller for as long as it is gone: the driver's own monitor needs connectTimeoutMS (30 s) plus a
+    // heartbeat to notice. Driver 7 dropped the single `timeoutMS`, so each wait is bounded on its own; a socket
+    // that timed out is closed, and the next operation opens a fresh one.
+    ...(bound > 0 ? { socketTimeoutMS: bound, connectTimeoutMS: bound, waitQueueTimeoutMS: bound } : {}),
     ...options.driverOptions,
   });
   try {

@@ -99,6 +99,7 @@ const UNAVAILABLE_ERRORS = new Set([
   'MongoNotConnectedError',
   'MongoTopologyClosedError',
   'MongoPoolClearedError',
+  'MongoWaitQueueTimeoutError',
 ]);
 
 /** Server codes of a replica set changing primary or shutting down: the caller should retry, so 503, not 500. */

@@ -106,8 +106,10 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<LocalServ
     args.push('--backend', 'memory');
   }
 
-  // stdin stays an open pipe for the server's whole life: its end is the server's signal to stop
-  const child = spawn('java', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  // stdin stays an open pipe for the server's whole life: its end is the server's signal to stop. It runs in a
+  // process group of its own, so a terminal's Ctrl-C (SIGINT to our whole group) reaches only us, and the server
+  // stays up until we have finished the requests in flight and close the pipe.
+  const child = spawn('java', args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   const stderr = new OutputTail();
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
 

@@ -18,7 +18,8 @@ export interface MongodOptions {
  * mongod does not watch its stdin, so it runs under a small sh guard that does: when our end of the pipe closes
  * (we exited or were killed), the guard sends mongod SIGTERM and waits for its clean shutdown.
  */
-const GUARD = 'mongod_bin="$1"; shift; "$mongod_bin" "$@" & child=$!; ' +
+const GUARD =
+  'mongod_bin="$1"; shift; "$mongod_bin" "$@" & child=$!; ' +
   'trap \'kill -TERM "$child" 2>/dev/null\' TERM INT; ' +
   'cat >/dev/null; kill -TERM "$child" 2>/dev/null; wait "$child"';
 
@@ -27,7 +28,11 @@ export async function startMongod(options: MongodOptions): Promise<LocalServer> 
   mkdirSync(options.dbPath, { recursive: true });
   const port = await freePort();
   const args = ['--dbpath', options.dbPath, '--port', String(port), '--bind_ip', '127.0.0.1', '--quiet'];
-  const child = spawn('sh', ['-c', GUARD, 'mongod-guard', options.mongodPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // its own process group, as for the embedded server: Ctrl-C is ours to handle, the guard stops mongod after us
+  const child = spawn('sh', ['-c', GUARD, 'mongod-guard', options.mongodPath, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
   const output = new OutputTail();
   child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => output.push(chunk));

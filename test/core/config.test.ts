@@ -19,6 +19,10 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1024 * 1024,
       logLevel: 'info',
       generatedApiKey: undefined,
+      dbTimeoutMs: 5_000,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
     });
     expect(config.apiKeys).toEqual([
       { name: 'svc', secret: 'abcdefghijklmnop1234' },
@@ -56,6 +60,9 @@ describe('loadConfig', () => {
     [{ API_KEYS: 'svc:short' }, 'API_KEYS: the secret of key "svc" must be at least 16 characters without spaces'],
     [{ API_KEYS: 'a:abcdefghijklmnop1234,a:qrstuvwxyz0123456789' }, 'API_KEYS: key name "a" is used twice'],
     [{ API_KEYS: 'a:abcdefghijklmnop1234,b:abcdefghijklmnop1234' }, 'API_KEYS: key "b" reuses another key\'s secret'],
+    [{ DB_TIMEOUT_MS: '-1' }, 'DB_TIMEOUT_MS: must be between 0 and 600000 (got -1)'],
+    [{ HEADERS_TIMEOUT_MS: '20000', REQUEST_TIMEOUT_MS: '10000' }, 'REQUEST_TIMEOUT_MS: must be at least HEADERS_TIMEOUT_MS (20000)'],
+    [{ KEEP_ALIVE_TIMEOUT_MS: '5s' }, 'KEEP_ALIVE_TIMEOUT_MS: must be an integer (got "5s")'],
     [{ NODE_ENV: 'production' }, 'API_KEYS: is required when NODE_ENV=production (format: name:secret,name2:secret2)'],
   ])('rejects %j naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message.split(':')[0] as string, message.slice(message.indexOf(':') + 2)));

@@ -13,6 +13,15 @@ const projectRoot = path.resolve(import.meta.dirname, '..', '..');
 let server: LocalServer;
 let database: Database;
 let http: supertest.Agent;
+const BOUND_MS = 1_500;
+const UNAVAILABLE = (res: supertest.Response) => ({
+  error: {
+    code: 'unavailable',
+    message: 'The database is unavailable',
+    zh_message: '数据库暂不可用',
+    request_id: res.headers['x-request-id'],
+  },
+});
 
 beforeAll(async () => {
   server = await startEmbedded({
@@ -21,7 +30,7 @@ beforeAll(async () => {
     cacheDir: path.join(projectRoot, '.cache', 'embedded-mongo'),
     log: () => undefined,
   });
-  database = await connectDatabase({ url: server.url, dbName: 'health', serverSelectionTimeoutMS: 1_000 });
+  database = await connectDatabase({ url: server.url, dbName: 'health', serverSelectionTimeoutMS: 1_000, operationTimeoutMs: BOUND_MS });
   const service = await createService({
     database,
     config: { apiKeys: [TEST_KEY], bodyLimitBytes: 1024 * 1024 },
@@ -34,6 +43,39 @@ afterAll(async () => {
   await server.stop();
 });
 
+describe('when the database stops answering (SIGSTOP)', () => {
+  it('answers 503 unavailable within the operation bound to calls sent during the freeze, and 200 again after SIGCONT', async () => {
+    expect((await http.post('/group/find').set(AUTH).send({})).status).toBe(200);
+    const pid = server.pid as number;
+    process.kill(pid, 'SIGSTOP');
+    let answers: Array<{ res: supertest.Response; ms: number }>;
+    try {
+      const frozenAt = Date.now();
+      const calls = Array.from({ length: 4 }, () =>
+        http
+          .post('/group/find')
+          .set(AUTH)
+          .send({})
+          .then((res) => ({ res, ms: Date.now() - frozenAt })),
+      );
+      // without a bound these would hang until SIGCONT: give up waiting after a while so the test can say so
+      const gaveUp = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), BOUND_MS * 6));
+      const settled = await Promise.race([Promise.all(calls), gaveUp]);
+      expect(settled).not.toBe('hung');
+      answers = settled as typeof answers;
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    for (const { res, ms } of answers) {
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual(UNAVAILABLE(res));
+      expect(ms).toBeLessThan(BOUND_MS * 3); // the bound, plus room for a loaded machine
+    }
+    const after = await http.post('/group/find').set(AUTH).send({});
+    expect(after.status).toBe(200);
+  });
+});
+
 describe('when the database goes away', () => {
   it('answers 200 while it is up, then 503 unavailable on /healthz and on actions', async () => {
     expect((await http.get('/healthz')).status).toBe(200);
@@ -42,13 +84,23 @@ describe('when the database goes away', () => {
     const health = await http.get('/healthz');
     expect(health.status).toBe(503);
     expect(health.body).toEqual({
-      error: { code: 'unavailable', message: 'The database is unavailable', zh_message: '数据库暂不可用', request_id: health.headers['x-request-id'] },
+      error: {
+        code: 'unavailable',
+        message: 'The database is unavailable',
+        zh_message: '数据库暂不可用',
+        request_id: health.headers['x-request-id'],
+      },
     });
 
     const action = await http.post('/group/find').set(AUTH).send({});
     expect(action.status).toBe(503);
     expect(action.body).toEqual({
-      error: { code: 'unavailable', message: 'The database is unavailable', zh_message: '数据库暂不可用', request_id: action.headers['x-request-id'] },
+      error: {
+        code: 'unavailable',
+        message: 'The database is unavailable',
+        zh_message: '数据库暂不可用',
+        request_id: action.headers['x-request-id'],
+      },
     });
   });
 });

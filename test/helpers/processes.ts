@@ -39,9 +39,12 @@ export function killSpawned(): void {
 }
 process.on('exit', killSpawned);
 
-/** Runs `command args` in the project folder and collects its output. */
-export function spawnProcess(command: string, args: string[], env: NodeJS.ProcessEnv): Spawned {
-  const child = spawn(command, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs `command args` in the project folder and collects its output. `detached` puts it in a process group of
+ * its own (as a shell does with a job), so a test can signal the whole group as a terminal's Ctrl-C does.
+ */
+export function spawnProcess(command: string, args: string[], env: NodeJS.ProcessEnv, options: { detached?: boolean } = {}): Spawned {
+  const child = spawn(command, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   running.add(child);
   child.on('close', () => running.delete(child));
   let text = '';
