@@ -33,7 +33,9 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     // Without these a server that accepts connections but does not answer (stopped, overloaded, a hung disk)
     // holds every caller for as long as it is gone: the driver's own monitor needs connectTimeoutMS (30 s) plus a
     // heartbeat to notice. Driver 7 dropped the single `timeoutMS`, so each wait is bounded on its own; a socket
-    // that timed out is closed, and the next operation opens a fresh one.
+    // that timed out is closed, and the next operation opens a fresh one. The wait for a pooled connection is
+    // bounded too: while the server is frozen, new connections hang in their handshake and callers queue behind
+    // them (seen: without it, calls during a SIGSTOP waited for SIGCONT).
     ...(bound > 0 ? { socketTimeoutMS: bound, connectTimeoutMS: bound, waitQueueTimeoutMS: bound } : {}),
     ...options.driverOptions,
   });
