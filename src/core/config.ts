@@ -87,7 +87,7 @@ export function loadConfig(env: Env = process.env, devKey: (dataDir: string) => 
     shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     dataDir,
     graphqlIntrospection: readBool(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
-    dbTimeoutMs: readInt(env, 'DB_TIMEOUT_MS', 5_000, 0, 600_000),
+    dbTimeoutMs: readInt(env, 'DB_TIMEOUT_MS', 10_000, 0, 600_000),
     ...readClientTimeouts(env),
   };
 }

@@ -18,7 +18,7 @@ export interface ConnectOptions {
   serverSelectionTimeoutMS?: number;
   /**
    * The bound on each wait of an operation — for a server to select, a pooled connection, a new connection, the
-   * server's next bytes — after which it fails and the caller gets `unavailable`; 0 for none. Default 5000.
+   * server's next bytes — after which it fails and the caller gets `unavailable`; 0 for none. Default 5000 (the service passes DB_TIMEOUT_MS).
    */
   operationTimeoutMs?: number;
   driverOptions?: MongoClientOptions;

@@ -1,4 +1,4 @@
-import { MongoError, MongoServerError } from 'mongodb';
+import { MongoBulkWriteError, MongoError, MongoServerError } from 'mongodb';
 
 /** Every error the API can answer with: a stable code, its HTTP status and default messages (DESIGN.md §3). */
 export const ERROR_CODES = {
@@ -135,6 +135,9 @@ export function toApiError(err: unknown, fieldPrefix = ''): ApiError {
   if (err instanceof MongoError && (UNAVAILABLE_ERRORS.has(err.name) || isFailoverError(err))) {
     return new ApiError('unavailable', { cause: err });
   }
+  // a bulk write that lost its connection (a timeout, a dead server) carries the driver's error inside
+  const inner = err instanceof MongoBulkWriteError ? err.errorResponse : undefined;
+  if (inner instanceof MongoError && UNAVAILABLE_ERRORS.has(inner.name)) return new ApiError('unavailable', { cause: err });
   return new ApiError('internal', { cause: err });
 }
 

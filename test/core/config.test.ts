@@ -19,7 +19,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1024 * 1024,
       logLevel: 'info',
       generatedApiKey: undefined,
-      dbTimeoutMs: 5_000,
+      dbTimeoutMs: 10_000,
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 5_000,
