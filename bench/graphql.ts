@@ -7,13 +7,16 @@
  *  3. starts the service (bench/serve-service.ts, through tsx) in its own process
  *  4. checks that both requests give the same 30 rows (ids, names, and the count) and aborts otherwise
  *  5. measures both with autocannon, alternating find/graphql for BENCH_ROUNDS rounds, after a warm-up
- *  6. prints requests/s of each and the ratio graphql / find, and writes bench/results/graphql-<date>.json
+ *  6. prints requests/s of each, the ratio graphql / find of each round and their median (a round's two runs are
+ *     back to back, so a neighbour's load hits both alike more often than two means would), and writes
+ *     bench/results/graphql-<date>.json
  *
- * Environment (optional): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 3), BENCH_ROUNDS (default 2),
+ * Environment (optional): BENCH_DURATION (s, default 6), BENCH_WARMUP (s, default 3), BENCH_ROUNDS (default 6),
  * BENCH_CONNECTIONS (default 10), MONGODB_URL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -24,9 +27,9 @@ import { BENCH_KEY } from './child.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(benchDir, '..');
-const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
 const WARMUP_S = Number(process.env.BENCH_WARMUP ?? 3);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ROWS = 30;
 const HEADERS = { authorization: `Bearer ${BENCH_KEY.secret}`, 'content-type': 'application/json', accept: 'application/json' };
@@ -83,6 +86,17 @@ async function checkSameRows(port: number): Promise<void> {
   log(`same ${ROWS} rows and count from both`);
 }
 
+/** CPU time the process has used (user + system), from /proc; undefined where there is none. */
+function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name; clock ticks of 10 ms
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 function load(port: number, target: { path: string; body: string }, seconds: number): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     autocannon(
@@ -108,18 +122,44 @@ async function main(): Promise<void> {
     service = await startService(provisioned.url, dbName);
     await checkSameRows(service.port);
     const runs: Record<'find' | 'graphql', number[]> = { find: [], graphql: [] };
+    // the service's CPU per answered request: what it costs, whatever else the machine is doing meanwhile
+    const cpu: Record<'find' | 'graphql', number[]> = { find: [], graphql: [] };
     for (const target of [FIND, GRAPHQL]) await load(service.port, target, WARMUP_S);
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, target] of [['find', FIND], ['graphql', GRAPHQL]] as const) {
+        const before = cpuMs(service.child.pid);
         const result = await load(service.port, target, DURATION_S);
+        const after = cpuMs(service.child.pid);
         if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
         runs[name].push(result.requests.average);
-        log(`round ${round} ${name}: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms`);
+        const perRequest = before !== undefined && after !== undefined ? (after - before) / result.requests.total : NaN;
+        cpu[name].push(Math.round(perRequest * 1000) / 1000);
+        log(`round ${round} ${name}: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, service CPU ${perRequest.toFixed(3)} ms/request`);
       }
     }
     const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-    const summary = { rows: ROWS, connections: CONNECTIONS, duration_s: DURATION_S, rounds: ROUNDS, find_rps: Math.round(mean(runs.find)), graphql_rps: Math.round(mean(runs.graphql)), ratio: Math.round((mean(runs.graphql) / mean(runs.find)) * 100) / 100, runs };
-    process.stdout.write(`account/find ${summary.find_rps} req/s, accounts query ${summary.graphql_rps} req/s, ratio graphql/find ${summary.ratio}\n`);
+    const ratios = runs.graphql.map((g, i) => Math.round((g / (runs.find[i] as number)) * 100) / 100);
+    const sorted = [...ratios].sort((a, b) => a - b);
+    const median = sorted.length % 2 === 1 ? (sorted[(sorted.length - 1) / 2] as number) : ((sorted[sorted.length / 2 - 1] as number) + (sorted[sorted.length / 2] as number)) / 2;
+    const summary = {
+      rows: ROWS,
+      connections: CONNECTIONS,
+      duration_s: DURATION_S,
+      rounds: ROUNDS,
+      load_average: os.loadavg().map((l) => Math.round(l * 10) / 10),
+      find_rps: Math.round(mean(runs.find)),
+      graphql_rps: Math.round(mean(runs.graphql)),
+      ratios,
+      median_ratio: Math.round(median * 100) / 100,
+      cpu_ms_per_request: { find: Math.round(mean(cpu.find) * 1000) / 1000, graphql: Math.round(mean(cpu.graphql) * 1000) / 1000 },
+      cpu_ratio: Math.round((mean(cpu.find) / mean(cpu.graphql)) * 100) / 100,
+      runs,
+      cpu,
+    };
+    process.stdout.write(
+      `account/find ${summary.find_rps} req/s, accounts query ${summary.graphql_rps} req/s (means); ratio graphql/find per round ${ratios.join(', ')}, median ${summary.median_ratio}; ` +
+        `service CPU per request find ${summary.cpu_ms_per_request.find} ms, graphql ${summary.cpu_ms_per_request.graphql} ms (find/graphql ${summary.cpu_ratio})\n`,
+    );
     mkdirSync(path.join(benchDir, 'results'), { recursive: true });
     writeFileSync(path.join(benchDir, 'results', `graphql-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`), `${JSON.stringify(summary, null, 2)}\n`);
   } finally {

@@ -1,8 +1,9 @@
 import express, { type Request, type Response } from 'express';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, getOperationAST, parse, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, getOperationAST, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { createHandler, type Request as GraphqlRequest } from 'graphql-http';
 import type { RequestState, SharedTransport } from '../core/app.js';
 import { ApiError, toApiError } from '../core/errors.js';
+import { DocumentCache } from './document-cache.js';
 import { GRAPHIQL_ASSETS, GRAPHIQL_CSP, graphiqlPage } from './graphiql.js';
 import { DEFAULT_LIMITS, limitRules, type QueryLimits } from './limits.js';
 import type { GraphqlContext } from './run.js';
@@ -17,6 +18,9 @@ export interface GraphqlSettings {
   limits?: QueryLimits;
 }
 
+/** Distinct query texts kept parsed and validated. */
+const DOCUMENT_CACHE_SIZE = 500;
+
 interface RequestContext {
   graphql: GraphqlContext;
   state: RequestState;
@@ -28,17 +32,19 @@ interface RequestContext {
  */
 export function graphqlRoute(schema: () => GraphQLSchema, settings: GraphqlSettings): (shared: SharedTransport) => express.RequestHandler {
   const limits = settings.limits ?? DEFAULT_LIMITS;
+  const documents = new DocumentCache(DOCUMENT_CACHE_SIZE, limits.maxTokens);
   const handle = createHandler<unknown, RequestContext, GraphqlContext>({
     schema: () => schema(),
-    parse: (source) => parse(source, { maxTokens: limits.maxTokens }),
+    parse: (source) => documents.parse(typeof source === 'string' ? source : source.body),
+    // the standard rules run (once per document) inside documents.validate; these are the request's own
+    validate: (schema, document, rules) => documents.validate(schema, document, rules ?? []),
     onSubscribe: (_req, params) => {
       if (typeof params.query === 'string' && params.query.length > limits.maxQueryLength) {
         return [new GraphQLError(`The query is longer than ${limits.maxQueryLength} characters`, { extensions: { code: 'query_too_large' } })];
       }
       return undefined;
     },
-    validationRules: (_req, args, specified) => [
-      ...specified,
+    validationRules: (_req, args) => [
       ...limitRules(limits, args.variableValues as Record<string, unknown> | undefined),
       ...(settings.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
     ],
