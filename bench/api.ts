@@ -7,13 +7,13 @@
  *  3. compiles server A (bench/serve-service.ts) and server B (bench/serve-baseline.ts) with tsc, as `npm start` runs
  *     the service, and starts each in its own process
  *  4. checks that both give the same bytes for the measured requests (aborts otherwise)
- *  5. measures account/get and account/find with autocannon, alternating A/B/A/B, a warm-up before each run
+ *  5. measures account/get and account/find_detail with autocannon, alternating A/B/A/B, a warm-up before each run
  *  6. prints the table and writes it as JSON to bench/results/api-<date>.json
  *  7. stops both servers and the database, also on error or Ctrl-C
  *
  * Environment (all optional): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2), BENCH_ROUNDS (default 2),
  * BENCH_CONNECTIONS (default 10), BENCH_PREWARM (s per server and endpoint before the first run, default 5),
- * BENCH_ONLY=account/get|account/find (measure one endpoint), BENCH_CPU_PROF=1 (both server children write a V8 CPU
+ * BENCH_ONLY=account/get|account/find_detail (measure one endpoint), BENCH_CPU_PROF=1 (both server children write a V8 CPU
  * profile to bench/results/profiles/), BENCH_RUNTIME=tsx (run the servers through tsx instead of compiling them with
  * tsc first), BENCH_ORDER=abba (the baseline goes first in even rounds), MONGODB_URL (use that server instead of
  * starting one).
@@ -46,7 +46,7 @@ const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
 const RUNTIME = process.env.BENCH_RUNTIME === 'tsx' ? 'tsx' : 'compiled';
 /** `abab` (default): the service runs first in every round; `abba`: the baseline runs first in even rounds. */
 const ORDER = process.env.BENCH_ORDER === 'abba' ? 'abba' : 'abab';
-/** Measure only this endpoint (`account/get` or `account/find`), e.g. for a CPU profile of one of them. */
+/** Measure only this endpoint (`account/get` or `account/find_detail`), e.g. for a CPU profile of one of them. */
 const ONLY = process.env.BENCH_ONLY || undefined;
 /** Before the first measured run, each server serves each endpoint this long (JIT of node and of the Java server). */
 const PREWARM_S = envNumber('BENCH_PREWARM', 5, 0, 60);
@@ -174,7 +174,7 @@ async function seed(client: MongoClient, dbName: string): Promise<{ accountIds: 
 const HEADERS = { authorization: `Bearer ${BENCH_KEY.secret}`, 'content-type': 'application/json' };
 
 interface Endpoint {
-  name: 'account/get' | 'account/find';
+  name: 'account/get' | 'account/find_detail';
   path: string;
   /** The bodies sent in turn (each connection cycles through them). */
   bodies: string[];
@@ -515,8 +515,8 @@ async function main(): Promise<number> {
         rotation: `each connection cycles through all ${accountIds.length} account ids (prebuilt requests)`,
       },
       {
-        name: 'account/find',
-        path: '/account/find',
+        name: 'account/find_detail',
+        path: '/account/find_detail',
         bodies: [JSON.stringify({ _meta: { page: 1, limit: PAGE_LIMIT } })],
         rotation: `page 1, limit ${PAGE_LIMIT}: ${PAGE_LIMIT} rows with group_info of ${ACCOUNTS} live accounts`,
       },

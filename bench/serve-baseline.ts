@@ -5,7 +5,7 @@
  * measures anything).
  *
  *   account/get   findOne account {_id, deleted_at: null} → findOne its group → {_id, name, group_info}
- *   account/find  find {deleted_at: null} sort _id desc, limit+1  ∥  countDocuments, then one $in on the groups
+ *   account/find_detail  find {deleted_at: null} sort _id desc, limit+1  ∥  countDocuments, then one $in on the groups
  *                 → {_meta: {has_more, page, page_size, result_count}, data: [{_id, name, group_info}]}
  *
  * Like the service it sends no ETag and no X-Powered-By (express computes an ETag hash of every body by default,
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     res.json({ _id: account._id.toHexString(), name: account.name, group_info: groupInfo(group) });
   });
 
-  app.post('/account/find', requireKey, json, async (req, res) => {
+  app.post('/account/find_detail', requireKey, json, async (req, res) => {
     const body: unknown = req.body ?? {};
     const meta = isObject(body) ? body._meta : undefined;
     if (!isObject(body) || (meta !== undefined && !isObject(meta))) {

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Db } from 'mongodb';
 import type { Express } from 'express';
 import { createApp } from './core/app.js';
+import { unknownScopeResource } from './core/auth.js';
 import type { Config } from './core/config.js';
 import type { Database } from './core/db.js';
 import { buildActionTable, type ActionTable, type ResourceDefinition } from './core/dispatch.js';
@@ -67,6 +68,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const resources = options.resources ?? createResources(engine);
   const schemaDir = options.schemaDir ?? SCHEMA_DIR;
   const actions = new ReloadingActions(buildActionTable(resources, schemaDir), resources, schemaDir, options.logger);
+  const badScope = unknownScopeResource(options.config.apiKeys, new Set(resources.map((r) => r.name)));
+  if (badScope) throw new Error(badScope);
   await ensureIndexes(options.database.db, resources);
   const nodeEnv = options.config.nodeEnv ?? 'development';
   const graphql = createGraphql(() => actions.current, {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Db } from 'mongodb';
-import { createAuthenticator, type Authenticator, type Caller } from './auth.js';
+import { createAuthenticator, scopesAllow, type Authenticator, type Caller } from './auth.js';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
 import { ApiError, toApiError } from './errors.js';
@@ -19,6 +19,8 @@ export interface ActionContext {
 /** An action as the HTTP layer sees it: whether it needs a key, and how to run it on a parsed body. */
 export interface RunnableAction {
   readonly public: boolean;
+  /** Checked against the scopes of the caller's key. */
+  readonly access: 'read' | 'write';
   run(body: unknown, ctx: ActionContext): Promise<unknown>;
 }
 
@@ -61,6 +63,7 @@ export interface RequestState {
 /** Builds the express app: transport, auth, dispatch and the error model of DESIGN.md §2–3. */
 export function createApp({ database, config, logger, actions, graphql }: AppDependencies): express.Express {
   const authenticate = createAuthenticator(config.apiKeys);
+  const scopesOf = new Map(config.apiKeys.map((key) => [key.name, key.scopes]));
   const parseJson = express.json({ limit: config.bodyLimitBytes, strict: false, type: () => true });
   const app = express();
   app.disable('x-powered-by');
@@ -108,6 +111,9 @@ export function createApp({ database, config, logger, actions, graphql }: AppDep
         state.caller = { keyName };
       }
       if (!action) throw new ApiError('unknown_action', { message: `Unknown action ${resource}/${actionName}` });
+      if (!action.public && !scopesAllow(scopesOf.get(state.caller.keyName as string), resource, action.access)) {
+        throw new ApiError('forbidden', { message: `The key "${state.caller.keyName}" may not call ${resource}/${actionName} (${action.access})` });
+      }
       res.locals.action = action;
       next();
     },

@@ -1,6 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { ApiKey } from './config.js';
 
+/** One grant of an API key: `read`, `write`, `account` (both), `account.read`, `account.write`. */
+export interface KeyScope {
+  /** null: every resource. */
+  resource: string | null;
+  access: 'read' | 'write' | 'any';
+}
+
 /** Who made a request: the name of the key used, or null for a public action called without one. */
 export interface Caller {
   keyName: string | null;
@@ -36,4 +43,36 @@ function bearerToken(authorization: string | undefined): string | null {
   if (!authorization) return null;
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
   return match?.[1] ?? null;
+}
+
+const SCOPE = /^(?:(read|write)|([a-z][a-z0-9_]*)(?:\.(read|write))?)$/;
+
+/** Parses `read|group.write|wallet` (the third part of an API_KEYS entry); a string says what is wrong. */
+export function parseScopes(text: string): KeyScope[] | string {
+  const scopes: KeyScope[] = [];
+  for (const item of text.split('|')) {
+    const match = SCOPE.exec(item.trim());
+    if (!match) return `bad scope "${item}" (use read, write, <resource>, <resource>.read or <resource>.write, joined by |)`;
+    const [, global, resource, access] = match;
+    scopes.push(global ? { resource: null, access: global as 'read' | 'write' } : { resource: resource as string, access: (access as 'read' | 'write' | undefined) ?? 'any' });
+  }
+  return scopes;
+}
+
+/** Whether a key with these scopes (undefined: unlimited) may call an action of `resource` with that access. */
+export function scopesAllow(scopes: readonly KeyScope[] | undefined, resource: string, access: 'read' | 'write'): boolean {
+  if (scopes === undefined) return true;
+  return scopes.some((scope) => (scope.resource === null || scope.resource === resource) && (scope.access === 'any' || scope.access === access));
+}
+
+/** The first scope that names a resource the service does not have, as a message (a typo would silently forbid). */
+export function unknownScopeResource(keys: readonly ApiKey[], resources: ReadonlySet<string>): string | null {
+  for (const key of keys) {
+    for (const scope of key.scopes ?? []) {
+      if (scope.resource !== null && !resources.has(scope.resource)) {
+        return `API_KEYS: key "${key.name}": scope "${scope.resource}" names no resource (resources: ${[...resources].join(', ')})`;
+      }
+    }
+  }
+  return null;
 }

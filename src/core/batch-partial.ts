@@ -1,6 +1,7 @@
 import { MongoBulkWriteError, MongoServerError, ObjectId, type Db, type Document } from 'mongodb';
 import { ApiError, duplicateKeyFields, type FieldError } from './errors.js';
 import type { Model } from './model.js';
+import { missingReferences } from './reference-guard.js';
 import type { Params, ParamsValidator, ParamSpec } from './params.js';
 
 /** `atomic` of batch_create: false creates the valid docs and reports the others, one entry per field. */
@@ -114,8 +115,9 @@ export async function createItemwise(params: Params, options: PartialCreateOptio
 
   drop(
     byPosition(
-      await model.missingReferences(
+      await missingReferences(
         db,
+        model,
         items.map((i) => i.doc),
         positionPath,
       ),
@@ -137,8 +139,9 @@ export async function createItemwise(params: Params, options: PartialCreateOptio
     );
   if (model.references.length > 0 && items.length > 0) {
     const vanished = byPosition(
-      await model.missingReferences(
+      await missingReferences(
         db,
+        model,
         items.map((i) => i.doc),
         positionPath,
       ),

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { parseScopes, type KeyScope } from './auth.js';
 
 /** A bearer key: its name is logged, its secret never is. */
 export interface ApiKey {
   name: string;
   secret: string;
+  /** What the key may call (`read|group.write`, see auth.ts); absent: every action. */
+  scopes?: KeyScope[];
 }
 
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -169,19 +172,24 @@ function readApiKeys(env: Env): ApiKey[] {
   if (raw === undefined || raw.trim() === '') return [];
   const keys: ApiKey[] = [];
   for (const entry of raw.split(',')) {
-    const item = entry.trim();
-    const colon = item.indexOf(':');
-    const name = colon > 0 ? item.slice(0, colon) : '';
-    const secret = colon > 0 ? item.slice(colon + 1) : '';
+    const parts = entry.trim().split(':');
+    const [name = '', secret = '', scopeText, ...rest] = parts.length > 1 ? parts : [];
     if (!KEY_NAME.test(name)) {
       throw new ConfigError('API_KEYS', 'each entry must be name:secret with a name of letters, digits, _ . -');
     }
+    if (rest.length > 0) throw new ConfigError('API_KEYS', `key "${name}": an entry is name:secret or name:secret:scopes (a secret holds no ":")`);
     if (secret.length < MIN_SECRET_LENGTH || /\s/.test(secret)) {
       throw new ConfigError('API_KEYS', `the secret of key "${name}" must be at least ${MIN_SECRET_LENGTH} characters without spaces`);
     }
     if (keys.some((k) => k.name === name)) throw new ConfigError('API_KEYS', `key name "${name}" is used twice`);
     if (keys.some((k) => k.secret === secret)) throw new ConfigError('API_KEYS', `key "${name}" reuses another key's secret`);
-    keys.push({ name, secret });
+    const key: ApiKey = { name, secret };
+    if (scopeText !== undefined) {
+      const scopes = parseScopes(scopeText);
+      if (typeof scopes === 'string') throw new ConfigError('API_KEYS', `key "${name}": ${scopes}`);
+      key.scopes = scopes;
+    }
+    keys.push(key);
   }
   return keys;
 }

@@ -3,7 +3,7 @@ import type { ActionContext, ActionLookup, RunnableAction } from './app.js';
 import { validateItemwise } from './batch-partial.js';
 import { Model } from './model.js';
 import type { RowWindow } from './paging.js';
-import { compileParams, type Params, type ParamRule, type ParamsDeclaration, type ParamsValidator } from './params.js';
+import { compileParams, type Params, type ParamRule, type ParamsDeclaration, type ParamsValidator, type UnknownParamHints } from './params.js';
 import { DeclarationError, DeclarationProblems, type DeclarationProblem } from './declaration-error.js';
 import { checkDeclarations } from './declarations.js';
 import { RESULT_METAS, ShapeError, type ResultMeta, type ResultSchema, type SchemaRegistry } from './result-schemas.js';
@@ -19,6 +19,9 @@ export interface HandlerContext extends ActionContext {
   window?: RowWindow;
 }
 
+/** What an action does to the data, for API key scopes. */
+export type ActionAccess = 'read' | 'write';
+
 export type ActionHandler<P extends Params = Params> = (params: P, ctx: HandlerContext) => Promise<unknown>;
 
 /** One action of a resource, as its module declares it. */
@@ -26,6 +29,10 @@ export interface ActionDefinition<P extends Params = Params> {
   summary?: string;
   params: ParamsDeclaration;
   rules?: ParamRule[];
+  /** How unknown params are explained (the filters a find has, why update refuses a field). */
+  unknownParams?: UnknownParamHints;
+  /** `read` actions change nothing; API keys may be limited to them (default `write`). */
+  access?: ActionAccess;
   /** The YAML result schema that shapes the answer. */
   result: string;
   /** The envelope, when it is not the schema's `meta` (like the seed's `@api_result_set_with_meta`). */
@@ -139,6 +146,9 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
   if (definition.public !== undefined && typeof definition.public !== 'boolean') {
     throw new DeclarationError(where, '`public` must be true or false');
   }
+  if (definition.access !== undefined && definition.access !== 'read' && definition.access !== 'write') {
+    throw new DeclarationError(where, '`access` must be read or write');
+  }
   const schema = schemas.get(definition.result);
   if (!schema) throw new DeclarationError(where, `result schema "${definition.result}" does not exist`);
   if (definition.envelope !== undefined && !RESULT_METAS.includes(definition.envelope)) {
@@ -146,7 +156,7 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
   }
   let validator: ParamsValidator;
   try {
-    validator = compileParams(definition.params, definition.rules);
+    validator = compileParams(definition.params, definition.rules, definition.unknownParams);
   } catch (err) {
     throw new DeclarationError(where, (err as Error).message);
   }
@@ -162,6 +172,7 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
     schema,
     envelope,
     public: definition.public === true,
+    access: definition.access ?? 'write',
     async run(body, ctx) {
       const params = itemwise ? validateItemwise(validator, body) : validator.validate(body);
       // ctx is this request's own object: extended in place (a spread would also evaluate its lazy `log`)

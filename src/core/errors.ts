@@ -9,6 +9,7 @@ export const ERROR_CODES = {
     zh: '请求体无法按其 Content-Encoding 解码',
   },
   invalid_params: { status: 400, message: 'Invalid parameters', zh: '参数错误' },
+  too_many_results: { status: 400, message: 'Too many records match; narrow the filters or use find', zh: '匹配的记录过多，请缩小筛选范围或使用 find 分页查询' },
   unauthorized: { status: 401, message: 'Missing or invalid API key', zh: '未授权：缺少或错误的 API 密钥' },
   forbidden: { status: 403, message: 'Not allowed', zh: '无权执行此操作' },
   not_found: { status: 404, message: 'Record not found', zh: '记录不存在' },

@@ -1,6 +1,6 @@
 import type { Collection, Db, Document, Filter, ObjectId, UpdateFilter, UpdateResult } from 'mongodb';
 import { collectionOf } from './db.js';
-import { ApiError, type FieldError } from './errors.js';
+import { ApiError } from './errors.js';
 
 /** A field that holds the id of a record of another resource (`references: {group_id: 'group'}`). */
 export interface Reference {
@@ -21,7 +21,7 @@ export const DELETED_AT = 'deleted_at';
 
 /**
  * Data access shared by all resources: the collection, the soft-delete filter, load-or-404, the conditional update
- * that reports when nothing matched (the seed's `check_updated_state`), and referential checks.
+ * that reports when nothing matched (the seed's `check_updated_state`); reference checks are in reference-guard.ts.
  */
 export class Model {
   readonly name: string;
@@ -29,8 +29,9 @@ export class Model {
   readonly softDelete: boolean;
   readonly references: Reference[];
   /** Resources whose records point at this one; filled by `link`. */
-  private referencedBy: Array<{ model: Model; field: string }> = [];
-  private targets = new Map<string, Model>();
+  readonly referencedBy: Array<{ model: Model; field: string }> = [];
+  /** The referenced model of each reference field; filled by `link`. */
+  readonly targets = new Map<string, Model>();
 
   constructor(options: ModelOptions) {
     this.name = options.name;
@@ -96,39 +97,6 @@ export class Model {
     const record = await this.collection(db).findOne(this.live({ _id: id }));
     if (!record) throw new ApiError('not_found', { message: `${this.name} ${id.toHexString()} not found` });
     throw whenGuardFails(record);
-  }
-
-  /**
-   * Field errors for references in `docs` that do not name a live record: one `$in` per reference field for the
-   * whole batch. `fieldPath(i, field)` names the offending field (e.g. `docs[3].group_id`).
-   */
-  async missingReferences(db: Db, docs: readonly Document[], fieldPath: (index: number, field: string) => string): Promise<FieldError[]> {
-    const errors: FieldError[] = [];
-    for (const [field, target] of this.targets) {
-      const wanted = docs.map((doc) => doc[field] as ObjectId | null | undefined);
-      const ids = [...new Map(wanted.filter((id): id is ObjectId => id != null).map((id) => [id.toHexString(), id])).values()];
-      if (ids.length === 0) continue;
-      const found = await target
-        .collection(db)
-        .find(target.live({ _id: { $in: ids } }), { projection: { _id: 1 } })
-        .toArray();
-      const present = new Set(found.map((doc) => (doc._id as ObjectId).toHexString()));
-      wanted.forEach((id, index) => {
-        if (id != null && !present.has(id.toHexString())) {
-          errors.push({ field: fieldPath(index, field), messages: [`no ${target.name} with this id`] });
-        }
-      });
-    }
-    return errors;
-  }
-
-  /** The first resource/field whose live records still point at `id`, or null. */
-  async findReferrer(db: Db, id: ObjectId): Promise<{ resource: string; field: string } | null> {
-    for (const { model, field } of this.referencedBy) {
-      const referrer = await model.collection(db).findOne(model.live({ [field]: id }), { projection: { _id: 1 } });
-      if (referrer) return { resource: model.name, field };
-    }
-    return null;
   }
 }
 

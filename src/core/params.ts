@@ -13,14 +13,29 @@ export interface ParamObject {
   note?: string;
   /** Also accept `null` (used by `update`: null removes an optional field). */
   nullable?: boolean;
+  /** What a `null` for this (not nullable) param is told, instead of the type error (e.g. "cannot be removed"). */
+  nullMessage?: string;
+  /** Accept a string made only of whitespace; default: refused for `M` strings, accepted for `O`. */
+  blank?: boolean;
   /** The fields of a `dict` (or of the dicts in a `list<dict>`). */
   fields?: ParamsDeclaration;
 }
 
 export type ParamsDeclaration = Record<string, ParamSpec>;
 
-/** Rules that make `C` (conditional) params precise. */
-export type ParamRule = { exactlyOne: string[] } | { atLeastOne: string[] };
+/**
+ * Rules that make `C` (conditional) params precise. `none`: the whole error's message when none is given (the error
+ * then names no single field, e.g. "no field to change was given").
+ */
+export type ParamRule = { exactlyOne: string[] } | { atLeastOne: string[]; none?: string };
+
+/** How unknown params are explained: a hint after "is not a known param", or a reason per refused name. */
+export interface UnknownParamHints {
+  /** Appended to the message of any unknown top-level param, e.g. `filters: name, name__icontains`. */
+  hint?: string;
+  /** Names refused for a stated reason, e.g. `{state: 'is changed by mark_disable'}`; `docs[].state` inside lists. */
+  refused?: Record<string, string>;
+}
 
 export type Presence = 'M' | 'O' | 'C';
 
@@ -49,6 +64,9 @@ export interface ParsedParam {
   typeText: string;
   note?: string;
   nullable?: boolean;
+  nullMessage?: string;
+  /** Whitespace-only strings are accepted. */
+  blank?: boolean;
 }
 
 /** Converted params: ObjectId for object_id, Date for datetime/date, plain JSON values otherwise. */
@@ -78,9 +96,11 @@ const OBJECT_ID = '^[0-9a-fA-F]{24}$';
 const DATETIME = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?)?(Z|[+-]\\d{2}:?\\d{2})?$';
 const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
 const TIME = '^([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d$';
+/** Empty (left to minLength) or holding something besides whitespace. */
+const NOT_BLANK = '^(?!\\s+$)';
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true, validateFormats: false });
-ajv.addVocabulary(['x-message']);
+ajv.addVocabulary(['x-message', 'x-null-message']);
 
 /** Parses a declaration map into params (throws ParamDeclarationError on the first mistake). */
 export function parseParams(declaration: ParamsDeclaration, prefix = ''): ParsedParam[] {
@@ -99,6 +119,9 @@ export function parseParams(declaration: ParamsDeclaration, prefix = ''): Parsed
       typeText,
     };
     if (typeof spec !== 'string' && spec.note) parsed.note = spec.note;
+    if (typeof spec !== 'string' && spec.nullMessage) parsed.nullMessage = spec.nullMessage;
+    const blank = typeof spec === 'string' ? undefined : spec.blank;
+    if (blank ?? parsed.presence !== 'M') parsed.blank = true;
     if (typeof spec !== 'string' && spec.nullable) {
       if (parsed.presence === 'M') throw new ParamDeclarationError(path, 'an M param cannot be nullable');
       parsed.nullable = true;
@@ -193,7 +216,7 @@ function typeUsesFields(type: ParamType): boolean {
 }
 
 /** Compiles a declaration (and its rules) into a validator; run once per action at startup. */
-export function compileParams(declaration: ParamsDeclaration, rules: ParamRule[] = []): ParamsValidator {
+export function compileParams(declaration: ParamsDeclaration, rules: ParamRule[] = [], unknown: UnknownParamHints = {}): ParamsValidator {
   const params = parseParams(declaration);
   checkRules(params, rules);
   const schema = objectSchema(params);
@@ -204,11 +227,12 @@ export function compileParams(declaration: ParamsDeclaration, rules: ParamRule[]
     rules,
     jsonSchema: withoutMessages(schema) as Record<string, unknown>,
     validate(body) {
-      if (!check(body)) throw invalidParams(fieldErrors(check.errors ?? []));
+      if (!check(body)) throw invalidParams(fieldErrors(check.errors ?? [], unknown));
       const errors: FieldError[] = [];
       const result = convert(body as Record<string, unknown>, '', errors);
-      for (const rule of rules) applyRule(rule, result, errors);
-      if (errors.length > 0) throw invalidParams(errors);
+      let message: string | undefined;
+      for (const rule of rules) message = applyRule(rule, result, errors) ?? message;
+      if (errors.length > 0 || message !== undefined) throw invalidParams(errors, message);
       return result;
     },
   };
@@ -232,15 +256,18 @@ function checkRules(params: ParsedParam[], rules: ParamRule[]): void {
   }
 }
 
-function applyRule(rule: ParamRule, params: Params, errors: FieldError[]): void {
+/** Adds the rule's field errors; returns the whole error's message when the rule says none was given. */
+function applyRule(rule: ParamRule, params: Params, errors: FieldError[]): string | undefined {
   const members = 'exactlyOne' in rule ? rule.exactlyOne : rule.atLeastOne;
   const given = members.filter((name) => params[name] !== undefined);
   const list = members.join(', ');
   if (given.length === 0) {
+    if ('none' in rule && rule.none !== undefined) return rule.none;
     errors.push({ field: members[0] as string, messages: [`one of ${list} is required`] });
   } else if ('exactlyOne' in rule && given.length > 1) {
     for (const name of given.slice(1)) errors.push({ field: name, messages: [`only one of ${list} may be given`] });
   }
+  return undefined;
 }
 
 // ---- ajv schema ----
@@ -249,7 +276,12 @@ type JsonSchema = Record<string, unknown>;
 
 function objectSchema(params: ParsedParam[]): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
-  for (const param of params) properties[param.name] = param.nullable ? nullableSchema(typeSchema(param.type)) : typeSchema(param.type);
+  for (const param of params) {
+    let schema = typeSchema(param.type);
+    if (param.type.kind === 'string' && !param.blank) schema = { ...schema, pattern: NOT_BLANK, 'x-message': 'must not be blank (only whitespace)' };
+    if (param.nullMessage) schema = { ...schema, 'x-null-message': param.nullMessage };
+    properties[param.name] = param.nullable ? nullableSchema(schema) : schema;
+  }
   return {
     type: 'object',
     properties,
@@ -300,7 +332,11 @@ function typeSchema(type: ParamType): JsonSchema {
 function withoutMessages(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutMessages);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'x-message').map(([k, v]) => [k, withoutMessages(v)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k]) => k !== 'x-message' && k !== 'x-null-message')
+      .map(([k, v]) => [k, withoutMessages(v)]),
+  );
 }
 
 function nullableSchema(schema: JsonSchema): JsonSchema {
@@ -335,22 +371,41 @@ const KEYWORD_MESSAGES: Record<string, (p: Record<string, unknown>) => string> =
   enum: (p) => `must be one of ${(p.allowedValues as unknown[]).join(', ')}`,
 };
 
-function fieldErrors(errors: ErrorObject[]): FieldError[] {
+function fieldErrors(errors: ErrorObject[], unknown: UnknownParamHints = {}): FieldError[] {
   const byField = new Map<string, string[]>();
   const add = (field: string, message: string) => {
     const messages = byField.get(field) ?? [];
     if (!messages.includes(message)) messages.push(message);
     byField.set(field, messages);
   };
+  // a null with its own message (e.g. "cannot be removed") gets only that one, not also the enum or type complaint
+  const nullMessages = new Map<string, string>();
+  for (const error of errors) {
+    const message = error.data === null ? (error.parentSchema as JsonSchema | undefined)?.['x-null-message'] : undefined;
+    if (message !== undefined) nullMessages.set(error.instancePath, String(message));
+  }
   for (const error of errors) {
     const path = pointerToPath(error.instancePath);
+    const nullMessage = error.data === null ? nullMessages.get(error.instancePath) : undefined;
+    if (nullMessage !== undefined) {
+      add(path, nullMessage);
+      continue;
+    }
     const p = error.params as Record<string, unknown>;
     if (error.keyword === 'required') add(joinPath(path, String(p.missingProperty)), 'is required');
-    else if (error.keyword === 'additionalProperties') add(joinPath(path, String(p.additionalProperty)), 'is not a known param');
+    else if (error.keyword === 'additionalProperties') add(joinPath(path, String(p.additionalProperty)), unknownMessage(path, String(p.additionalProperty), unknown));
     else if (error.keyword === 'pattern') add(path, String((error.parentSchema as JsonSchema | undefined)?.['x-message'] ?? 'has the wrong format'));
     else add(path, KEYWORD_MESSAGES[error.keyword]?.(p) ?? error.message ?? 'is invalid');
   }
   return [...byField].slice(0, MAX_FIELD_ERRORS).map(([field, messages]) => ({ field, messages }));
+}
+
+/** `refused` keys name nested params with `[]` for list items: `docs[].state`. */
+function unknownMessage(path: string, name: string, unknown: UnknownParamHints): string {
+  const key = joinPath(path.replace(/\[\d+\]/g, '[]'), name);
+  const refused = unknown.refused && Object.hasOwn(unknown.refused, key) ? unknown.refused[key] : undefined;
+  if (refused) return refused;
+  return unknown.hint && path === '' ? `is not a known param (${unknown.hint})` : 'is not a known param';
 }
 
 function plural(count: unknown, noun: string): string {

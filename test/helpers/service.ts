@@ -22,6 +22,8 @@ export interface TestServiceOptions {
   bodyLimitBytes?: number;
   /** Reload the YAML schemas on file changes (as `npm start` does in development). */
   watchSchemas?: boolean;
+  /** Keys accepted besides TEST_KEY (e.g. with scopes). */
+  extraKeys?: ApiKey[];
   /** Record the driver's commands (command monitoring) into `commands`. */
   monitorCommands?: boolean;
 }
@@ -65,7 +67,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   database.client.on('commandStarted', (event) => commands.push(event));
   const service = await createService({
     database,
-    config: { apiKeys: [TEST_KEY], bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024 },
+    config: { apiKeys: [TEST_KEY, ...(options.extraKeys ?? [])], bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024 },
     logger,
     ...(options.resources ? { resources: options.resources } : {}),
     ...(options.schemaDir ? { schemaDir: options.schemaDir } : {}),

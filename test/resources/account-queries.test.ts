@@ -35,8 +35,16 @@ async function commandsOf(path: string, body: object) {
 }
 
 describe('database commands per request', () => {
-  it.each([10, 30, 100])('account/find with limit %i issues exactly 3: find, count, one $in for the groups', async (limit) => {
+  it.each([10, 100])('account/find with limit %i issues exactly 2: find projected to {_id, name}, count', async (limit) => {
     const { res, commands } = await commandsOf('/account/find', { _meta: { limit } });
+    expect(res.body.data).toHaveLength(limit);
+    expect(Object.keys(res.body.data[0])).toEqual(['_id', 'name']);
+    expect(commands.map((c) => `${c.name}:${c.collection}`).sort()).toEqual(['aggregate:account', 'find:account']);
+    expect(commands.find((c) => c.name === 'find')!.command).toMatchObject({ limit: limit + 1, projection: { _id: 1, name: 1 } });
+  });
+
+  it.each([10, 30, 100])('account/find_detail with limit %i issues exactly 3: find, count, one $in for the groups', async (limit) => {
+    const { res, commands } = await commandsOf('/account/find_detail', { _meta: { limit } });
     expect(res.body.data).toHaveLength(limit);
     expect(res.body.data[0].group_info).toEqual({ _id: expect.any(String), name: expect.stringMatching(/^g\d$/) });
     expect(commands.map((c) => `${c.name}:${c.collection}`).sort()).toEqual(['aggregate:account', 'find:account', 'find:group']);
@@ -57,5 +65,23 @@ describe('database commands per request', () => {
     expect(res.body.data).toHaveLength(150);
     expect(commands.map((c) => `${c.name}:${c.collection}`)).toEqual(['find:account']);
     expect(commands[0]!.command.projection).toEqual({ _id: 1, name: 1 });
+  });
+});
+
+describe('database commands of batch_delete (reference checks batched)', () => {
+  async function deleteCommands(count: number): Promise<string[]> {
+    const now = new Date();
+    const accounts = Array.from({ length: count }, (_, i) => ({ _id: new ObjectId(), name: `del${i}`, phone: `del-${count}-${i}`, state: 100, created_at: now, updated_at: now }));
+    await t.db.collection('account').insertMany(accounts);
+    const { res, commands } = await commandsOf('/account/batch_delete', { _ids: accounts.map((a) => a._id.toHexString()) });
+    expect(res.body).toEqual({ ok: true, matched_count: count, modified_count: count });
+    return commands.map((c) => `${c.name}:${c.collection}`);
+  }
+
+  it('issues the same commands for 1000 ids as for 2: mark, read the marks, one $in per referencing field, delete', async () => {
+    const few = await deleteCommands(2);
+    const many = await deleteCommands(1000);
+    expect(few).toEqual(['update:account', 'find:account', 'distinct:wallet', 'update:account']);
+    expect(many).toEqual(few);
   });
 });

@@ -119,8 +119,15 @@ describe('account/find', () => {
     ids.push(await createAccount({ name: `${prefix} a.b*` }));
   });
 
-  it('answers {_meta, data} with rows {_id, name, group_info}, newest first, 30 a page by default', async () => {
+  it('answers {_meta, data} with the seed\'s account_list_item rows {_id, name}, newest first, 30 a page by default', async () => {
     const res = await t.call('/account/find', { name__icontains: prefix });
+    expect(res.status).toBe(200);
+    expect(res.body._meta).toEqual({ has_more: false, page: 1, page_size: 30, result_count: 8 });
+    expect(res.body.data).toEqual([...ids].reverse().map((id, i) => ({ _id: id, name: i === 0 ? `${prefix} a.b*` : `${prefix} ${7 - i}` })));
+  });
+
+  it('find_detail answers the same rows as account_detail, group_info loaded', async () => {
+    const res = await t.call('/account/find_detail', { name__icontains: prefix });
     expect(res.status).toBe(200);
     expect(res.body._meta).toEqual({ has_more: false, page: 1, page_size: 30, result_count: 8 });
     expect(res.body.data.map((a: { _id: string }) => a._id)).toEqual([...ids].reverse());
@@ -156,11 +163,18 @@ describe('account/find', () => {
     expect(desc.body.data.map((a: { name: string }) => a.name)).toEqual([`${prefix} a.b*`]);
   });
 
-  it('refuses undeclared sort fields, filters and page sizes beyond 100', async () => {
+  it('refuses an undeclared sort field, listing the sortable ones', async () => {
     expectError(await t.call('/account/find', { _sort: 'phone' }), 400, 'invalid_params', 'Invalid parameter _sort: cannot sort by "phone" (sortable: name, _id, created_at)', [
       { field: '_sort', messages: ['cannot sort by "phone" (sortable: name, _id, created_at)'] },
     ]);
-    expectError(await t.call('/account/find', { phone: '1' }), 400, 'invalid_params', 'Invalid parameter phone: is not a known param', [{ field: 'phone', messages: ['is not a known param'] }]);
+  });
+
+  it('refuses an undeclared filter, listing the filters find has', async () => {
+    const hint = 'is not a known param (filters: name, name__icontains, state, state__in, group_id; also _meta, _sort)';
+    expectError(await t.call('/account/find', { phone: '1' }), 400, 'invalid_params', `Invalid parameter phone: ${hint}`, [{ field: 'phone', messages: [hint] }]);
+  });
+
+  it('refuses page sizes beyond 100, page 0 and operator objects', async () => {
     expectError(await t.call('/account/find', { _meta: { limit: 101 } }), 400, 'invalid_params', 'Invalid parameter _meta.limit: must be <= 100', [
       { field: '_meta.limit', messages: ['must be <= 100'] },
     ]);
@@ -228,12 +242,35 @@ describe('account/update', () => {
     expect((await t.call('/account/get', { _id: id })).body.group_info).toBeNull();
   });
 
-  it('refuses null for a required field, an empty update, an unknown group and a taken phone', async () => {
+  it('refuses null for a required field, saying it cannot be removed', async () => {
     const id = await createAccount();
-    expectError(await t.call('/account/update', { _id: id, name: null }), 400, 'invalid_params', 'Invalid parameter name: must be a string', [{ field: 'name', messages: ['must be a string'] }]);
-    const empty = await t.call('/account/update', { _id: id });
-    expect(empty.status).toBe(400);
-    expect(empty.body.error.fields).toEqual([{ field: 'name', messages: ['one of name, phone, identity_card_id, state, group_id, labels is required'] }]);
+    expectError(await t.call('/account/update', { _id: id, name: null }), 400, 'invalid_params', 'Invalid parameter name: cannot be removed (it is required)', [
+      { field: 'name', messages: ['cannot be removed (it is required)'] },
+    ]);
+  });
+
+  it('refuses an update without a field, saying that no field was given', async () => {
+    const id = await createAccount();
+    expectError(await t.call('/account/update', { _id: id }), 400, 'invalid_params', 'No field to change was given (update takes at least one of name, phone, identity_card_id, group_id, labels)');
+  });
+
+  it('refuses state, which only the mark_* transitions change', async () => {
+    const id = await createAccount();
+    expectError(await t.call('/account/update', { _id: id, state: 200 }), 400, 'invalid_params', 'Invalid parameter state: is changed by mark_disable, mark_enable, not by update', [
+      { field: 'state', messages: ['is changed by mark_disable, mark_enable, not by update'] },
+    ]);
+    expect((await stored(id))?.state).toBe(100);
+  });
+
+  it('refuses a name made only of whitespace', async () => {
+    const id = await createAccount();
+    expectError(await t.call('/account/update', { _id: id, name: ' \t ' }), 400, 'invalid_params', 'Invalid parameter name: must not be blank (only whitespace)', [
+      { field: 'name', messages: ['must not be blank (only whitespace)'] },
+    ]);
+  });
+
+  it('refuses an unknown group and a taken phone', async () => {
+    const id = await createAccount();
     const ghost = new ObjectId().toHexString();
     expect((await t.call('/account/update', { _id: id, group_id: ghost })).body.error.fields).toEqual([{ field: 'group_id', messages: ['no group with this id'] }]);
     const taken = nextPhone();
@@ -335,7 +372,7 @@ describe('account/batch_create', () => {
     const taken = nextPhone();
     await createAccount({ phone: taken });
     const existing = await t.call('/account/batch_create', { docs: [{ name: 'a', phone: nextPhone(), state: 100 }, { name: 'b', phone: taken, state: 100 }] });
-    expectError(existing, 409, 'conflict', 'Duplicate values in the batch', [{ field: 'docs[1].phone', messages: ['is already taken'] }], '数据重复，违反唯一约束');
+    expectError(existing, 409, 'conflict', 'Duplicate value for docs[1].phone', [{ field: 'docs[1].phone', messages: ['is already taken'] }], '数据重复，违反唯一约束');
     expect(await t.db.collection('account').countDocuments()).toBe(before + 1);
   });
 
@@ -370,12 +407,12 @@ describe('account/batch_update', () => {
   it('changes each doc by _id and answers {ok, matched_count, modified_count}', async () => {
     const a = await createAccount({ name: 'bu-a' });
     const b = await createAccount({ name: 'bu-b', group_id: groupId });
-    const res = await t.call('/account/batch_update', { docs: [{ _id: a, name: 'bu-a2', group_id: groupId }, { _id: b, group_id: null, state: 200 }] });
+    const res = await t.call('/account/batch_update', { docs: [{ _id: a, name: 'bu-a2', group_id: groupId }, { _id: b, group_id: null, labels: ['x'] }] });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ ok: true, matched_count: 2, modified_count: 2 });
     expect(await stored(a)).toMatchObject({ name: 'bu-a2', group_id: new ObjectId(groupId) });
     const docB = await stored(b);
-    expect(docB).toMatchObject({ name: 'bu-b', state: 200 });
+    expect(docB).toMatchObject({ name: 'bu-b', labels: ['x'] });
     expect(docB).not.toHaveProperty('group_id');
   });
 
@@ -386,12 +423,12 @@ describe('account/batch_update', () => {
     expectError(await t.call('/account/batch_update', { docs: [{ _id: a, name: 'changed' }, { _id: ghost, name: 'x' }] }), 404, 'not_found', '1 of the records do not exist', [
       { field: 'docs[1]._id', messages: ['no account with this id'] },
     ]);
-    expectError(await t.call('/account/batch_update', { docs: [{ _id: a, name: 'changed' }, { _id: a, state: 200 }] }), 400, 'invalid_params', 'Invalid parameter docs[1]._id: repeats docs[0]._id', [
+    expectError(await t.call('/account/batch_update', { docs: [{ _id: a, name: 'changed' }, { _id: a, labels: [] }] }), 400, 'invalid_params', 'Invalid parameter docs[1]._id: repeats docs[0]._id', [
       { field: 'docs[1]._id', messages: ['repeats docs[0]._id'] },
     ]);
     const taken = nextPhone();
     await createAccount({ phone: taken });
-    expectError(await t.call('/account/batch_update', { docs: [{ _id: a, name: 'changed' }, { _id: b, phone: taken }] }), 409, 'conflict', 'Duplicate values in the batch', [
+    expectError(await t.call('/account/batch_update', { docs: [{ _id: a, name: 'changed' }, { _id: b, phone: taken }] }), 409, 'conflict', 'Duplicate value for docs[1].phone', [
       { field: 'docs[1].phone', messages: ['is already taken'] },
     ], '数据重复，违反唯一约束');
     expect((await stored(a))?.name).toBe('keep-a');

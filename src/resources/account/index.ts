@@ -5,6 +5,9 @@ import { defineResource, type StandardActions } from '../../core/resource.js';
 /** Account states (enum<int>): 100 active, 200 disabled. */
 export const ACCOUNT_STATE = { active: 100, disabled: 200 } as const;
 
+const FIND_FILTERS = { name: ['eq', 'icontains'], state: ['eq', 'in'], group_id: ['eq'] } as const;
+const FIND_SORTABLE = ['name', '_id', 'created_at'];
+
 /** 账号 — the account resource of seed 004 (sections 1–9). */
 export default defineResource({
   name: 'account',
@@ -29,28 +32,31 @@ export default defineResource({
     { key: { name: 1 }, name: 'name_1' },
     { key: { created_at: -1 }, name: 'created_at_-1' },
   ],
-  actions: (std) =>
-    withExport(std, {
-      get: std.get({ result: 'account_detail' }),
-      find_one: std.findOne({ result: 'account_detail', keys: ['phone', 'identity_card_id'] }),
-      select: std.select({ result: 'account_list_item', filters: { state: ['eq'], group_id: ['eq'] } }),
-      create: std.create(),
-      update: std.update(),
-      mark_disable: std.mark({ from: [ACCOUNT_STATE.active], to: ACCOUNT_STATE.disabled }),
-      mark_enable: std.mark({ from: [ACCOUNT_STATE.disabled], to: ACCOUNT_STATE.active }),
-      mark_delete: std.markDelete(),
-      batch_create: std.batchCreate(),
-      batch_update: std.batchUpdate(),
-      batch_delete: std.batchMarkDelete(),
+  actions: (std) => withExport(std, {
+    get: std.get({ result: 'account_detail' }),
+    // the same query answering account_detail rows: a list whose group_info is loaded with one $in per page
+    find_detail: std.find({
+      result: 'account_detail',
+      filters: FIND_FILTERS,
+      sortable: FIND_SORTABLE,
+      summary: 'Find accounts like find, each row an account_detail with group_info',
     }),
+    find_one: std.findOne({ result: 'account_detail', keys: ['phone', 'identity_card_id'] }),
+    select: std.select({ result: 'account_list_item', filters: { state: ['eq'], group_id: ['eq'] } }),
+    create: std.create(),
+    update: std.update(),
+    mark_disable: std.mark({ from: [ACCOUNT_STATE.active], to: ACCOUNT_STATE.disabled }),
+    mark_enable: std.mark({ from: [ACCOUNT_STATE.disabled], to: ACCOUNT_STATE.active }),
+    mark_delete: std.markDelete(),
+    mark_restore: std.markRestore(),
+    batch_create: std.batchCreate(),
+    batch_update: std.batchUpdate(),
+    batch_delete: std.batchMarkDelete(),
+  }),
 });
 
-/** account/find (by name, state and group; sortable by name, _id, created_at) and account/export of the same rows. */
+/** account/find (the seed's list items, by name, state and group) and account/export of the same rows. */
 function withExport(std: StandardActions, others: Record<string, ActionDefinition>): Record<string, ActionDefinition> {
-  const find = std.find({
-    result: 'account_find_item',
-    filters: { name: ['eq', 'icontains'], state: ['eq', 'in'], group_id: ['eq'] },
-    sortable: ['name', '_id', 'created_at'],
-  });
+  const find = std.find({ result: 'account_list_item', filters: FIND_FILTERS, sortable: FIND_SORTABLE });
   return { ...others, find, export: exportOf(find) };
 }

@@ -28,5 +28,9 @@ export default defineResource({
     create: std.create(),
     update: std.update(),
     mark_delete: std.markDelete({ summary: 'Delete a group (soft); 409 while accounts that are not deleted still belong to it' }),
+    mark_restore: std.markRestore(),
+    batch_create: std.batchCreate(),
+    batch_update: std.batchUpdate(),
+    batch_delete: std.batchMarkDelete(),
   }),
 });
