@@ -34,13 +34,6 @@ export default defineResource({
   ],
   actions: (std) => withExport(std, {
     get: std.get({ result: 'account_detail' }),
-    // the same query answering account_detail rows: a list whose group_info is loaded with one $in per page
-    find_detail: std.find({
-      result: 'account_detail',
-      filters: FIND_FILTERS,
-      sortable: FIND_SORTABLE,
-      summary: 'Find accounts like find, each row an account_detail with group_info',
-    }),
     find_one: std.findOne({ result: 'account_detail', keys: ['phone', 'identity_card_id'] }),
     select: std.select({ result: 'account_list_item', filters: { state: ['eq'], group_id: ['eq'] } }),
     create: std.create(),
@@ -55,8 +48,12 @@ export default defineResource({
   }),
 });
 
-/** account/find (the seed's list items, by name, state and group) and account/export of the same rows. */
+/**
+ * account/find (the seed's list items, by name, state and group), account/find_detail (the same query answering
+ * account_detail rows: a list whose group_info is loaded with one $in per page) and account/export of those rows.
+ */
 function withExport(std: StandardActions, others: Record<string, ActionDefinition>): Record<string, ActionDefinition> {
   const find = std.find({ result: 'account_list_item', filters: FIND_FILTERS, sortable: FIND_SORTABLE });
-  return { ...others, find, export: exportOf(find) };
+  const detail = std.find({ result: 'account_detail', filters: FIND_FILTERS, sortable: FIND_SORTABLE, summary: 'Find accounts like find, each row an account_detail with group_info' });
+  return { ...others, find, find_detail: detail, export: exportOf(detail) };
 }
