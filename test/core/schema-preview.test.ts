@@ -43,6 +43,9 @@ describe('npm run cli -- schemas preview', () => {
 
   it('names the schemas it knows when the schema does not exist', async () => {
     const out = await preview('acount_detail', 'account', accountId);
-    expect({ code: out.code, first: out.stderr.split('\n')[0] }).toEqual({ code: 2, first: expect.stringMatching(/^no result schema "acount_detail" \(schemas: account_detail, /) });
+    expect({ code: out.code, first: out.stderr.split('\n')[0] }).toEqual({
+      code: 2,
+      first: expect.stringMatching(/^no result schema "acount_detail" \(schemas: account_detail, /),
+    });
   });
 });
