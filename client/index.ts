@@ -2,7 +2,7 @@
 // A typed client of the RPC action API: one method per action, `await api.account.find({...})`.
 
 /** The stable error codes (README, "Errors"). */
-export type ErrorCode = "invalid_json" | "invalid_encoding" | "invalid_params" | "unauthorized" | "forbidden" | "not_found" | "unknown_action" | "conflict" | "idempotency_conflict" | "insufficient_funds" | "payload_too_large" | "unsupported_media_type" | "internal" | "unavailable";
+export type ErrorCode = "invalid_json" | "invalid_encoding" | "invalid_params" | "too_many_results" | "unauthorized" | "forbidden" | "not_found" | "unknown_action" | "conflict" | "idempotency_conflict" | "insufficient_funds" | "payload_too_large" | "unsupported_media_type" | "internal" | "unavailable";
 
 export interface PageMeta {
   has_more: boolean;
@@ -13,15 +13,6 @@ export interface PageMeta {
 
 /** result schema account_detail */
 export type AccountDetail = {
-  /** id */
-  _id: string | null;
-  /** 用户名称 */
-  name: string | null;
-  group_info: GroupBrief | null;
-};
-
-/** result schema account_find_item */
-export type AccountFindItem = {
   /** id */
   _id: string | null;
   /** 用户名称 */
@@ -41,8 +32,24 @@ export type AccountListItem = {
 export type BatchCreateResult = {
   /** 创建的记录数 */
   created_count: number | null;
-  /** 新记录的ID, in the order of docs */
+  /** 未创建的记录数 (0 unless atomic is false) */
+  failed_count: number | null;
+  /** 新记录的ID, in the order of docs (a refused doc has none; it is in errors) */
   _ids: Array<string> | null;
+  /** 失败的记录 (atomic false), one entry per field, by index */
+  errors: Array<BatchItemError> | null;
+};
+
+/** result schema batch_item_error */
+export type BatchItemError = {
+  /** the doc's position in docs */
+  index: number | null;
+  /** the field inside the doc ('' for the doc itself) */
+  field: string | null;
+  /** invalid_params or conflict */
+  code: string | null;
+  /** 错误信息 */
+  messages: Array<string> | null;
 };
 
 /** result schema batch_result */
@@ -51,6 +58,24 @@ export type BatchResult = {
   matched_count: number | null;
   /** 实际修改的记录数 */
   modified_count: number | null;
+};
+
+/** result schema firm */
+export type Firm = {
+  /** id firmy */
+  _id: string | null;
+  /** nazwa firmy */
+  name: string | null;
+  /** NIP */
+  nip: string | null;
+  /** adres */
+  address_string: string | null;
+  /** 100 active, 200 disabled */
+  state: number | null;
+  /** utworzono */
+  created_at: string | null;
+  /** zmieniono */
+  updated_at: string | null;
 };
 
 /** result schema generic_summary */
@@ -78,6 +103,32 @@ export type GroupDetail = {
   /** 创建时间 */
   created_at: string | null;
   /** 更新时间 */
+  updated_at: string | null;
+};
+
+/** result schema merchandise */
+export type Merchandise = {
+  /** id towaru */
+  _id: string | null;
+  /** nazwa wyświetlana */
+  display_name: string | null;
+  /** kod pocztowy adresu domyślnego */
+  default_address_postalcode: string | null;
+  /** adres domyślny */
+  default_address_string: string | null;
+  /** szerokość geograficzna adresu domyślnego */
+  default_lat: number | null;
+  /** długość geograficzna adresu domyślnego */
+  default_lon: number | null;
+  /** ostatnia znana szerokość geograficzna */
+  last_lat: number | null;
+  /** ostatnia znana długość geograficzna */
+  last_lon: number | null;
+  firm_info: Firm | null;
+  supplier_info: Firm | null;
+  /** utworzono */
+  created_at: string | null;
+  /** zmieniono */
   updated_at: string | null;
 };
 
@@ -231,6 +282,36 @@ export type ProtocolTypes = {
   data: Array<string> | null;
 };
 
+/** result schema stock_in_item */
+export type StockInItem = {
+  /** ID */
+  _id: string | null;
+  /** 批号 */
+  batch_id: string | null;
+  /** 入库单号 */
+  receipt_id: string | null;
+  /** 商品名 */
+  name: string | null;
+  /** 仓库名 */
+  ware_category_1_name: string | null;
+  /** 库区名 */
+  ware_category_2_name: string | null;
+  /** 库位名 */
+  ware_category_3_name: string | null;
+  /** 通道名 */
+  ware_category_4_name: string | null;
+  /** 入库日期 */
+  operate_date: string | null;
+  /** 入库数 */
+  in_count: number | null;
+  /** 创建人ID */
+  creator_id: number | null;
+  /** 创建人名 */
+  creator_name: string | null;
+  /** 站点ID */
+  station_id: string | null;
+};
+
 /** result schema wallet_detail */
 export type WalletDetail = {
   /** 钱包ID */
@@ -341,10 +422,10 @@ export type GroupCreateResult = GenericSummary;
 export type GroupUpdateParams = {
   /** object_id */
   _id: string;
-  /** string(1,64) */
+  /** string(1,64) — 组名称, unique */
   name?: string;
-  /** enum<int>(100,200) */
-  state?: 100 | 200 | null;
+  /** enum<int>(100,200) — 100 active (default), 200 disabled */
+  state?: 100 | 200;
 };
 
 /** Answer of /group/update */
@@ -359,6 +440,58 @@ export type GroupMarkDeleteParams = {
 /** Answer of /group/mark_delete */
 export type GroupMarkDeleteResult = { ok: true } & OkResult;
 
+/** Params of /group/mark_restore */
+export type GroupMarkRestoreParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /group/mark_restore */
+export type GroupMarkRestoreResult = { ok: true } & OkResult;
+
+/** Params of /group/batch_create */
+export type GroupBatchCreateParams = {
+  /** list<dict>(1,1000) */
+  docs: Array<{
+    /** object_id — optional id chosen by the caller (unique): makes a re-sent doc a conflict, not a copy */
+    _id?: string;
+    /** string(1,64) — 组名称, unique */
+    name: string;
+    /** enum<int>(100,200) — 100 active (default), 200 disabled */
+    state?: 100 | 200;
+  }>;
+  /** bool — default true: all docs or none; false: the valid docs are created, the others listed in errors (index, field, messages) */
+  atomic?: boolean;
+};
+
+/** Answer of /group/batch_create */
+export type GroupBatchCreateResult = { ok: true } & BatchCreateResult;
+
+/** Params of /group/batch_update */
+export type GroupBatchUpdateParams = {
+  /** list<dict>(1,1000) */
+  docs: Array<{
+    /** object_id */
+    _id: string;
+    /** string(1,64) — 组名称, unique */
+    name?: string;
+    /** enum<int>(100,200) — 100 active (default), 200 disabled */
+    state?: 100 | 200;
+  }>;
+};
+
+/** Answer of /group/batch_update */
+export type GroupBatchUpdateResult = { ok: true } & BatchResult;
+
+/** Params of /group/batch_delete */
+export type GroupBatchDeleteParams = {
+  /** list<object_id>(1,1000) */
+  _ids: Array<string>;
+};
+
+/** Answer of /group/batch_delete */
+export type GroupBatchDeleteResult = { ok: true } & BatchResult;
+
 /** Params of /account/get */
 export type AccountGetParams = {
   /** object_id */
@@ -367,32 +500,6 @@ export type AccountGetParams = {
 
 /** Answer of /account/get */
 export type AccountGetResult = AccountDetail;
-
-/** Params of /account/find */
-export type AccountFindParams = {
-  /** dict — paging: page >= 1 (default 1), limit 1..100 (default 30) */
-  _meta?: {
-    /** int(1,100000) */
-    page?: number;
-    /** int(1,100) */
-    limit?: number;
-  };
-  /** string(1,200) — comma-separated, '-' for descending; sortable: name, _id, created_at */
-  _sort?: string;
-  /** string(1,64) — name equals */
-  name?: string;
-  /** string(1,200) — name contains (case-insensitive) */
-  name__icontains?: string;
-  /** enum<int>(100,200) — state equals */
-  state?: 100 | 200;
-  /** list<enum<int>(100,200)>(1,1000) — state is one of */
-  state__in?: Array<100 | 200>;
-  /** object_id — group_id equals */
-  group_id?: string;
-};
-
-/** Answer of /account/find */
-export type AccountFindResult = { _meta: PageMeta; data: AccountFindItem[] };
 
 /** Params of /account/find_one */
 export type AccountFindOneParams = {
@@ -439,17 +546,15 @@ export type AccountCreateResult = GenericSummary;
 export type AccountUpdateParams = {
   /** object_id */
   _id: string;
-  /** string(1,64) */
+  /** string(1,64) — 用户名称 */
   name?: string;
-  /** string(3,32) */
+  /** string(3,32) — 手机号, unique */
   phone?: string;
-  /** string(4,32) */
+  /** string(4,32) — 身份证号, unique when present */
   identity_card_id?: string | null;
-  /** enum<int>(100,200) */
-  state?: 100 | 200;
-  /** object_id */
+  /** object_id — 所属组ID (a group that exists) */
   group_id?: string | null;
-  /** list<string(1,32)>(0,50) */
+  /** list<string(1,32)>(0,50) — 标签 */
   labels?: Array<string> | null;
 };
 
@@ -483,10 +588,21 @@ export type AccountMarkDeleteParams = {
 /** Answer of /account/mark_delete */
 export type AccountMarkDeleteResult = { ok: true } & OkResult;
 
+/** Params of /account/mark_restore */
+export type AccountMarkRestoreParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /account/mark_restore */
+export type AccountMarkRestoreResult = { ok: true } & OkResult;
+
 /** Params of /account/batch_create */
 export type AccountBatchCreateParams = {
   /** list<dict>(1,1000) */
   docs: Array<{
+    /** object_id — optional id chosen by the caller (unique): makes a re-sent doc a conflict, not a copy */
+    _id?: string;
     /** string(1,64) — 用户名称 */
     name: string;
     /** string(3,32) — 手机号, unique */
@@ -500,6 +616,8 @@ export type AccountBatchCreateParams = {
     /** list<string(1,32)>(0,50) — 标签 */
     labels?: Array<string>;
   }>;
+  /** bool — default true: all docs or none; false: the valid docs are created, the others listed in errors (index, field, messages) */
+  atomic?: boolean;
 };
 
 /** Answer of /account/batch_create */
@@ -511,17 +629,15 @@ export type AccountBatchUpdateParams = {
   docs: Array<{
     /** object_id */
     _id: string;
-    /** string(1,64) */
+    /** string(1,64) — 用户名称 */
     name?: string;
-    /** string(3,32) */
+    /** string(3,32) — 手机号, unique */
     phone?: string;
-    /** string(4,32) */
+    /** string(4,32) — 身份证号, unique when present */
     identity_card_id?: string | null;
-    /** enum<int>(100,200) */
-    state?: 100 | 200;
-    /** object_id */
+    /** object_id — 所属组ID (a group that exists) */
     group_id?: string | null;
-    /** list<string(1,32)>(0,50) */
+    /** list<string(1,32)>(0,50) — 标签 */
     labels?: Array<string> | null;
   }>;
 };
@@ -537,6 +653,77 @@ export type AccountBatchDeleteParams = {
 
 /** Answer of /account/batch_delete */
 export type AccountBatchDeleteResult = { ok: true } & BatchResult;
+
+/** Params of /account/find */
+export type AccountFindParams = {
+  /** dict — paging: page >= 1 (default 1), limit 1..100 (default 30) */
+  _meta?: {
+    /** int(1,100000) */
+    page?: number;
+    /** int(1,100) */
+    limit?: number;
+  };
+  /** string(1,200) — comma-separated, '-' for descending; sortable: name, _id, created_at */
+  _sort?: string;
+  /** string(1,64) — name equals */
+  name?: string;
+  /** string(1,200) — name contains (case-insensitive) */
+  name__icontains?: string;
+  /** enum<int>(100,200) — state equals */
+  state?: 100 | 200;
+  /** list<enum<int>(100,200)>(1,1000) — state is one of */
+  state__in?: Array<100 | 200>;
+  /** object_id — group_id equals */
+  group_id?: string;
+};
+
+/** Answer of /account/find */
+export type AccountFindResult = { _meta: PageMeta; data: AccountListItem[] };
+
+/** Params of /account/find_detail */
+export type AccountFindDetailParams = {
+  /** dict — paging: page >= 1 (default 1), limit 1..100 (default 30) */
+  _meta?: {
+    /** int(1,100000) */
+    page?: number;
+    /** int(1,100) */
+    limit?: number;
+  };
+  /** string(1,200) — comma-separated, '-' for descending; sortable: name, _id, created_at */
+  _sort?: string;
+  /** string(1,64) — name equals */
+  name?: string;
+  /** string(1,200) — name contains (case-insensitive) */
+  name__icontains?: string;
+  /** enum<int>(100,200) — state equals */
+  state?: 100 | 200;
+  /** list<enum<int>(100,200)>(1,1000) — state is one of */
+  state__in?: Array<100 | 200>;
+  /** object_id — group_id equals */
+  group_id?: string;
+};
+
+/** Answer of /account/find_detail */
+export type AccountFindDetailResult = { _meta: PageMeta; data: AccountDetail[] };
+
+/** Params of /account/export */
+export type AccountExportParams = {
+  /** string(1,200) — comma-separated, '-' for descending; sortable: name, _id, created_at */
+  _sort?: string;
+  /** string(1,64) — name equals */
+  name?: string;
+  /** string(1,200) — name contains (case-insensitive) */
+  name__icontains?: string;
+  /** enum<int>(100,200) — state equals */
+  state?: 100 | 200;
+  /** list<enum<int>(100,200)>(1,1000) — state is one of */
+  state__in?: Array<100 | 200>;
+  /** object_id — group_id equals */
+  group_id?: string;
+};
+
+/** Answer of /account/export */
+export type AccountExportResult = { data: AccountDetail[] };
 
 /** Params of /wallet/create */
 export type WalletCreateParams = {
@@ -958,6 +1145,359 @@ export type ProtocolDeleteParams = {
 /** Answer of /protocol/delete */
 export type ProtocolDeleteResult = { ok: true } & OkResult;
 
+/** Params of /stock_in/get */
+export type StockInGetParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /stock_in/get */
+export type StockInGetResult = StockInItem;
+
+/** Params of /stock_in/find */
+export type StockInFindParams = {
+  /** dict — paging: page >= 1 (default 1), limit 1..100 (default 30) */
+  _meta?: {
+    /** int(1,100000) */
+    page?: number;
+    /** int(1,100) */
+    limit?: number;
+  };
+  /** datetime — 查询开始日期 (operate_date >=) */
+  start_date: string;
+  /** datetime — 查询截止日期 (operate_date <=) */
+  end_date: string;
+  /** string(1,128) — 查询内容,支持批号和创建人ID (batch_id, or creator_id when a number) */
+  query_data?: string;
+};
+
+/** Answer of /stock_in/find */
+export type StockInFindResult = { _meta: PageMeta; data: StockInItem[] };
+
+/** Params of /stock_in/export */
+export type StockInExportParams = {
+  /** datetime — 查询开始日期 (operate_date >=) */
+  start_date: string;
+  /** datetime — 查询截止日期 (operate_date <=) */
+  end_date: string;
+  /** string(1,128) — 查询内容,支持批号和创建人ID (batch_id, or creator_id when a number) */
+  query_data?: string;
+};
+
+/** Answer of /stock_in/export */
+export type StockInExportResult = { data: StockInItem[] };
+
+/** Params of /stock_in/create */
+export type StockInCreateParams = {
+  /** string(1,64) — 站点ID */
+  station_id: string;
+  /** string(1,64) — 批号 */
+  batch_id: string;
+  /** string(1,64) — 入库单号 */
+  receipt_id: string;
+  /** string(1,128) — 商品名 */
+  name: string;
+  /** string(1,64) — 仓库名 */
+  ware_category_1_name: string;
+  /** string(1,64) — 库区名 */
+  ware_category_2_name: string;
+  /** string(1,64) — 库位名 */
+  ware_category_3_name: string;
+  /** string(1,64) — 通道名 */
+  ware_category_4_name: string;
+  /** datetime — 入库日期 */
+  operate_date: string;
+  /** int(0,1000000000) — 入库数 */
+  in_count: number;
+  /** int(0,9007199254740991) — 创建人ID */
+  creator_id: number;
+  /** string(1,64) — 创建人名 */
+  creator_name: string;
+};
+
+/** Answer of /stock_in/create */
+export type StockInCreateResult = GenericSummary;
+
+/** Params of /stock_in/batch_create */
+export type StockInBatchCreateParams = {
+  /** list<dict>(1,1000) */
+  docs: Array<{
+    /** object_id — optional id chosen by the caller (unique): makes a re-sent doc a conflict, not a copy */
+    _id?: string;
+    /** string(1,64) — 站点ID */
+    station_id: string;
+    /** string(1,64) — 批号 */
+    batch_id: string;
+    /** string(1,64) — 入库单号 */
+    receipt_id: string;
+    /** string(1,128) — 商品名 */
+    name: string;
+    /** string(1,64) — 仓库名 */
+    ware_category_1_name: string;
+    /** string(1,64) — 库区名 */
+    ware_category_2_name: string;
+    /** string(1,64) — 库位名 */
+    ware_category_3_name: string;
+    /** string(1,64) — 通道名 */
+    ware_category_4_name: string;
+    /** datetime — 入库日期 */
+    operate_date: string;
+    /** int(0,1000000000) — 入库数 */
+    in_count: number;
+    /** int(0,9007199254740991) — 创建人ID */
+    creator_id: number;
+    /** string(1,64) — 创建人名 */
+    creator_name: string;
+  }>;
+  /** bool — default true: all docs or none; false: the valid docs are created, the others listed in errors (index, field, messages) */
+  atomic?: boolean;
+};
+
+/** Answer of /stock_in/batch_create */
+export type StockInBatchCreateResult = { ok: true } & BatchCreateResult;
+
+/** Params of /firm/get */
+export type FirmGetParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /firm/get */
+export type FirmGetResult = Firm;
+
+/** Params of /firm/find */
+export type FirmFindParams = {
+  /** dict — paging: page >= 1 (default 1), limit 1..100 (default 30) */
+  _meta?: {
+    /** int(1,100000) */
+    page?: number;
+    /** int(1,100) */
+    limit?: number;
+  };
+  /** string(1,200) — comma-separated, '-' for descending; sortable: name, _id, created_at */
+  _sort?: string;
+  /** string(1,128) — name equals */
+  name?: string;
+  /** string(1,200) — name contains (case-insensitive) */
+  name__icontains?: string;
+  /** string(1,200) — name starts with (case-insensitive) */
+  name__istartswith?: string;
+  /** string(1,200) — name ends with (case-insensitive) */
+  name__iendswith?: string;
+  /** string(10,10) — nip equals */
+  nip?: string;
+  /** bool — nip is missing (true) or present (false) */
+  nip__isnull?: boolean;
+  /** enum<int>(100,200) — state equals */
+  state?: 100 | 200;
+  /** list<enum<int>(100,200)>(1,1000) — state is one of */
+  state__in?: Array<100 | 200>;
+  /** datetime — created_at greater than or equal to */
+  created_at__gte?: string;
+  /** datetime — created_at less than or equal to */
+  created_at__lte?: string;
+};
+
+/** Answer of /firm/find */
+export type FirmFindResult = { _meta: PageMeta; data: Firm[] };
+
+/** Params of /firm/create */
+export type FirmCreateParams = {
+  /** string(1,128) — nazwa firmy */
+  name: string;
+  /** string(10,10) — NIP (tax id), 10 digits */
+  nip?: string;
+  /** string(0,255) — adres */
+  address_string?: string;
+  /** enum<int>(100,200) — 100 active (default), 200 disabled */
+  state?: 100 | 200;
+};
+
+/** Answer of /firm/create */
+export type FirmCreateResult = GenericSummary;
+
+/** Params of /firm/update */
+export type FirmUpdateParams = {
+  /** object_id */
+  _id: string;
+  /** string(1,128) — nazwa firmy */
+  name?: string;
+  /** string(10,10) — NIP (tax id), 10 digits */
+  nip?: string | null;
+  /** string(0,255) — adres */
+  address_string?: string | null;
+};
+
+/** Answer of /firm/update */
+export type FirmUpdateResult = GenericSummary;
+
+/** Params of /firm/mark_disable */
+export type FirmMarkDisableParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /firm/mark_disable */
+export type FirmMarkDisableResult = { ok: true } & OkResult;
+
+/** Params of /firm/mark_enable */
+export type FirmMarkEnableParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /firm/mark_enable */
+export type FirmMarkEnableResult = { ok: true } & OkResult;
+
+/** Params of /firm/mark_delete */
+export type FirmMarkDeleteParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /firm/mark_delete */
+export type FirmMarkDeleteResult = { ok: true } & OkResult;
+
+/** Params of /merchandise/get */
+export type MerchandiseGetParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /merchandise/get */
+export type MerchandiseGetResult = Merchandise;
+
+/** Params of /merchandise/find */
+export type MerchandiseFindParams = {
+  /** dict — paging: page >= 1 (default 1), limit 1..100 (default 30) */
+  _meta?: {
+    /** int(1,100000) */
+    page?: number;
+    /** int(1,100) */
+    limit?: number;
+  };
+  /** string(1,200) — comma-separated, '-' for descending; sortable: display_name, _id, created_at */
+  _sort?: string;
+  /** string(1,255) — display_name equals */
+  display_name?: string;
+  /** string(1,200) — display_name contains (case-insensitive) */
+  display_name__icontains?: string;
+  /** string(1,200) — display_name starts with (case-insensitive) */
+  display_name__istartswith?: string;
+  /** object_id — firm_id equals */
+  firm_id?: string;
+  /** list<object_id>(1,1000) — firm_id is one of */
+  firm_id__in?: Array<string>;
+  /** bool — firm_id is missing (true) or present (false) */
+  firm_id__isnull?: boolean;
+  /** object_id — supplier_id equals */
+  supplier_id?: string;
+  /** string(0,16) — default_address_postalcode equals */
+  default_address_postalcode?: string;
+  /** string(1,200) — default_address_postalcode starts with (case-insensitive) */
+  default_address_postalcode__istartswith?: string;
+  /** datetime — created_at greater than or equal to */
+  created_at__gte?: string;
+  /** datetime — created_at less than or equal to */
+  created_at__lte?: string;
+};
+
+/** Answer of /merchandise/find */
+export type MerchandiseFindResult = { _meta: PageMeta; data: Merchandise[] };
+
+/** Params of /merchandise/create */
+export type MerchandiseCreateParams = {
+  /** string(1,255) — nazwa wyświetlana */
+  display_name: string;
+  /** string(0,16) — kod pocztowy adresu domyślnego */
+  default_address_postalcode?: string;
+  /** string(0,255) — adres domyślny */
+  default_address_string?: string;
+  /** float(-90,90) — szerokość geograficzna adresu domyślnego */
+  default_lat?: number;
+  /** float(-180,180) — długość geograficzna adresu domyślnego */
+  default_lon?: number;
+  /** float(-90,90) — ostatnia znana szerokość geograficzna */
+  last_lat?: number;
+  /** float(-180,180) — ostatnia znana długość geograficzna */
+  last_lon?: number;
+  /** object_id — firma, do której należy towar */
+  firm_id?: string;
+  /** object_id — firma dostawcy */
+  supplier_id?: string;
+};
+
+/** Answer of /merchandise/create */
+export type MerchandiseCreateResult = GenericSummary;
+
+/** Params of /merchandise/update */
+export type MerchandiseUpdateParams = {
+  /** object_id */
+  _id: string;
+  /** string(1,255) — nazwa wyświetlana */
+  display_name?: string;
+  /** string(0,16) — kod pocztowy adresu domyślnego */
+  default_address_postalcode?: string | null;
+  /** string(0,255) — adres domyślny */
+  default_address_string?: string | null;
+  /** float(-90,90) — szerokość geograficzna adresu domyślnego */
+  default_lat?: number | null;
+  /** float(-180,180) — długość geograficzna adresu domyślnego */
+  default_lon?: number | null;
+  /** float(-90,90) — ostatnia znana szerokość geograficzna */
+  last_lat?: number | null;
+  /** float(-180,180) — ostatnia znana długość geograficzna */
+  last_lon?: number | null;
+  /** object_id — firma, do której należy towar */
+  firm_id?: string | null;
+  /** object_id — firma dostawcy */
+  supplier_id?: string | null;
+};
+
+/** Answer of /merchandise/update */
+export type MerchandiseUpdateResult = GenericSummary;
+
+/** Params of /merchandise/mark_delete */
+export type MerchandiseMarkDeleteParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /merchandise/mark_delete */
+export type MerchandiseMarkDeleteResult = { ok: true } & OkResult;
+
+/** Params of /merchandise/batch_create */
+export type MerchandiseBatchCreateParams = {
+  /** list<dict>(1,1000) */
+  docs: Array<{
+    /** object_id — optional id chosen by the caller (unique): makes a re-sent doc a conflict, not a copy */
+    _id?: string;
+    /** string(1,255) — nazwa wyświetlana */
+    display_name: string;
+    /** string(0,16) — kod pocztowy adresu domyślnego */
+    default_address_postalcode?: string;
+    /** string(0,255) — adres domyślny */
+    default_address_string?: string;
+    /** float(-90,90) — szerokość geograficzna adresu domyślnego */
+    default_lat?: number;
+    /** float(-180,180) — długość geograficzna adresu domyślnego */
+    default_lon?: number;
+    /** float(-90,90) — ostatnia znana szerokość geograficzna */
+    last_lat?: number;
+    /** float(-180,180) — ostatnia znana długość geograficzna */
+    last_lon?: number;
+    /** object_id — firma, do której należy towar */
+    firm_id?: string;
+    /** object_id — firma dostawcy */
+    supplier_id?: string;
+  }>;
+  /** bool — default true: all docs or none; false: the valid docs are created, the others listed in errors (index, field, messages) */
+  atomic?: boolean;
+};
+
+/** Answer of /merchandise/batch_create */
+export type MerchandiseBatchCreateResult = { ok: true } & BatchCreateResult;
+
 /** Where and how to call the service. */
 export interface ClientOptions {
   /** e.g. http://127.0.0.1:3000 */
@@ -1042,7 +1582,7 @@ export function createClient(options: ClientOptions) {
       /** Find group records by filters, a page at a time */
       find: (params: GroupFindParams = {}, options?: CallOptions): Promise<GroupFindResult> =>
         call<GroupFindResult>('/group/find', params, options),
-      /** All group options (_id, name) for a picker, at most 1000, no paging */
+      /** All group options (_id, name) for a picker, no paging; 400 when more than 1000 match (use find) */
       select: (params: GroupSelectParams = {}, options?: CallOptions): Promise<GroupSelectResult> =>
         call<GroupSelectResult>('/group/select', params, options),
       /** Create a group */
@@ -1054,18 +1594,27 @@ export function createClient(options: ClientOptions) {
       /** Delete a group (soft); 409 while accounts that are not deleted still belong to it */
       mark_delete: (params: GroupMarkDeleteParams, options?: CallOptions): Promise<GroupMarkDeleteResult> =>
         call<GroupMarkDeleteResult>('/group/mark_delete', params, options),
+      /** Bring back a deleted group; 409 when a live record took one of its unique values or a record it references is gone */
+      mark_restore: (params: GroupMarkRestoreParams, options?: CallOptions): Promise<GroupMarkRestoreResult> =>
+        call<GroupMarkRestoreResult>('/group/mark_restore', params, options),
+      /** Create up to 1000 group records; all are checked first and either all are written or none (atomic: false creates the valid ones) */
+      batch_create: (params: GroupBatchCreateParams, options?: CallOptions): Promise<GroupBatchCreateResult> =>
+        call<GroupBatchCreateResult>('/group/batch_create', params, options),
+      /** Change up to 1000 group records by _id; all are checked first and either all are written or none */
+      batch_update: (params: GroupBatchUpdateParams, options?: CallOptions): Promise<GroupBatchUpdateResult> =>
+        call<GroupBatchUpdateResult>('/group/batch_update', params, options),
+      /** Delete every listed group (soft); refused as a whole if one is still referenced */
+      batch_delete: (params: GroupBatchDeleteParams, options?: CallOptions): Promise<GroupBatchDeleteResult> =>
+        call<GroupBatchDeleteResult>('/group/batch_delete', params, options),
     },
     account: {
       /** Get one account by _id */
       get: (params: AccountGetParams, options?: CallOptions): Promise<AccountGetResult> =>
         call<AccountGetResult>('/account/get', params, options),
-      /** Find account records by filters, a page at a time */
-      find: (params: AccountFindParams = {}, options?: CallOptions): Promise<AccountFindResult> =>
-        call<AccountFindResult>('/account/find', params, options),
       /** Get one account by exactly one of phone, identity_card_id */
       find_one: (params: AccountFindOneParams, options?: CallOptions): Promise<AccountFindOneResult> =>
         call<AccountFindOneResult>('/account/find_one', params, options),
-      /** All account options (_id, name) for a picker, at most 1000, no paging */
+      /** All account options (_id, name) for a picker, no paging; 400 when more than 1000 match (use find) */
       select: (params: AccountSelectParams = {}, options?: CallOptions): Promise<AccountSelectResult> =>
         call<AccountSelectResult>('/account/select', params, options),
       /** Create a account */
@@ -1083,7 +1632,10 @@ export function createClient(options: ClientOptions) {
       /** Delete a account (soft: it disappears from every read) */
       mark_delete: (params: AccountMarkDeleteParams, options?: CallOptions): Promise<AccountMarkDeleteResult> =>
         call<AccountMarkDeleteResult>('/account/mark_delete', params, options),
-      /** Create up to 1000 account records; all are checked first and either all are written or none */
+      /** Bring back a deleted account; 409 when a live record took one of its unique values or a record it references is gone */
+      mark_restore: (params: AccountMarkRestoreParams, options?: CallOptions): Promise<AccountMarkRestoreResult> =>
+        call<AccountMarkRestoreResult>('/account/mark_restore', params, options),
+      /** Create up to 1000 account records; all are checked first and either all are written or none (atomic: false creates the valid ones) */
       batch_create: (params: AccountBatchCreateParams, options?: CallOptions): Promise<AccountBatchCreateResult> =>
         call<AccountBatchCreateResult>('/account/batch_create', params, options),
       /** Change up to 1000 account records by _id; all are checked first and either all are written or none */
@@ -1092,6 +1644,15 @@ export function createClient(options: ClientOptions) {
       /** Delete every listed account (soft); refused as a whole if one is still referenced */
       batch_delete: (params: AccountBatchDeleteParams, options?: CallOptions): Promise<AccountBatchDeleteResult> =>
         call<AccountBatchDeleteResult>('/account/batch_delete', params, options),
+      /** Find account records by filters, a page at a time */
+      find: (params: AccountFindParams = {}, options?: CallOptions): Promise<AccountFindResult> =>
+        call<AccountFindResult>('/account/find', params, options),
+      /** Find accounts like find, each row an account_detail with group_info */
+      find_detail: (params: AccountFindDetailParams = {}, options?: CallOptions): Promise<AccountFindDetailResult> =>
+        call<AccountFindDetailResult>('/account/find_detail', params, options),
+      /** The account rows of find (same filters and sort, all pages) as an xlsx file */
+      export: (params: AccountExportParams = {}, options?: CallOptions): Promise<AccountExportResult> =>
+        call<AccountExportResult>('/account/export', params, options),
     },
     wallet: {
       /** Open the wallet of an account (400 when the account does not exist, 409 when it has one) */
@@ -1184,6 +1745,66 @@ export function createClient(options: ClientOptions) {
       /** Delete the protocol of a unit (an approved protocol can only be changed by deleting it and saving a new one) */
       delete: (params: ProtocolDeleteParams, options?: CallOptions): Promise<ProtocolDeleteResult> =>
         call<ProtocolDeleteResult>('/protocol/delete', params, options),
+    },
+    stock_in: {
+      /** Get one stock_in by _id */
+      get: (params: StockInGetParams, options?: CallOptions): Promise<StockInGetResult> =>
+        call<StockInGetResult>('/stock_in/get', params, options),
+      /** 入库列表: stock-in records with operate_date between start_date and end_date, newest first */
+      find: (params: StockInFindParams, options?: CallOptions): Promise<StockInFindResult> =>
+        call<StockInFindResult>('/stock_in/find', params, options),
+      /** 入库列表导出: the rows of stock_in/find (same params, all pages) as an xlsx file */
+      export: (params: StockInExportParams, options?: CallOptions): Promise<StockInExportResult> =>
+        call<StockInExportResult>('/stock_in/export', params, options),
+      /** Create a stock_in */
+      create: (params: StockInCreateParams, options?: CallOptions): Promise<StockInCreateResult> =>
+        call<StockInCreateResult>('/stock_in/create', params, options),
+      /** Create up to 1000 stock_in records; all are checked first and either all are written or none (atomic: false creates the valid ones) */
+      batch_create: (params: StockInBatchCreateParams, options?: CallOptions): Promise<StockInBatchCreateResult> =>
+        call<StockInBatchCreateResult>('/stock_in/batch_create', params, options),
+    },
+    firm: {
+      /** Get one firm by _id */
+      get: (params: FirmGetParams, options?: CallOptions): Promise<FirmGetResult> =>
+        call<FirmGetResult>('/firm/get', params, options),
+      /** Find firm records by filters, a page at a time */
+      find: (params: FirmFindParams = {}, options?: CallOptions): Promise<FirmFindResult> =>
+        call<FirmFindResult>('/firm/find', params, options),
+      /** Create a firm */
+      create: (params: FirmCreateParams, options?: CallOptions): Promise<FirmCreateResult> =>
+        call<FirmCreateResult>('/firm/create', params, options),
+      /** Change the given fields of a firm (null removes an optional field) */
+      update: (params: FirmUpdateParams, options?: CallOptions): Promise<FirmUpdateResult> =>
+        call<FirmUpdateResult>('/firm/update', params, options),
+      /** Set state to 200 when it is 100 */
+      mark_disable: (params: FirmMarkDisableParams, options?: CallOptions): Promise<FirmMarkDisableResult> =>
+        call<FirmMarkDisableResult>('/firm/mark_disable', params, options),
+      /** Set state to 100 when it is 200 */
+      mark_enable: (params: FirmMarkEnableParams, options?: CallOptions): Promise<FirmMarkEnableResult> =>
+        call<FirmMarkEnableResult>('/firm/mark_enable', params, options),
+      /** Delete a firm (soft); 409 while merchandise still names it */
+      mark_delete: (params: FirmMarkDeleteParams, options?: CallOptions): Promise<FirmMarkDeleteResult> =>
+        call<FirmMarkDeleteResult>('/firm/mark_delete', params, options),
+    },
+    merchandise: {
+      /** Get one merchandise by _id */
+      get: (params: MerchandiseGetParams, options?: CallOptions): Promise<MerchandiseGetResult> =>
+        call<MerchandiseGetResult>('/merchandise/get', params, options),
+      /** Find merchandise records by filters, a page at a time */
+      find: (params: MerchandiseFindParams = {}, options?: CallOptions): Promise<MerchandiseFindResult> =>
+        call<MerchandiseFindResult>('/merchandise/find', params, options),
+      /** Create a merchandise */
+      create: (params: MerchandiseCreateParams, options?: CallOptions): Promise<MerchandiseCreateResult> =>
+        call<MerchandiseCreateResult>('/merchandise/create', params, options),
+      /** Change the given fields of a merchandise (null removes an optional field) */
+      update: (params: MerchandiseUpdateParams, options?: CallOptions): Promise<MerchandiseUpdateResult> =>
+        call<MerchandiseUpdateResult>('/merchandise/update', params, options),
+      /** Delete a merchandise (soft: it disappears from every read) */
+      mark_delete: (params: MerchandiseMarkDeleteParams, options?: CallOptions): Promise<MerchandiseMarkDeleteResult> =>
+        call<MerchandiseMarkDeleteResult>('/merchandise/mark_delete', params, options),
+      /** Create up to 1000 merchandise records; all are checked first and either all are written or none (atomic: false creates the valid ones) */
+      batch_create: (params: MerchandiseBatchCreateParams, options?: CallOptions): Promise<MerchandiseBatchCreateResult> =>
+        call<MerchandiseBatchCreateResult>('/merchandise/batch_create', params, options),
     },
   };
 }

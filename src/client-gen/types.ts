@@ -54,6 +54,10 @@ function paramType(type: ParamType, indent: string): string {
       return `Array<${paramType(type.item, indent)}>`;
     case 'dict':
       return paramsType(type.fields, indent);
+    case 'json_list':
+      return 'string | unknown[]';
+    case 'json_map':
+      return 'string | Record<string, unknown>';
   }
 }
 

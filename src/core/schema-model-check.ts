@@ -29,8 +29,8 @@ const COMPATIBLE: Record<Exclude<FieldType, 'object_ref'>, ReadonlyArray<ParamTy
   bool: ['bool'],
   datetime: ['datetime', 'date'],
   date: ['date', 'datetime'],
-  list: ['list'],
-  object: ['dict'],
+  list: ['list', 'json_list'],
+  object: ['dict', 'json_map'],
 };
 
 /**

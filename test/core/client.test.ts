@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, createClient, type AccountFindResult, type Api } from '../../client/index.js';
+import { ApiError, createClient, type AccountFindDetailResult, type Api } from '../../client/index.js';
 import { renderClient } from '../../src/client-gen/render-client.js';
 import { TEST_KEY, startTestService, type TestService } from '../helpers/service.js';
 
@@ -46,7 +46,7 @@ describe('the generated client', () => {
     const account = await api.account.create({ name: '张三', phone: '13800000002', state: 100, group_id: group._id as string });
     // @ts-expect-error state is enum<int>(100,200): a typo is a compile error
     await api.account.find({ state: 300 }).catch(() => undefined);
-    const page: AccountFindResult = await api.account.find({ state: 100, _meta: { limit: 10 } });
+    const page: AccountFindDetailResult = await api.account.find_detail({ state: 100, _meta: { limit: 10 } });
     expect(page).toEqual({
       _meta: { has_more: false, page: 1, page_size: 10, result_count: 1 },
       data: [{ _id: account._id, name: '张三', group_info: { _id: group._id, name: '后端组' } }],
