@@ -25,7 +25,7 @@ const USAGE = `usage: npm run cli -- <command>     (--help: this text)
   wallet resolve <transaction_id> succeeded <gateway_trade_no>
   wallet resolve <transaction_id> declined [reason]
         settle a gateway payment from the gateway's own records: succeeded moves the money, declined gives it back
-  wallet retry <transaction_id>
+  wallet unpark <transaction_id>
         put a parked payment back in the worker's queue
   worker status
         who holds the payment worker lease
@@ -119,7 +119,7 @@ const COMMANDS: Record<string, Command> = {
     }
     throw new UsageError('resolve needs "succeeded <gateway_trade_no>" or "declined [reason]"');
   },
-  'wallet retry': async (db, [id], payments) => {
+  'wallet unpark': async (db, [id], payments) => {
     const done = await createEngine(payments).unpark(db, parseId(id));
     process.stdout.write(done ? 'back in the queue\n' : 'not a parked payment\n');
     return done ? 0 : 1;

@@ -5,16 +5,16 @@ import type { Logger } from '../core/logger.js';
 import { GatewayUnavailableError, type GatewayResult, type PaymentGateway } from './gateway.js';
 import { applyLeg, settleLeg, type Refusal } from './legs.js';
 import {
-  GATEWAY_TYPES,
-  TX_KINDS,
-  UNLOCKED,
-  isFinal,
-  transactions,
-  wallets,
-  type TxDoc,
-  type TxState,
-  type TxType,
-} from './transactions.js';
+  TX_FLOW,
+  awaitingGatewayFilter,
+  cancellableFilter,
+  isCancellable,
+  recoverableFilter,
+  requestIsDone,
+  stepOf,
+  workerQueueFilter,
+} from './flow.js';
+import { TX_KINDS, UNLOCKED, transactions, wallets, type TxDoc, type TxState, type TxType } from './transactions.js';
 
 export interface EngineOptions {
   lockTtlMs: number;
@@ -54,7 +54,7 @@ const REFUSAL_MESSAGES: Record<Refusal, string> = {
 };
 
 /** One actor's hold on one transaction: the document as last written, and when we last extended the lock. */
-interface Run {
+export interface Hold {
   tx: TxDoc;
   owner: string;
   renewedAt: number;
@@ -115,25 +115,17 @@ export class PaymentEngine {
     const deadline = Date.now() + this.options.retryWaitMs;
     let tx = found;
     for (;;) {
-      if (this.requestIsDone(tx)) return tx;
-      const run = await this.lock(db, tx._id, owner, { state: tx.state });
-      if (run) return await this.drive(db, run);
+      if (requestIsDone(tx)) return tx;
+      const hold = await this.lock(db, tx._id, owner, { state: tx.state });
+      if (hold) return await this.drive(db, hold);
       if (Date.now() >= deadline) return tx;
       await sleep(25);
       tx = (await transactions(db).findOne({ _id: tx._id })) ?? tx;
     }
   }
 
-  /**
-   * A request's part is over: transfers when final, gateway payments once they are the worker's (pending, applied).
-   * One found `canceling` is taken over and finished, so a retry answers with the refusal as the first call did.
-   */
-  private requestIsDone(tx: TxDoc): boolean {
-    return isFinal(tx.state) || (TX_KINDS[tx.type].gateway !== null && (tx.state === 'pending' || tx.state === 'applied'));
-  }
-
   /** Takes the lock of a transaction nobody holds (its lock ran out), if it still matches `filter`. */
-  async lock(db: Db, txId: ObjectId, owner: string, filter: Document = {}, extra: Document = {}): Promise<Run | null> {
+  async lock(db: Db, txId: ObjectId, owner: string, filter: Document = {}, extra: Document = {}): Promise<Hold | null> {
     const now = new Date();
     const tx = await transactions(db).findOneAndUpdate(
       { ...filter, _id: txId, lock_until: { $lt: now } },
@@ -144,98 +136,86 @@ export class PaymentEngine {
   }
 
   /**
-   * Drives the transaction from its current state as far as this actor can: to `done`/`canceled`, or for gateway
-   * payments to `pending` (the worker goes on from there). Releases the lock at the end.
+   * Drives the transaction on, step by step as TX_FLOW says, as far as this actor can: to `done`/`canceled`, or to a
+   * state that only the worker drives (a gateway payment waiting for its call). Lets the hold go at the end.
    */
-  async drive(db: Db, run: Run): Promise<TxDoc> {
-    const kind = TX_KINDS[run.tx.type];
+  async drive(db: Db, hold: Hold): Promise<TxDoc> {
     for (;;) {
-      const { tx } = run;
-      switch (tx.state) {
-        case 'initial': {
-          if (kind.applyIn === 'initial') {
-            const refusal = await this.applyLegs(db, run);
-            if (refusal) {
-              await this.transition(db, run, 'canceling', { error: refusal });
-              continue;
-            }
-          }
-          await this.transition(db, run, 'pending', { release: kind.gateway !== null });
-          if (kind.gateway !== null) return run.tx;
-          continue;
-        }
-        case 'pending': {
-          if (kind.gateway !== null) {
-            await this.release(db, run);
-            return run.tx;
-          }
-          const refusal = await this.applyLegs(db, run);
-          if (refusal) await this.transition(db, run, 'canceling', { error: refusal });
-          else await this.transition(db, run, 'applied');
-          continue;
-        }
-        case 'applied':
-          await this.settleLegs(db, run, 'commit');
-          await this.transition(db, run, 'done', { release: true });
-          return run.tx;
-        case 'canceling':
-          await this.settleLegs(db, run, 'rollback');
-          await this.transition(db, run, 'canceled', { release: true });
-          return run.tx;
-        case 'done':
-        case 'canceled':
-          await this.release(db, run);
-          return run.tx;
+      const step = stepOf(hold.tx);
+      if (step === null || step.driver === 'worker') {
+        await this.release(db, hold);
+        return hold.tx;
       }
+      let to = step.next;
+      let error: TxDoc['error'] | undefined;
+      switch (step.action) {
+        case 'start':
+          break;
+        case 'apply':
+          error = (await this.applyLegs(db, hold)) ?? undefined;
+          if (error) to = step.refused as TxState;
+          break;
+        case 'commit':
+        case 'rollback':
+          await this.settleLegs(db, hold, step.action);
+          break;
+        case 'call_gateway':
+          throw new Error(`${hold.tx.type} in ${hold.tx.state} waits for the gateway worker`);
+      }
+      // the hold is let go with the state change when nobody but the worker goes on from the next state
+      const next = TX_FLOW[hold.tx.type][to];
+      const release = next === null || next.driver === 'worker';
+      await this.transition(db, hold, to, { release, ...(error ? { error } : {}) });
+      if (release) return hold.tx;
     }
   }
 
   /** Applies the legs in order; the first refusal stops (legs already applied are rolled back by `canceling`). */
-  private async applyLegs(db: Db, run: Run): Promise<TxDoc['error']> {
-    for (const leg of TX_KINDS[run.tx.type].legs(run.tx)) {
-      await this.keepLock(db, run);
-      this.options.fault(`${run.tx.type}.before_apply_${leg.role}`);
-      let outcome = await applyLeg(wallets(db), leg.wallet, leg.role, run.tx._id, run.tx.money, this.fenceOf(run));
+  private async applyLegs(db: Db, hold: Hold): Promise<TxDoc['error']> {
+    for (const leg of TX_KINDS[hold.tx.type].legs(hold.tx)) {
+      await this.keepLock(db, hold);
+      this.options.fault(`${hold.tx.type}.before_apply_${leg.role}`);
+      let outcome = await applyLeg(wallets(db), leg.wallet, leg.role, hold.tx._id, hold.tx.money, this.fenceOf(hold));
       // fenced only means our write came late: if the lock is still ours (nobody took over, the renewal's
       // compare-and-set proves it), nothing else has acted, and the apply can simply be made again in time
       for (let attempt = 0; !outcome.ok && outcome.reason === 'fenced' && attempt < 3; attempt++) {
-        await this.keepLock(db, run, true);
-        outcome = await applyLeg(wallets(db), leg.wallet, leg.role, run.tx._id, run.tx.money, this.fenceOf(run));
+        await this.keepLock(db, hold, true);
+        outcome = await applyLeg(wallets(db), leg.wallet, leg.role, hold.tx._id, hold.tx.money, this.fenceOf(hold));
       }
       if (!outcome.ok) {
-        if (outcome.reason === 'fenced') throw new LockLostError(run.tx._id);
+        if (outcome.reason === 'fenced') throw new LockLostError(hold.tx._id);
         return errorOf(outcome.reason, leg.wallet);
       }
-      this.options.fault(`${run.tx.type}.after_apply_${leg.role}`);
+      this.options.fault(`${hold.tx.type}.after_apply_${leg.role}`);
     }
     return null;
   }
 
-  private async settleLegs(db: Db, run: Run, settle: 'commit' | 'rollback'): Promise<void> {
-    const legs = TX_KINDS[run.tx.type].legs(run.tx);
+  private async settleLegs(db: Db, hold: Hold, settle: 'commit' | 'rollback'): Promise<void> {
+    const legs = TX_KINDS[hold.tx.type].legs(hold.tx);
     for (const leg of settle === 'commit' ? legs : [...legs].reverse()) {
-      await this.keepLock(db, run);
-      await settleLeg(wallets(db), leg.wallet, leg.role, run.tx._id, run.tx.money, settle);
-      this.options.fault(`${run.tx.type}.after_${settle}_${leg.role}`);
+      await this.keepLock(db, hold);
+      await settleLeg(wallets(db), leg.wallet, leg.role, hold.tx._id, hold.tx.money, settle);
+      this.options.fault(`${hold.tx.type}.after_${settle}_${leg.role}`);
     }
   }
 
   /** Compare-and-set of the state (and our ownership); anything else means another actor took over. */
-  private async transition(db: Db, run: Run, to: TxState, options: { release?: boolean; error?: TxDoc['error']; set?: Partial<TxDoc> } = {}): Promise<void> {
+  private async transition(db: Db, hold: Hold, to: TxState, options: { release?: boolean; error?: TxDoc['error']; set?: Partial<TxDoc> } = {}): Promise<void> {
     const now = new Date();
     const set: Partial<TxDoc> = {
       ...options.set,
       state: to,
       updated_at: now,
-      lock_owner: options.release ? null : run.owner,
+      lock_owner: options.release ? null : hold.owner,
       lock_until: options.release ? UNLOCKED : new Date(now.getTime() + this.options.lockTtlMs),
     };
     if (options.error !== undefined) set.error = options.error;
-    const result = await transactions(db).updateOne({ _id: run.tx._id, state: run.tx.state, lock_owner: run.owner }, { $set: set });
-    if (result.matchedCount !== 1) throw new LockLostError(run.tx._id);
-    run.tx = { ...run.tx, ...set };
-    run.renewedAt = now.getTime();
-    this.options.fault(`${run.tx.type}.after_${to}`);
+    const result = await transactions(db).updateOne({ _id: hold.tx._id, state: hold.tx.state, lock_owner: hold.owner }, { $set: set });
+    if (result.matchedCount !== 1) throw new LockLostError(hold.tx._id);
+    hold.tx = { ...hold.tx, ...set };
+    hold.renewedAt = now.getTime();
+    this.options.fault(`${hold.tx.type}.after_${to}`);
   }
 
   /**
@@ -243,38 +223,37 @@ export class PaymentEngine {
    * out, so a write held up past it is refused before anyone else can take the transaction (clocks of the hosts
    * and the database must agree within that margin, which NTP gives by far).
    */
-  private fenceOf(run: Run): Date {
-    return new Date(run.renewedAt + this.options.lockTtlMs - this.options.lockTtlMs / 3);
+  private fenceOf(hold: Hold): Date {
+    return new Date(hold.renewedAt + this.options.lockTtlMs - this.options.lockTtlMs / 3);
   }
 
   /** Extends our lock when a third of its time has passed (or now, with `force`); LockLostError if not ours. */
-  private async keepLock(db: Db, run: Run, force = false): Promise<void> {
+  private async keepLock(db: Db, hold: Hold, force = false): Promise<void> {
     const now = Date.now();
-    if (!force && now - run.renewedAt < this.options.lockTtlMs / 3) return;
+    if (!force && now - hold.renewedAt < this.options.lockTtlMs / 3) return;
     const until = new Date(now + this.options.lockTtlMs);
-    const result = await transactions(db).updateOne({ _id: run.tx._id, state: run.tx.state, lock_owner: run.owner }, { $set: { lock_until: until } });
-    if (result.matchedCount !== 1) throw new LockLostError(run.tx._id);
-    run.tx.lock_until = until;
-    run.renewedAt = now;
+    const result = await transactions(db).updateOne({ _id: hold.tx._id, state: hold.tx.state, lock_owner: hold.owner }, { $set: { lock_until: until } });
+    if (result.matchedCount !== 1) throw new LockLostError(hold.tx._id);
+    hold.tx.lock_until = until;
+    hold.renewedAt = now;
   }
 
-  private async release(db: Db, run: Run): Promise<void> {
-    await transactions(db).updateOne({ _id: run.tx._id, lock_owner: run.owner }, { $set: { lock_owner: null, lock_until: UNLOCKED } });
-    run.tx = { ...run.tx, lock_owner: null, lock_until: UNLOCKED };
+  private async release(db: Db, hold: Hold): Promise<void> {
+    await transactions(db).updateOne({ _id: hold.tx._id, lock_owner: hold.owner }, { $set: { lock_owner: null, lock_until: UNLOCKED } });
+    hold.tx = { ...hold.tx, lock_owner: null, lock_until: UNLOCKED };
   }
 
   // ---- the worker's part: the payment gateway ----
 
   /**
-   * Claims the next gateway payment that is due (state pending, nobody holds it, not in `skip`), counting the
+   * Claims the next gateway payment that is due (in the worker's queue, nobody holds it, not in `skip`), counting the
    * attempt in the same update, so a cancel can tell that the gateway may have been called.
    */
-  async claimDue(db: Db, owner: string, skip: readonly ObjectId[] = []): Promise<Run | null> {
+  async claimDue(db: Db, owner: string, skip: readonly ObjectId[] = []): Promise<Hold | null> {
     const now = new Date();
     const tx = await transactions(db).findOneAndUpdate(
       {
-        type: { $in: GATEWAY_TYPES },
-        state: 'pending',
+        ...workerQueueFilter(),
         parked: { $ne: true },
         next_attempt_at: { $lte: now },
         lock_until: { $lt: now },
@@ -286,9 +265,9 @@ export class PaymentEngine {
     return tx ? { tx, owner, renewedAt: now.getTime() } : null;
   }
 
-  /** Calls the gateway for a claimed payment and settles it: done, canceled (declined), or pending for a retry. */
-  async settleWithGateway(db: Db, run: Run, gateway: PaymentGateway, retry: { backoffMs: (attempts: number) => number; maxAttempts: number }, log: Logger): Promise<TxDoc> {
-    const { tx } = run;
+  /** Calls the gateway for a claimed payment and drives it on: done, canceled (declined), or pending for a retry. */
+  async callGateway(db: Db, hold: Hold, gateway: PaymentGateway, retry: { backoffMs: (attempts: number) => number; maxAttempts: number }, log: Logger): Promise<TxDoc> {
+    const { tx } = hold;
     const order = { out_trade_no: tx.out_trade_no, money: tx.money, wallet_id: tx.wallet_id.toHexString() };
     let result: GatewayResult;
     try {
@@ -305,18 +284,25 @@ export class PaymentEngine {
       if (park) log.error({ err, tx: tx._id.toHexString(), attempts: tx.attempts }, 'gateway payment parked for an operator');
       else log.warn({ err, tx: tx._id.toHexString(), attempts: tx.attempts, known }, 'gateway call failed; will retry');
       await transactions(db).updateOne(
-        { _id: tx._id, state: 'pending', lock_owner: run.owner },
+        { _id: tx._id, state: tx.state, lock_owner: hold.owner },
         { $set: { next_attempt_at: next, error, parked: park, lock_owner: null, lock_until: UNLOCKED, updated_at: new Date() } },
       );
       return { ...tx, next_attempt_at: next, error, parked: park, lock_owner: null, lock_until: UNLOCKED };
     }
     this.options.fault(`${tx.type}.after_gateway`);
-    if (result.status === 'succeeded') {
-      await this.transition(db, run, 'applied', { error: null, set: { gateway_trade_no: result.gateway_trade_no } });
+    return await this.applyVerdict(db, hold, result, {});
+  }
+
+  /** The gateway's verdict moves a payment on from its call_gateway state: to `next` (succeeded) or `refused`. */
+  private async applyVerdict(db: Db, hold: Hold, verdict: GatewayResult, set: Partial<TxDoc>): Promise<TxDoc> {
+    const step = stepOf(hold.tx);
+    if (step?.action !== 'call_gateway') throw new Error(`${hold.tx.type} in ${hold.tx.state} does not wait for the gateway`);
+    if (verdict.status === 'succeeded') {
+      await this.transition(db, hold, step.next, { error: null, set: { ...set, gateway_trade_no: verdict.gateway_trade_no } });
     } else {
-      await this.transition(db, run, 'canceling', { error: { code: 'declined', message: result.reason } });
+      await this.transition(db, hold, step.refused as TxState, { error: { code: 'declined', message: verdict.reason }, set });
     }
-    return await this.drive(db, run);
+    return await this.drive(db, hold);
   }
 
   // ---- recovery and cancel ----
@@ -331,7 +317,7 @@ export class PaymentEngine {
       .find(
         {
           lock_until: { $lt: now },
-          $or: [{ state: { $in: ['initial', 'applied', 'canceling'] } }, { state: 'pending', type: { $nin: GATEWAY_TYPES } }],
+          ...recoverableFilter(),
         },
         { projection: { _id: 1, state: 1 } },
       )
@@ -341,8 +327,8 @@ export class PaymentEngine {
     const result: RecoveryResult = { recovered: [], failed: [] };
     for (const { _id, state } of stuck) {
       try {
-        const run = await this.lock(db, _id, owner, { state });
-        if (run) result.recovered.push(await this.drive(db, run));
+        const hold = await this.lock(db, _id, owner, { state });
+        if (hold) result.recovered.push(await this.drive(db, hold));
       } catch (err) {
         // another actor took it over meanwhile: it is theirs now; anything else must not hold up the others
         if (!(err instanceof LockLostError)) result.failed.push({ id: _id, error: err as Error });
@@ -356,12 +342,11 @@ export class PaymentEngine {
    * `pending` that the gateway has never been called for (attempts 0). Anything held is rolled back.
    */
   async cancel(db: Db, txId: ObjectId, owner: string): Promise<TxDoc> {
-    const cancellable = { $or: [{ state: 'initial' }, { state: 'pending', type: { $in: GATEWAY_TYPES }, attempts: 0 }] };
     try {
-      const run = await this.lock(db, txId, owner, cancellable);
-      if (run) {
-        await this.transition(db, run, 'canceling', { error: { code: 'canceled_by_caller', message: 'canceled by the caller' } });
-        return await this.drive(db, run);
+      const hold = await this.lock(db, txId, owner, cancellableFilter());
+      if (hold) {
+        await this.transition(db, hold, 'canceling', { error: { code: 'canceled_by_caller', message: 'canceled by the caller' } });
+        return await this.drive(db, hold);
       }
     } catch (err) {
       if (!(err instanceof LockLostError)) throw err;
@@ -371,10 +356,10 @@ export class PaymentEngine {
     if (tx.error?.code === 'canceled_by_caller' && (tx.state === 'canceling' || tx.state === 'canceled')) {
       // canceled already (a retry of a cancel that was answered, or not): the same answer, and finish it if we can
       if (tx.state === 'canceled') return tx;
-      const run = await this.lock(db, txId, owner, { state: 'canceling' });
-      return run ? await this.drive(db, run).catch(() => tx) : tx;
+      const hold = await this.lock(db, txId, owner, { state: 'canceling' });
+      return hold ? await this.drive(db, hold).catch(() => tx) : tx;
     }
-    const stillCancellable = tx.state === 'initial' || (tx.state === 'pending' && TX_KINDS[tx.type].gateway !== null && tx.attempts === 0);
+    const stillCancellable = isCancellable(tx);
     throw new ApiError('conflict', {
       message: stillCancellable
         ? `transaction ${txId.toHexString()} is being processed right now; try again`
@@ -389,23 +374,18 @@ export class PaymentEngine {
    * from what the gateway's own records say: `succeeded` moves the money, `declined` gives it back.
    */
   async resolve(db: Db, txId: ObjectId, owner: string, outcome: GatewayResult): Promise<TxDoc> {
-    const run = await this.lock(db, txId, owner, { state: 'pending', type: { $in: GATEWAY_TYPES } });
-    if (!run) {
+    const hold = await this.lock(db, txId, owner, awaitingGatewayFilter());
+    if (!hold) {
       const tx = await transactions(db).findOne({ _id: txId });
       throw new Error(tx ? `transaction ${txId.toHexString()} is ${tx.state}${tx.lock_until.getTime() > Date.now() ? ' and being processed' : ''}: nothing to resolve` : `no transaction ${txId.toHexString()}`);
     }
-    if (outcome.status === 'succeeded') {
-      await this.transition(db, run, 'applied', { error: null, set: { gateway_trade_no: outcome.gateway_trade_no, parked: false } });
-    } else {
-      await this.transition(db, run, 'canceling', { error: { code: 'declined', message: outcome.reason }, set: { parked: false } });
-    }
-    return await this.drive(db, run);
+    return await this.applyVerdict(db, hold, outcome, { parked: false });
   }
 
   /** Puts a parked gateway payment back in the worker's queue (after fixing what made the gateway fail). */
   async unpark(db: Db, txId: ObjectId): Promise<boolean> {
     const result = await transactions(db).updateOne(
-      { _id: txId, state: 'pending', parked: true },
+      { _id: txId, ...workerQueueFilter(), parked: true },
       { $set: { parked: false, next_attempt_at: new Date(), updated_at: new Date() } },
     );
     return result.matchedCount === 1;

@@ -45,28 +45,23 @@ export interface Leg {
   role: LegRole;
 }
 
+/** What a kind moves: its legs, and which gateway call its `call_gateway` step makes (flow.ts says when). */
 interface TxKind {
   legs(tx: Pick<TxDoc, 'wallet_id' | 'to_wallet_id'>): Leg[];
-  /** The gateway call the worker makes in state pending; null for transfers, which finish inside the request. */
   gateway: 'charge' | 'payout' | null;
-  /** When the legs are applied: before `pending` (seed's pre_recharge) or in `pending` (two-phase transfer). */
-  applyIn: 'initial' | 'pending';
 }
 
 export const TX_KINDS: Record<TxType, TxKind> = {
-  recharge: { legs: (tx) => [{ wallet: tx.wallet_id, role: 'recharge_target' }], gateway: 'charge', applyIn: 'initial' },
-  withdraw: { legs: (tx) => [{ wallet: tx.wallet_id, role: 'withdraw_source' }], gateway: 'payout', applyIn: 'initial' },
+  recharge: { legs: (tx) => [{ wallet: tx.wallet_id, role: 'recharge_target' }], gateway: 'charge' },
+  withdraw: { legs: (tx) => [{ wallet: tx.wallet_id, role: 'withdraw_source' }], gateway: 'payout' },
   transfer: {
     legs: (tx) => [
       { wallet: tx.wallet_id, role: 'transfer_source' },
       { wallet: tx.to_wallet_id as ObjectId, role: 'transfer_destination' },
     ],
     gateway: null,
-    applyIn: 'pending',
   },
 };
-
-export const GATEWAY_TYPES: TxType[] = TX_TYPES.filter((type) => TX_KINDS[type].gateway !== null);
 
 /**
  * A name for one actor (a request, the worker, the CLI) that no other actor anywhere will ever carry: lock ownership
@@ -92,21 +87,4 @@ export function wallets(db: Db): Collection<WalletDoc> {
 
 export function isFinal(state: TxState): boolean {
   return FINAL_STATES.includes(state);
-}
-
-/** Every point between two steps where a crash can happen, for the fault-injection tests. */
-export function crashPoints(): string[] {
-  const points: string[] = [];
-  for (const type of TX_TYPES) {
-    const kind = TX_KINDS[type];
-    const roles = kind.legs({ wallet_id: null as never, to_wallet_id: null }).map((leg) => leg.role);
-    points.push(`${type}.after_insert`);
-    if (kind.applyIn === 'initial') points.push(...roles.map((r) => `${type}.after_apply_${r}`));
-    points.push(`${type}.after_pending`);
-    if (kind.applyIn === 'pending') points.push(...roles.map((r) => `${type}.after_apply_${r}`));
-    if (kind.gateway) points.push(`${type}.after_gateway`);
-    points.push(`${type}.after_applied`, ...roles.map((r) => `${type}.after_commit_${r}`));
-    points.push(`${type}.after_canceling`, ...[...roles].reverse().map((r) => `${type}.after_rollback_${r}`));
-  }
-  return points;
 }

@@ -1,5 +1,6 @@
 import { ObjectId, type Db } from 'mongodb';
 import { legEffect } from './legs.js';
+import { legPhaseOf } from './flow.js';
 import { TX_KINDS, TX_STATES, isFinal, transactions, wallets, type TxDoc, type TxState } from './transactions.js';
 import type { WalletDoc } from './legs.js';
 
@@ -182,7 +183,7 @@ class Books {
       const sum = this.expected.get(walletId);
       if (!sum) continue; // a wallet outside this view (or one that does not exist: such a leg can only be 'none')
       const isHeld = this.held.get(walletId)?.has(txId) ?? false;
-      const { phase, consistent } = phaseOf(tx.state, isHeld, TX_KINDS[tx.type].applyIn);
+      const { phase, consistent } = legPhaseOf(tx.type, tx.state, isHeld);
       if (!consistent) {
         this.breaks.push({ kind: isFinal(tx.state) ? 'final_still_pending' : 'leg_missing', wallet_id: walletId, tx_id: txId, detail: `${tx.type} is ${tx.state} but the wallet ${isHeld ? 'still holds' : 'does not hold'} it` });
       }
@@ -210,31 +211,5 @@ class Books {
       }
     }
     return breaks;
-  }
-}
-
-/**
- * What a leg of a transaction in `state` has done to its wallet, given whether the wallet holds the id: held
- * (applied, not settled), committed, or none (never applied, or rolled back). A combination that cannot happen is
- * flagged and counted as what the state says, so one anomaly does not also show as a money mismatch; money that
- * really is off still does.
- */
-function phaseOf(state: TxState, isHeld: boolean, applyIn: 'initial' | 'pending'): { phase: 'held' | 'committed' | 'none'; consistent: boolean } {
-  switch (state) {
-    case 'pending':
-      // a gateway payment applies its leg before it becomes pending
-      if (applyIn === 'initial') return { phase: 'held', consistent: isHeld };
-      return { phase: isHeld ? 'held' : 'none', consistent: true };
-    case 'initial':
-    case 'canceling':
-      // applied or not yet / rolled back already: a crash can stop between any two legs
-      return { phase: isHeld ? 'held' : 'none', consistent: true };
-    case 'applied':
-      // every leg was applied before `applied`; one that is no longer held has been committed
-      return { phase: isHeld ? 'held' : 'committed', consistent: true };
-    case 'done':
-      return { phase: 'committed', consistent: !isHeld };
-    case 'canceled':
-      return { phase: 'none', consistent: !isHeld };
   }
 }

@@ -21,7 +21,7 @@ export interface WorkerOptions {
 /**
  * The single scheduled process that talks to the payment gateway (seed 004 §10: 单进程). Every process may run
  * one, but only the holder of the `payment-gateway-worker` lease works; the others wait and take over when the
- * lease lapses. The holder settles due gateway payments one by one and sweeps stuck transactions at start and
+ * lease lapses. The holder calls the gateway for due payments one by one and sweeps stuck transactions at start and
  * every `sweepIntervalMs`.
  */
 export class PaymentWorker {
@@ -66,7 +66,7 @@ export class PaymentWorker {
     }, delayMs);
   }
 
-  /** One round: hold the lease, sweep when due, settle due payments while the lease holds. */
+  /** One round: hold the lease, sweep when due, call the gateway for due payments while the lease holds. */
   async round(): Promise<void> {
     const held = await this.lease.acquire();
     if (held !== this.leader) {
@@ -85,13 +85,13 @@ export class PaymentWorker {
       // the lease must outlast the whole gateway call, or a successor could call for the same payment meanwhile
       const budget = this.options.callBudgetMs;
       if (!this.lease.holds(budget) && (!(await this.lease.acquire()) || !this.lease.holds(budget))) return;
-      const run = await this.options.engine.claimDue(this.options.db, this.owner, tried);
-      if (!run) return;
-      tried.push(run.tx._id);
+      const hold = await this.options.engine.claimDue(this.options.db, this.owner, tried);
+      if (!hold) return;
+      tried.push(hold.tx._id);
       try {
-        const tx = await this.options.engine.settleWithGateway(
+        const tx = await this.options.engine.callGateway(
           this.options.db,
-          run,
+          hold,
           this.options.gateway,
           { backoffMs: (n) => this.backoff(n), maxAttempts: this.options.config.maxAttempts },
           this.options.log,
@@ -100,7 +100,7 @@ export class PaymentWorker {
       } catch (err) {
         // one payment failing (its lock lost, the database gone) must not stop the others; its lock runs out
         // and it is claimed again later
-        this.options.log.error({ err, tx: run.tx._id.toHexString() }, 'gateway payment failed');
+        this.options.log.error({ err, tx: hold.tx._id.toHexString() }, 'gateway payment failed');
       }
     }
   }

@@ -58,9 +58,14 @@ export async function startWorker(env: NodeJS.ProcessEnv): Promise<Spawned> {
   return proc;
 }
 
-/** `npm run cli -- wallet verify --require-settled` as a process: its exit code and output. */
-export async function runVerify(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  const proc = spawnProcess(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'wallet', 'verify', '--require-settled'], env);
+/** `npm run cli -- <args>` as a process: its exit code and output. */
+export async function runCli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number | null; output: string }> {
+  const proc = spawnProcess(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], env);
   const { code } = await proc.exited;
   return { code, output: proc.output() };
+}
+
+/** `npm run cli -- wallet verify --require-settled` as a process: its exit code and output. */
+export function runVerify(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return runCli(env, ['wallet', 'verify', '--require-settled']);
 }

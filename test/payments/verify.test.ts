@@ -108,7 +108,7 @@ describe('verifyBooks', () => {
     })();
     try {
       // check the books again and again until plenty of money moved while they were being read
-      const until = Date.now() + 10_000;
+      const until = Date.now() + 40_000; // a budget for a loaded machine, not a speed claim
       let checks = 0;
       while ((n < 60 || checks < 5) && Date.now() < until) {
         expect((await verifyBooks(db)).breaks).toEqual([]);
@@ -124,7 +124,7 @@ describe('verifyBooks', () => {
       await traffic;
     }
     expect(n).toBeGreaterThanOrEqual(60);
-  });
+  }, 60_000);
 
   it('checks, once nothing is in flight, that the wallets hold what came in minus what went out', async () => {
     // settle the pending withdrawal first: the check only applies to a quiet ledger

@@ -2,7 +2,7 @@ import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { killSpawned } from '../helpers/processes.js';
 import { uniqueDbName } from '../helpers/service.js';
-import { runVerify, startApi, startWorker, walletEnv, type ApiProcess } from '../helpers/wallet-processes.js';
+import { runCli, runVerify, startApi, startWorker, walletEnv, type ApiProcess } from '../helpers/wallet-processes.js';
 
 // Two API processes on one database, hit at the same time: the guarantees must hold across processes.
 const dbName = uniqueDbName('concurrency');
@@ -24,13 +24,14 @@ beforeAll(async () => {
     await api.call('/wallet/recharge', { wallet_id: wallet, money, out_trade_no: `seed-${i}` });
   }
   const worker = await startWorker(walletEnv(dbName));
-  const deadline = Date.now() + 30_000;
-  while ((await db.collection('wallet_transaction').countDocuments({ state: { $ne: 'done' } })) > 0 && Date.now() < deadline) {
+  const deadline = Date.now() + 90_000;
+  while ((await db.collection('wallet_transaction').countDocuments({ state: { $ne: 'done' } })) > 0) {
+    if (Date.now() > deadline) throw new Error('the funding recharges did not settle in 90 s');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   worker.child.kill('SIGTERM');
   await worker.exited;
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all((apis ?? []).map((api) => api.stop()));
@@ -47,8 +48,16 @@ async function balances(): Promise<Array<{ balance: number; frozen: number; pend
   });
 }
 
+/** What an answer says of its transfer: done, refused, or still in progress (a request that lost its hold under load). */
+function outcomeOf(answer: { status: number; body: any }): 'done' | 'refused' | 'in_progress' | string {
+  if (answer.status === 200 && answer.body.state === 'done') return 'done';
+  if (answer.status === 409 && answer.body.error?.code === 'insufficient_funds') return 'refused';
+  if (answer.status === 200 && ['initial', 'pending', 'applied', 'canceling'].includes(answer.body.state)) return 'in_progress';
+  return `unexpected ${answer.status} ${JSON.stringify(answer.body)}`;
+}
+
 describe('concurrent transfers across processes', () => {
-  it('200 concurrent transfers over 4 wallets: total unchanged, none negative, nothing frozen, every answer 200 or insufficient_funds', async () => {
+  it('200 concurrent transfers over 4 wallets: each ends as answered or finishes by recovery, and the books balance', async () => {
     const total = START.reduce((a, b) => a + b, 0);
     // deterministic pseudo-random plan, amounts large enough that many transfers must be refused
     let seed = 7;
@@ -59,35 +68,38 @@ describe('concurrent transfers across processes', () => {
       return { from_wallet_id: wallets[from], to_wallet_id: wallets[to], money: 1 + Math.floor(random() * 900), out_trade_no: `storm-${i}` };
     });
     const answers = await Promise.all(plan.map((body, i) => (apis[i % 2] as ApiProcess).call('/wallet/transfer', body)));
+    const outcomes = answers.map(outcomeOf);
+    expect(outcomes.filter((o) => !['done', 'refused', 'in_progress'].includes(o))).toEqual([]);
 
-    const outcomes = answers.map((a) => (a.status === 200 ? `200 ${a.body.state}` : `${a.status} ${a.body.error?.code}`));
-    const kinds = new Set(outcomes);
-    for (const kind of kinds) expect(['200 done', '409 insufficient_funds']).toContain(kind);
-    const done = outcomes.filter((o) => o === '200 done').length;
-    expect(done).toBeGreaterThan(50);
-    expect(done).toBeLessThan(200);
+    // on a loaded machine a request can lose its hold (its writes fenced) and answer "in progress": once the
+    // holds ran out, recovery finishes those
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await runCli(walletEnv(dbName), ['wallet', 'recover'])).code).toBe(0);
+    const states = new Map((await db.collection('wallet_transaction').find({ type: 'transfer' }).toArray()).map((tx) => [tx.out_trade_no as string, tx]));
+    const finals = plan.map((body) => states.get(body.out_trade_no)?.state);
+    outcomes.forEach((outcome, i) => {
+      const want = outcome === 'done' ? ['done'] : outcome === 'refused' ? ['canceled'] : ['done', 'canceled'];
+      expect(want, `${plan[i]?.out_trade_no} answered ${outcome}`).toContain(finals[i]);
+    });
+    // the amounts are such that the wallets run dry: both ends happen (how many of each depends on the timing)
+    expect(new Set(finals)).toEqual(new Set(['done', 'canceled']));
 
     const after = await balances();
     expect(after.reduce((sum, w) => sum + w.balance, 0)).toBe(total);
-    for (const wallet of after) {
-      expect(wallet.balance).toBeGreaterThanOrEqual(0);
-      expect(wallet).toMatchObject({ frozen: 0, pending: 0 });
-    }
-    // each wallet's balance is its start plus what the answered transfers say
+    expect(after.map((w) => ({ negative: w.balance < 0, frozen: w.frozen, pending: w.pending }))).toEqual(after.map(() => ({ negative: false, frozen: 0, pending: 0 })));
+    // each wallet's balance is its start plus the transfers that ended done
     const expected = new Map(wallets.map((id, i) => [id, START[i] as number]));
-    answers.forEach((answer, i) => {
-      if (answer.status !== 200) return;
-      const { from_wallet_id, to_wallet_id, money } = plan[i] as { from_wallet_id: string; to_wallet_id: string; money: number };
-      expected.set(from_wallet_id, (expected.get(from_wallet_id) as number) - money);
-      expected.set(to_wallet_id, (expected.get(to_wallet_id) as number) + money);
+    plan.forEach(({ from_wallet_id, to_wallet_id, money }, i) => {
+      const moved = finals[i] === 'done' ? money : 0;
+      expected.set(from_wallet_id as string, (expected.get(from_wallet_id as string) as number) - moved);
+      expected.set(to_wallet_id as string, (expected.get(to_wallet_id as string) as number) + moved);
     });
     expect(after.map((w) => w.balance)).toEqual([...expected.values()]);
-    expect(await db.collection('wallet_transaction').countDocuments({ type: 'transfer', state: 'done' })).toBe(done);
 
     const verify = await runVerify(walletEnv(dbName));
     expect(verify.output).toContain('books OK');
     expect(verify.code).toBe(0);
-  });
+  }, 120_000); // 200 requests, recovery and verify, as processes on a shared 2-core machine
 
   it('20 copies of one transfer split over both processes: one transaction, money moved once', async () => {
     const before = await balances();
@@ -103,5 +115,5 @@ describe('concurrent transfers across processes', () => {
     const after = await balances();
     expect(after[from]?.balance).toBe((before[from]?.balance as number) - 1);
     expect(after[to]?.balance).toBe((before[to]?.balance as number) + 1);
-  });
+  }, 60_000);
 });
