@@ -5,13 +5,12 @@ import { buildActionTable } from './core/dispatch.js';
 import { renderOpenApi, renderSep12 } from './core/docs.js';
 import { RESULT_SCHEMA_JSON_SCHEMA, resultSchemaJsonSchema } from './core/schema-json-schema.js';
 import { buildGraphqlSchema, printGraphqlSchema } from './graphql/index.js';
-import { loadPaymentsConfig } from './payments/config.js';
 import { createResources } from './resources/index.js';
-import { SCHEMA_DIR, createEngine } from './service.js';
+import { SCHEMA_DIR } from './service.js';
 
 /** `npm run docs`: writes docs/api.md (SEP-12 format) and docs/openapi.json from the declarations. */
 const docsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs');
-const table = buildActionTable(createResources(createEngine(loadPaymentsConfig({}))), SCHEMA_DIR);
+const table = buildActionTable(createResources(), SCHEMA_DIR);
 mkdirSync(docsDir, { recursive: true });
 writeFileSync(path.join(docsDir, 'api.md'), renderSep12(table));
 writeFileSync(path.join(docsDir, 'openapi.json'), `${JSON.stringify(renderOpenApi(table), null, 2)}\n`);

@@ -4,11 +4,10 @@ import { DeclarationError, formatProblem, type DeclarationProblem } from './core
 import { checkDeclarations } from './core/declarations.js';
 import { buildActionTable, shapeResult, type ResourceDefinition } from './core/dispatch.js';
 import { createLogger } from './core/logger.js';
-import { loadPaymentsConfig } from './payments/config.js';
 import { loadConfigsOrExit } from './boot/configs.js';
 import { openDatabase } from './boot/open-database.js';
 import { createResources } from './resources/index.js';
-import { SCHEMA_DIR, createEngine } from './service.js';
+import { SCHEMA_DIR } from './service.js';
 
 /** The `schemas …` lines of `npm run cli -- --help`. */
 export const SCHEMAS_USAGE = `  schemas check [dir]
@@ -24,9 +23,9 @@ export async function runSchemasCommand(command: string | undefined, args: strin
   return undefined;
 }
 
-/** The resources as the service builds them (no database: the engine only holds settings). */
+/** The resources as the service builds them (no database, no services). */
 function projectResources(): ResourceDefinition[] {
-  return createResources(createEngine(loadPaymentsConfig({})));
+  return createResources();
 }
 
 function check(args: string[]): number {

@@ -12,6 +12,7 @@ import { ReloadingActions } from './core/schema-reload.js';
 import { createGraphql } from './graphql/index.js';
 import type { Logger } from './core/logger.js';
 import { gatewayCallBudgetMs, loadPaymentsConfig, type PaymentsConfig } from './payments/config.js';
+import { ensurePaymentIndexes } from './payments/collections.js';
 import { PaymentEngine } from './payments/engine.js';
 import { createGateway } from './payments/gateway.js';
 import { PaymentWorker } from './payments/worker.js';
@@ -65,7 +66,7 @@ export function createWorker(db: Db, engine: PaymentEngine, payments: PaymentsCo
 export async function createService(options: ServiceOptions): Promise<Service> {
   const payments = options.payments ?? loadPaymentsConfig({});
   const engine = createEngine(payments);
-  const resources = options.resources ?? createResources(engine);
+  const resources = options.resources ?? createResources();
   const schemaDir = options.schemaDir ?? SCHEMA_DIR;
   const actions = new ReloadingActions(buildActionTable(resources, schemaDir), resources, schemaDir, options.logger);
   const badScope = unknownScopeResource(options.config.apiKeys, new Set(resources.map((r) => r.name)));
@@ -77,7 +78,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     introspection: options.config.graphqlIntrospection ?? nodeEnv !== 'production',
     bodyLimitBytes: options.config.bodyLimitBytes,
   });
-  const app = createApp({ database: options.database, config: options.config, logger: options.logger, actions, graphql });
+  await ensurePaymentIndexes(options.database.db);
+  const app = createApp({ database: options.database, config: options.config, logger: options.logger, actions, graphql, services: { payments: engine } });
   if (options.watchSchemas) actions.start();
   const worker = options.startWorker ? createWorker(options.database.db, engine, payments, options.logger) : undefined;
   worker?.start();

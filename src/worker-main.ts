@@ -1,12 +1,12 @@
 import { bootProcess } from './boot/boot-process.js';
-import { createResources } from './resources/index.js';
-import { createEngine, createWorker, ensureIndexes } from './service.js';
+import { ensurePaymentIndexes } from './payments/collections.js';
+import { createEngine, createWorker } from './service.js';
 
 /** `npm run worker`: the payment gateway worker alone (run one per deployment; the lease keeps it single). */
 async function main(): Promise<void> {
   const { payments, logger, opened, onStop } = await bootProcess('worker');
   const engine = createEngine(payments);
-  await ensureIndexes(opened.database.db, createResources(engine));
+  await ensurePaymentIndexes(opened.database.db);
   const worker = createWorker(opened.database.db, engine, payments, logger);
   worker.start();
   onStop(() => worker.stop());

@@ -14,7 +14,16 @@ export interface ActionContext {
   log: Logger;
   requestId: string;
   caller: Caller;
+  /** What the application hands every handler (such as the payment engine). */
+  services: Services;
 }
+
+/**
+ * The services of the application. Empty in core: a module that provides one adds it by declaration merging
+ * (`declare module '.../core/app.js' { interface Services { payments: PaymentEngine } }`).
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging
+export interface Services {}
 
 /** An action as the HTTP layer sees it: whether it needs a key, and how to run it on a parsed body. */
 export interface RunnableAction {
@@ -36,6 +45,8 @@ export interface AppDependencies {
   actions: ActionLookup;
   /** Mounts `/graphql` (src/graphql) beside the actions, sharing their key check, request state and context. */
   graphql?: (shared: SharedTransport) => express.RequestHandler;
+  /** Handed to every handler as `ctx.services`. */
+  services?: Services;
 }
 
 /** What another protocol on this app shares with the action route, so auth, request ids and logs are the same. */
@@ -61,7 +72,7 @@ export interface RequestState {
 }
 
 /** Builds the express app: transport, auth, dispatch and the error model of DESIGN.md §2–3. */
-export function createApp({ database, config, logger, actions, graphql }: AppDependencies): express.Express {
+export function createApp({ database, config, logger, actions, graphql, services = {} as Services }: AppDependencies): express.Express {
   const authenticate = createAuthenticator(config.apiKeys);
   const scopesOf = new Map(config.apiKeys.map((key) => [key.name, key.scopes]));
   const parseJson = express.json({ limit: config.bodyLimitBytes, strict: false, type: () => true });
@@ -90,7 +101,7 @@ export function createApp({ database, config, logger, actions, graphql }: AppDep
   });
 
   if (graphql) {
-    app.use('/graphql', graphql({ authenticate, stateOf, actionContext: (state) => actionContextOf(database, logger, state), bodyError }));
+    app.use('/graphql', graphql({ authenticate, stateOf, actionContext: (state) => actionContextOf(database, logger, state, services), bodyError }));
   }
 
   // a chain, each step able to answer: find the action, check the key, check and parse the body, run it
@@ -132,7 +143,7 @@ export function createApp({ database, config, logger, actions, graphql }: AppDep
       if (body === null || typeof body !== 'object' || Array.isArray(body)) {
         throw new ApiError('invalid_json', { message: 'The request body must be a JSON object' });
       }
-      const result = await (res.locals.action as RunnableAction).run(body, actionContextOf(database, logger, state));
+      const result = await (res.locals.action as RunnableAction).run(body, actionContextOf(database, logger, state, services));
       if (result instanceof StreamedResult) return await result.send(res);
       res.status(200).json(result);
     },
@@ -154,7 +165,7 @@ export function createApp({ database, config, logger, actions, graphql }: AppDep
   return app;
 }
 
-function actionContextOf(database: Database, logger: Logger, state: RequestState): ActionContext {
+function actionContextOf(database: Database, logger: Logger, state: RequestState, services: Services): ActionContext {
   let log: Logger | undefined;
   return {
     db: database.db,
@@ -165,6 +176,7 @@ function actionContextOf(database: Database, logger: Logger, state: RequestState
     },
     requestId: state.requestId,
     caller: state.caller,
+    services,
   };
 }
 

@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { parseParams, type ParamsDeclaration, type ParsedParam } from '../core/params.js';
-import { loadPaymentsConfig } from '../payments/config.js';
 import { createResources } from '../resources/index.js';
-import { createEngine } from '../service.js';
 import { Checkpoint } from './checkpoint.js';
 import { ImportAborted, importFile, type ImportStats } from './importer.js';
 import { countRows, formatOf } from './readers.js';
@@ -69,7 +67,7 @@ function parseArgs(argv: string[]): Args {
 
 /** The doc fields of the resource's batch_create, from the same declarations the server compiles. */
 function docFields(resource: string): Map<string, ParsedParam> {
-  const definition = createResources(createEngine(loadPaymentsConfig({}))).find((r) => r.name === resource);
+  const definition = createResources().find((r) => r.name === resource);
   const docs = definition?.actions.batch_create?.params.docs;
   if (!docs || typeof docs === 'string' || !docs.fields) throw new UsageError(`resource "${resource}" has no batch_create`);
   return new Map(parseParams(docs.fields as ParamsDeclaration).map((p) => [p.name, p]));

@@ -1,9 +1,11 @@
 import { Long, ObjectId, type Db, type Document } from 'mongodb';
-import { ApiError, isDuplicateKeyError } from '../core/errors.js';
+import { isDuplicateKeyError } from '../core/errors.js';
 import type { FaultPoint } from '../core/faults.js';
 import type { Logger } from '../core/logger.js';
 import { GatewayUnavailableError, type GatewayResult, type PaymentGateway } from './gateway.js';
-import { applyLeg, settleLeg, type Refusal } from './legs.js';
+import { transactions, wallets } from './collections.js';
+import { IdempotencyConflictError, LockLostError, NotCancellableError, PaymentRefusedError, TransactionNotFoundError } from './errors.js';
+import { REFUSALS, applyLeg, settleLeg, type Refusal } from './legs.js';
 import {
   TX_FLOW,
   awaitingGatewayFilter,
@@ -14,7 +16,7 @@ import {
   stepOf,
   workerQueueFilter,
 } from './flow.js';
-import { TX_KINDS, UNLOCKED, transactions, wallets, type TxDoc, type TxState, type TxType } from './transactions.js';
+import { TX_KINDS, UNLOCKED, actorName, type TxDoc, type TxState, type TxType } from './transactions.js';
 
 export interface EngineOptions {
   lockTtlMs: number;
@@ -38,12 +40,15 @@ export interface RecoveryResult {
   failed: Array<{ id: ObjectId; error: Error }>;
 }
 
-/** Another actor changed the transaction under us: we stop; the one that holds it (or recovery) goes on. */
-export class LockLostError extends Error {
-  constructor(readonly txId: ObjectId) {
-    super(`lost the lock on transaction ${txId.toHexString()}`);
-    this.name = 'LockLostError';
-  }
+/**
+ * What a payment request comes to, short of a refusal (thrown as PaymentRefusedError): the transaction as it
+ * stands, whether the request's part is still unfinished (another actor drives it on: ask again with the same
+ * key), and whether an earlier call with the same out_trade_no made it.
+ */
+export interface SubmitOutcome {
+  tx: TxDoc;
+  inProgress: boolean;
+  replayed: boolean;
 }
 
 const REFUSAL_MESSAGES: Record<Refusal, string> = {
@@ -71,9 +76,31 @@ export class PaymentEngine {
 
   /**
    * The API entry: records the transaction (or finds the one with the same out_trade_no) and drives it as far as
-   * a request may. A retry with other params is `idempotency_conflict`.
+   * a request may. Throws IdempotencyConflictError (the key with other params) and PaymentRefusedError.
    */
-  async submit(db: Db, request: PaymentRequest, owner: string): Promise<TxDoc> {
+  async submit(db: Db, request: PaymentRequest, log: Logger): Promise<SubmitOutcome> {
+    const owner = actorName('api');
+    let replayed = false;
+    let tx: TxDoc;
+    try {
+      const made = await this.record(db, request, owner);
+      replayed = made.replayed;
+      tx = made.tx;
+    } catch (err) {
+      if (!(err instanceof LockLostError)) throw err;
+      // someone else (recovery) drives it now: answer with where it stands
+      log.warn({ tx: err.txId.toHexString() }, 'lost the transaction lock; answering with its current state');
+      tx = (await transactions(db).findOne({ _id: err.txId })) as TxDoc;
+      replayed = false;
+    }
+    if (tx.state === 'canceled' && tx.error && (REFUSALS as readonly string[]).includes(tx.error.code)) {
+      throw new PaymentRefusedError(tx as TxDoc & { error: NonNullable<TxDoc['error']> }, replayed);
+    }
+    return { tx, inProgress: !requestIsDone(tx), replayed };
+  }
+
+  /** Inserts the transaction and drives it, or meets the one with the same key (replayed). */
+  private async record(db: Db, request: PaymentRequest, owner: string): Promise<{ tx: TxDoc; replayed: boolean }> {
     const now = new Date();
     const tx: TxDoc = {
       _id: new ObjectId(),
@@ -95,16 +122,11 @@ export class PaymentEngine {
       if (!isDuplicateKeyError(err)) throw err;
       const existing = await transactions(db).findOne({ out_trade_no: request.out_trade_no });
       if (!existing) throw err;
-      if (!sameRequest(existing, request)) {
-        throw new ApiError('idempotency_conflict', {
-          message: `out_trade_no ${request.out_trade_no} was already used for another ${existing.type}`,
-          fields: [{ field: 'out_trade_no', messages: ['was already used with different parameters'] }],
-        });
-      }
-      return await this.resume(db, existing, owner);
+      if (!sameRequest(existing, request)) throw new IdempotencyConflictError(request.out_trade_no, existing.type);
+      return { tx: await this.resume(db, existing, owner), replayed: true };
     }
     this.options.fault(`${tx.type}.after_insert`);
-    return await this.drive(db, { tx, owner, renewedAt: now.getTime() });
+    return { tx: await this.drive(db, { tx, owner, renewedAt: now.getTime() }), replayed: false };
   }
 
   /**
@@ -341,7 +363,7 @@ export class PaymentEngine {
    * mark_cancel: only before money moved for real — a transaction still `initial`, or a gateway payment in
    * `pending` that the gateway has never been called for (attempts 0). Anything held is rolled back.
    */
-  async cancel(db: Db, txId: ObjectId, owner: string): Promise<TxDoc> {
+  async cancel(db: Db, txId: ObjectId, owner = actorName('api')): Promise<TxDoc> {
     try {
       const hold = await this.lock(db, txId, owner, cancellableFilter());
       if (hold) {
@@ -352,21 +374,14 @@ export class PaymentEngine {
       if (!(err instanceof LockLostError)) throw err;
     }
     const tx = await transactions(db).findOne({ _id: txId });
-    if (!tx) throw new ApiError('not_found', { message: `wallet_transaction ${txId.toHexString()} not found` });
+    if (!tx) throw new TransactionNotFoundError(txId);
     if (tx.error?.code === 'canceled_by_caller' && (tx.state === 'canceling' || tx.state === 'canceled')) {
       // canceled already (a retry of a cancel that was answered, or not): the same answer, and finish it if we can
       if (tx.state === 'canceled') return tx;
       const hold = await this.lock(db, txId, owner, { state: 'canceling' });
       return hold ? await this.drive(db, hold).catch(() => tx) : tx;
     }
-    const stillCancellable = isCancellable(tx);
-    throw new ApiError('conflict', {
-      message: stillCancellable
-        ? `transaction ${txId.toHexString()} is being processed right now; try again`
-        : `a ${tx.type} in state ${tx.state}${tx.attempts > 0 ? ' already sent to the gateway' : ''} can no longer be canceled`,
-      zhMessage: '当前状态不允许取消',
-      fields: [{ field: 'state', messages: [`is ${tx.state}`] }],
-    });
+    throw new NotCancellableError(tx, isCancellable(tx));
   }
 
   /**
@@ -407,4 +422,11 @@ function errorOf(refusal: Refusal, wallet: ObjectId): NonNullable<TxDoc['error']
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+declare module '../core/app.js' {
+  /** The payment engine, as `ctx.services.payments` in every handler. */
+  interface Services {
+    payments: PaymentEngine;
+  }
 }

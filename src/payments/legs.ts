@@ -54,8 +54,9 @@ export interface WalletDoc {
   updated_at: Date;
 }
 
-/** Why an apply did not happen. */
-export type Refusal = 'insufficient_funds' | 'wallet_not_found' | 'wallet_disabled' | 'balance_limit';
+/** Why an apply did not happen: a refusal, answered the same on every retry. */
+export const REFUSALS = ['insufficient_funds', 'wallet_not_found', 'wallet_disabled', 'balance_limit'] as const;
+export type Refusal = (typeof REFUSALS)[number];
 
 /** `fenced`: the caller's lock could have run out, so the server refused the write (see applyLeg). */
 export type ApplyOutcome = { ok: true; already: boolean } | { ok: false; reason: Refusal | 'fenced' };

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Collection, Db, ObjectId } from 'mongodb';
-import { collectionOf } from '../core/db.js';
-import type { LegRole, Refusal, WalletDoc } from './legs.js';
+import type { ObjectId } from 'mongodb';
+import type { LegRole, Refusal } from './legs.js';
 
 export const TX_TYPES = ['recharge', 'withdraw', 'transfer'] as const;
 export type TxType = (typeof TX_TYPES)[number];
@@ -73,17 +72,6 @@ export function actorName(kind: 'api' | 'worker' | 'cli'): string {
 
 /** A lock that is free (any date in the past would do; the epoch reads clearly). */
 export const UNLOCKED = new Date(0);
-
-export const TX_COLLECTION = 'wallet_transaction';
-export const WALLET_COLLECTION = 'wallet';
-
-export function transactions(db: Db): Collection<TxDoc> {
-  return collectionOf<TxDoc>(db, TX_COLLECTION);
-}
-
-export function wallets(db: Db): Collection<WalletDoc> {
-  return collectionOf<WalletDoc>(db, WALLET_COLLECTION);
-}
 
 export function isFinal(state: TxState): boolean {
   return FINAL_STATES.includes(state);

@@ -1,7 +1,8 @@
 import { ObjectId, type Db } from 'mongodb';
 import { legEffect } from './legs.js';
 import { legPhaseOf } from './flow.js';
-import { TX_KINDS, TX_STATES, isFinal, transactions, wallets, type TxDoc, type TxState } from './transactions.js';
+import { transactions, wallets } from './collections.js';
+import { TX_KINDS, TX_STATES, isFinal, type TxDoc, type TxState } from './transactions.js';
 import type { WalletDoc } from './legs.js';
 
 /** One inconsistency in the books. */

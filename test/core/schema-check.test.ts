@@ -8,14 +8,13 @@ import { buildActionTable } from '../../src/core/dispatch.js';
 import { defineResource } from '../../src/core/resource.js';
 import { checkSchemas } from '../../src/core/schema-check.js';
 import { readSchemaText } from '../../src/core/schema-files.js';
-import { loadPaymentsConfig } from '../../src/payments/config.js';
 import { createResources } from '../../src/resources/index.js';
-import { SCHEMA_DIR, createEngine } from '../../src/service.js';
+import { SCHEMA_DIR } from '../../src/service.js';
 
 // The declaration checks need no database: they run at startup before anything is served, and in `schemas check`.
 const root = path.resolve(import.meta.dirname, '..', '..');
 const BAD_DIR = path.join(root, 'test', 'fixtures', 'bad-schemas');
-const resources = createResources(createEngine(loadPaymentsConfig({})));
+const resources = createResources();
 
 /** What the fixture folder's mistakes must give: one line each, at the line and column where each was written. */
 const FIXTURE_LINES = [

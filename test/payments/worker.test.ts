@@ -2,6 +2,7 @@ import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPaymentsConfig } from '../../src/payments/config.js';
 import { Lease } from '../../src/core/lease.js';
+import { ensurePaymentIndexes } from '../../src/payments/collections.js';
 import { UNLOCKED } from '../../src/payments/transactions.js';
 import { verifyBooks } from '../../src/payments/verify.js';
 import { createWorker } from '../../src/service.js';
@@ -139,5 +140,20 @@ describe('the payment worker', () => {
     expect((await t.call('/wallet/get', { _id: to })).body.balance_money).toBe(40);
     expect((await verifyBooks(t.db)).breaks).toEqual([]);
     await worker.stop();
+  });
+});
+
+describe('the payment indexes', () => {
+  it('are made by the payments module alone, as the worker process makes them (no resource built)', async () => {
+    const db = t.database.client.db(`${t.db.databaseName}_idx`);
+    try {
+      await ensurePaymentIndexes(db);
+      const indexes = await db.collection('wallet_transaction').indexes();
+      expect(indexes.find((index) => index.name === 'out_trade_no_1')).toMatchObject({ key: { out_trade_no: 1 }, unique: true });
+      expect(indexes.map((index) => index.name).sort()).toEqual(['_id_', 'out_trade_no_1', 'state_1_lock_until_1', 'state_1_type_1_next_attempt_at_1', 'to_wallet_id_1__id_-1', 'wallet_id_1__id_-1']);
+      expect((await db.listCollections().toArray()).map((c) => c.name)).toEqual(['wallet_transaction']);
+    } finally {
+      await db.dropDatabase();
+    }
   });
 });

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPaymentsConfig } from '../../src/payments/config.js';
 import { loadPublishingConfig } from '../../src/publishing/config.js';
 import { createResources } from '../../src/resources/index.js';
 import { APPROVED, FIRST_STAGE, SECOND_STAGE } from '../../src/resources/protocol/names.js';
-import { createEngine } from '../../src/service.js';
 import { createPassport } from '../helpers/passport-fixtures.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 
@@ -14,7 +12,7 @@ const PENDING_AFTER_MS = 1_500;
 // pending is checked with a short PROTOCOL_PENDING_AFTER_MS, read from the environment as the service reads it
 beforeAll(async () => {
   const publishing = loadPublishingConfig({ PROTOCOL_PENDING_AFTER_MS: String(PENDING_AFTER_MS) });
-  t = await startTestService({ resources: createResources(createEngine(loadPaymentsConfig({})), publishing) });
+  t = await startTestService({ resources: createResources(publishing) });
   const rows = [
     { key: 'a', name: 'Протокол датчика', serial: 'SN-ALPHA-1', status: FIRST_STAGE },
     { key: 'b', name: 'Протокол привода', serial: 'SN-BETA-2', status: SECOND_STAGE },

@@ -1,60 +1,59 @@
 import { Long, type ObjectId } from 'mongodb';
-import type { ActionDefinition, HandlerContext, ResourceDefinition } from '../../core/dispatch.js';
-import { ApiError, invalidParams } from '../../core/errors.js';
+import type { ActionDefinition, HandlerContext } from '../../core/dispatch.js';
+import { invalidParams } from '../../core/errors.js';
 import { defineResource } from '../../core/resource.js';
-import { LockLostError, type PaymentEngine, type PaymentRequest } from '../../payments/engine.js';
+import { asApiCall } from '../../payments/api-errors.js';
+import type { PaymentRequest, SubmitOutcome } from '../../payments/engine.js';
 import { WALLET_STATE } from '../../payments/legs.js';
-import { actorName, transactions, type TxDoc, type TxType } from '../../payments/transactions.js';
+import type { TxType } from '../../payments/transactions.js';
 
 /** Money is an integer count of minor units (分/cents), never a float. */
 export const MONEY = { type: 'M int(1,10000000000000)', note: '金额, integer minor units (分)' };
 const OUT_TRADE_NO = { type: 'M string(1,64)', note: "the caller's unique key: a retry with the same key and params returns the same transaction" };
 
-/** 钱包 — seed 004 §10. Every change of money goes through the payment engine (src/payments). */
-export function walletResource(engine: PaymentEngine): ResourceDefinition {
-  return defineResource({
-    name: 'wallet',
-    summary: '钱包 (wallets; money in integer minor units)',
-    fields: {
-      account_id: { type: 'M object_id', note: '账号ID; one wallet per account' },
-      state: { type: 'O enum<int>(100,200)', note: '100 active, 200 disabled' },
-      balance_money: 'O int',
-      frozen_money: 'O int',
-      pending_transactions: 'O list<object_id>',
-    },
-    defaults: { state: WALLET_STATE.active, balance_money: Long.ZERO, frozen_money: Long.ZERO, pending_transactions: [] },
-    references: { account_id: 'account' },
-    indexes: [
-      { key: { account_id: 1 }, name: 'account_id_1', unique: true },
-      { key: { state: 1, _id: -1 }, name: 'state_1__id_-1' },
-    ],
-    derive: (wallet) => ({ ...wallet, available_money: Number(wallet.balance_money) - Number(wallet.frozen_money) }),
-    actions: (std) => ({
-      create: std.create({ fields: ['account_id'], summary: 'Open the wallet of an account (400 when the account does not exist, 409 when it has one)' }),
-      get: std.get({ result: 'wallet_detail' }),
-      find: std.find({ result: 'wallet_detail', filters: { account_id: ['eq'], state: ['eq', 'in'] }, sortable: ['_id', 'created_at', 'balance_money'] }),
-      mark_disable: std.mark({ from: [WALLET_STATE.active], to: WALLET_STATE.disabled, summary: 'Disable a wallet: no new money in or out (what is in flight finishes)' }),
-      mark_enable: std.mark({ from: [WALLET_STATE.disabled], to: WALLET_STATE.active }),
-      recharge: gatewayPayment(engine, 'recharge', 'Recharge through the payment gateway: the money shows as frozen until the gateway confirms (state pending)'),
-      withdraw: gatewayPayment(engine, 'withdraw', 'Withdraw through the payment gateway: the money is frozen at once (409 insufficient_funds), paid out by the worker'),
-      transfer: {
-        summary: 'Move money between two wallets, finished (done) inside the request; 409 insufficient_funds when the source cannot pay',
-        params: { from_wallet_id: 'M object_id', to_wallet_id: 'M object_id', money: MONEY, out_trade_no: OUT_TRADE_NO },
-        result: 'wallet_transaction_summary',
-        envelope: 'object_result',
-        handler: async (params, ctx) => {
-          const from = params.from_wallet_id as ObjectId;
-          const to = params.to_wallet_id as ObjectId;
-          if (from.equals(to)) throw invalidParams([{ field: 'to_wallet_id', messages: ['must differ from from_wallet_id'] }]);
-          const request: PaymentRequest = { type: 'transfer', wallet_id: from, to_wallet_id: to, money: params.money as number, out_trade_no: params.out_trade_no as string };
-          return answer(await submit(engine, request, ctx), { [from.toHexString()]: 'from_wallet_id', [to.toHexString()]: 'to_wallet_id' });
-        },
+/** 钱包 — seed 004 §10. Every change of money goes through the payment engine (src/payments, `ctx.services.payments`). */
+export default defineResource({
+  name: 'wallet',
+  summary: '钱包 (wallets; money in integer minor units)',
+  fields: {
+    account_id: { type: 'M object_id', note: '账号ID; one wallet per account' },
+    state: { type: 'O enum<int>(100,200)', note: '100 active, 200 disabled' },
+    balance_money: 'O int',
+    frozen_money: 'O int',
+    pending_transactions: 'O list<object_id>',
+  },
+  defaults: { state: WALLET_STATE.active, balance_money: Long.ZERO, frozen_money: Long.ZERO, pending_transactions: [] },
+  references: { account_id: 'account' },
+  indexes: [
+    { key: { account_id: 1 }, name: 'account_id_1', unique: true },
+    { key: { state: 1, _id: -1 }, name: 'state_1__id_-1' },
+  ],
+  derive: (wallet) => ({ ...wallet, available_money: Number(wallet.balance_money) - Number(wallet.frozen_money) }),
+  actions: (std) => ({
+    create: std.create({ fields: ['account_id'], summary: 'Open the wallet of an account (400 when the account does not exist, 409 when it has one)' }),
+    get: std.get({ result: 'wallet_detail' }),
+    find: std.find({ result: 'wallet_detail', filters: { account_id: ['eq'], state: ['eq', 'in'] }, sortable: ['_id', 'created_at', 'balance_money'] }),
+    mark_disable: std.mark({ from: [WALLET_STATE.active], to: WALLET_STATE.disabled, summary: 'Disable a wallet: no new money in or out (what is in flight finishes)' }),
+    mark_enable: std.mark({ from: [WALLET_STATE.disabled], to: WALLET_STATE.active }),
+    recharge: gatewayPayment('recharge', 'Recharge through the payment gateway: the money shows as frozen until the gateway confirms (state pending)'),
+    withdraw: gatewayPayment('withdraw', 'Withdraw through the payment gateway: the money is frozen at once (409 insufficient_funds), paid out by the worker'),
+    transfer: {
+      summary: 'Move money between two wallets, finished (done) inside the request; 409 insufficient_funds when the source cannot pay',
+      params: { from_wallet_id: 'M object_id', to_wallet_id: 'M object_id', money: MONEY, out_trade_no: OUT_TRADE_NO },
+      result: 'wallet_transaction_summary',
+      envelope: 'object_result',
+      handler: async (params, ctx) => {
+        const from = params.from_wallet_id as ObjectId;
+        const to = params.to_wallet_id as ObjectId;
+        if (from.equals(to)) throw invalidParams([{ field: 'to_wallet_id', messages: ['must differ from from_wallet_id'] }]);
+        const request: PaymentRequest = { type: 'transfer', wallet_id: from, to_wallet_id: to, money: params.money as number, out_trade_no: params.out_trade_no as string };
+        return await submit(ctx, request, { [from.toHexString()]: 'from_wallet_id', [to.toHexString()]: 'to_wallet_id' });
       },
-    }),
-  });
-}
+    },
+  }),
+});
 
-function gatewayPayment(engine: PaymentEngine, type: TxType, summary: string): ActionDefinition {
+function gatewayPayment(type: TxType, summary: string): ActionDefinition {
   return {
     summary,
     params: { wallet_id: 'M object_id', money: MONEY, out_trade_no: OUT_TRADE_NO },
@@ -63,40 +62,13 @@ function gatewayPayment(engine: PaymentEngine, type: TxType, summary: string): A
     handler: async (params, ctx) => {
       const wallet = params.wallet_id as ObjectId;
       const request: PaymentRequest = { type, wallet_id: wallet, to_wallet_id: null, money: params.money as number, out_trade_no: params.out_trade_no as string };
-      return answer(await submit(engine, request, ctx), { [wallet.toHexString()]: 'wallet_id' });
+      return await submit(ctx, request, { [wallet.toHexString()]: 'wallet_id' });
     },
   };
 }
 
-async function submit(engine: PaymentEngine, request: PaymentRequest, ctx: HandlerContext): Promise<TxDoc> {
-  const owner = actorName('api');
-  try {
-    return await engine.submit(ctx.db, request, owner);
-  } catch (err) {
-    if (!(err instanceof LockLostError)) throw err;
-    // someone else (recovery) drives it now: answer with where it stands
-    ctx.log.warn({ tx: err.txId.toHexString() }, 'lost the transaction lock; answering with its current state');
-    return (await transactions(ctx.db).findOne({ _id: err.txId })) as TxDoc;
-  }
-}
-
-/** The transaction as `{_id, state}`, or the error its refusal means (the same answer on every retry). */
-function answer(tx: TxDoc, paramOf: Record<string, string>): { _id: ObjectId; state: string } {
-  if (tx.state === 'canceled' && tx.error) {
-    const field = tx.error.wallet_id ? paramOf[tx.error.wallet_id.toHexString()] : undefined;
-    const fields = field ? [{ field, messages: [tx.error.message] }] : undefined;
-    const message = `${tx.error.message} (transaction ${tx._id.toHexString()})`;
-    switch (tx.error.code) {
-      case 'insufficient_funds':
-        throw new ApiError('insufficient_funds', { message, fields: [{ field: 'money', messages: ['is more than the wallet can pay'] }] });
-      case 'wallet_not_found':
-        throw new ApiError('not_found', { message, fields });
-      case 'wallet_disabled':
-      case 'balance_limit':
-        throw new ApiError('conflict', { message, zhMessage: tx.error.code === 'wallet_disabled' ? '钱包已停用' : '余额超出上限', fields });
-      default:
-        break;
-    }
-  }
-  return { _id: tx._id, state: tx.state };
+/** The transaction as `{_id, state}`; a refusal is the error it means (the same answer on every retry). */
+async function submit(ctx: HandlerContext, request: PaymentRequest, paramOf: Record<string, string>): Promise<{ _id: ObjectId; state: string }> {
+  const outcome: SubmitOutcome = await asApiCall(() => ctx.services.payments.submit(ctx.db, request, ctx.log), paramOf);
+  return { _id: outcome.tx._id, state: outcome.tx.state };
 }
