@@ -6,6 +6,8 @@ import type { PaymentsConfig } from './payments/config.js';
 import { transactions } from './payments/collections.js';
 import { actorName } from './payments/transactions.js';
 import { verifyBooks, type VerifyReport } from './payments/verify.js';
+import { loadPublishingConfig } from './publishing/config.js';
+import { verifyPassport } from './publishing/verify.js';
 import { GATEWAY_LEASE } from './payments/worker.js';
 import { loadConfigsOrExit } from './boot/configs.js';
 import { openDatabase } from './boot/open-database.js';
@@ -30,6 +32,9 @@ const USAGE = `usage: npm run cli -- <command>     (--help: this text)
         put a parked payment back in the worker's queue
   worker status
         who holds the payment worker lease
+  passport verify <internal_id> [--json]
+        recompute the IPFS CID of a published passport and compare it with passport_ipfs_cid; with the local
+        publisher also re-hash the stored document and check the ledger record. Exits 1 on any mismatch.
 ${SCHEMAS_USAGE}
 ${IMPORT_USAGE}
 Database: MONGODB_URL, else the local database of a running npm start / npm run worker.
@@ -124,6 +129,15 @@ const COMMANDS: Record<string, Command> = {
     const done = await createEngine(payments).unpark(db, parseId(id));
     process.stdout.write(done ? 'back in the queue\n' : 'not a parked payment\n');
     return done ? 0 : 1;
+  },
+  'passport verify': async (db, [internalId, ...flags]) => {
+    if (!internalId || internalId.startsWith('-')) throw new UsageError('passport verify needs an internal_id');
+    const unknown = flags.filter((f) => f !== '--json');
+    if (unknown.length > 0) throw new UsageError(`unknown option ${unknown.join(' ')}`);
+    const report = await verifyPassport(db, internalId, { local: loadPublishingConfig().gateway.kind === 'local' });
+    const text = `${report.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}`).join('\n')}\n${report.ok ? 'passport OK' : 'PASSPORT NOT VERIFIED'}\n`;
+    process.stdout.write(flags.includes('--json') ? `${JSON.stringify(report, null, 2)}\n` : text);
+    return report.ok ? 0 : 1;
   },
   'worker status': async (db) => {
     const holder = await new Lease(db, { name: GATEWAY_LEASE, owner: 'cli', ttlMs: 1 }).current();

@@ -8,7 +8,7 @@ import { createService, type Service } from './service.js';
 
 /** `npm start`: the API (and, unless WORKER=off, the payment worker) on the configured or a local database. */
 async function main(): Promise<void> {
-  const { config, payments, logger, opened, onStop, fail } = await bootProcess('api');
+  const { config, payments, publishing, logger, opened, onStop, fail } = await bootProcess('api');
   let service: Service;
   try {
     service = await createService({
@@ -16,6 +16,7 @@ async function main(): Promise<void> {
       config,
       logger,
       payments,
+      publishing,
       startWorker: payments.worker.enabled,
       watchSchemas: config.nodeEnv === 'development',
     });

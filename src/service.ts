@@ -16,6 +16,8 @@ import { ensurePaymentIndexes } from './payments/collections.js';
 import { PaymentEngine } from './payments/engine.js';
 import { createGateway } from './payments/gateway.js';
 import { PaymentWorker } from './payments/worker.js';
+import { loadPublishingConfig, type PublishingConfig } from './publishing/config.js';
+import { createPublishJob, type PublishJob } from './publishing/job.js';
 import { createResources } from './resources/index.js';
 
 /** The folder of the YAML result schemas. */
@@ -28,6 +30,8 @@ export interface ServiceOptions {
   logger: Logger;
   /** Payment settings (default: the defaults of loadPaymentsConfig). */
   payments?: PaymentsConfig;
+  /** Passport and publishing settings (default: the defaults of loadPublishingConfig). */
+  publishing?: PublishingConfig;
   /** Run the gateway worker in this process (it only works while it holds the lease). Default false. */
   startWorker?: boolean;
   resources?: readonly ResourceDefinition[];
@@ -42,6 +46,7 @@ export interface Service {
   readonly actions: ActionTable;
   engine: PaymentEngine;
   worker: PaymentWorker | undefined;
+  publishJob: PublishJob | undefined;
   stop(): Promise<void>;
 }
 
@@ -66,7 +71,8 @@ export function createWorker(db: Db, engine: PaymentEngine, payments: PaymentsCo
 export async function createService(options: ServiceOptions): Promise<Service> {
   const payments = options.payments ?? loadPaymentsConfig({});
   const engine = createEngine(payments);
-  const resources = options.resources ?? createResources();
+  const publishing = options.publishing ?? loadPublishingConfig({});
+  const resources = options.resources ?? createResources(publishing);
   const schemaDir = options.schemaDir ?? SCHEMA_DIR;
   const actions = new ReloadingActions(buildActionTable(resources, schemaDir), resources, schemaDir, options.logger);
   const badScope = unknownScopeResource(options.config.apiKeys, new Set(resources.map((r) => r.name)));
@@ -83,6 +89,9 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   if (options.watchSchemas) actions.start();
   const worker = options.startWorker ? createWorker(options.database.db, engine, payments, options.logger) : undefined;
   worker?.start();
+  // the passport publisher runs wherever the payment worker runs (its own lease)
+  const publishJob = options.startWorker ? createPublishJob(options.database.db, publishing, createFaultPoint(payments.faults), options.logger) : undefined;
+  publishJob?.start();
   return {
     app,
     get actions() {
@@ -90,8 +99,10 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     },
     engine,
     worker,
+    publishJob,
     stop: async () => {
       actions.stop();
+      await publishJob?.stop();
       await worker?.stop();
     },
   };

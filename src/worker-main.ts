@@ -1,15 +1,20 @@
 import { bootProcess } from './boot/boot-process.js';
+import { createFaultPoint } from './core/faults.js';
 import { ensurePaymentIndexes } from './payments/collections.js';
 import { createEngine, createWorker } from './service.js';
+import { createPublishJob } from './publishing/job.js';
 
 /** `npm run worker`: the payment gateway worker alone (run one per deployment; the lease keeps it single). */
 async function main(): Promise<void> {
-  const { payments, logger, opened, onStop } = await bootProcess('worker');
+  const { payments, publishing, logger, opened, onStop } = await bootProcess('worker');
   const engine = createEngine(payments);
   await ensurePaymentIndexes(opened.database.db);
   const worker = createWorker(opened.database.db, engine, payments, logger);
   worker.start();
   onStop(() => worker.stop());
+  const publisher = createPublishJob(opened.database.db, publishing, createFaultPoint(payments.faults), logger);
+  publisher.start();
+  onStop(() => publisher.stop());
   logger.info({ database: opened.mode, owner: worker.owner }, `payment worker running — database: ${opened.description}`);
 }
 

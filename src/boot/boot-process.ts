@@ -1,6 +1,7 @@
 import type { Config } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { PaymentsConfig } from '../payments/config.js';
+import type { PublishingConfig } from '../publishing/config.js';
 import { loadConfigsOrExit } from './configs.js';
 import { openDatabase, type OpenedDatabase } from './open-database.js';
 import { installShutdown } from './shutdown.js';
@@ -9,6 +10,7 @@ import { installShutdown } from './shutdown.js';
 export interface BootedProcess {
   config: Config;
   payments: PaymentsConfig;
+  publishing: PublishingConfig;
   logger: Logger;
   opened: OpenedDatabase;
   /** Registers work to do on shutdown; the last registered runs first. */
@@ -22,7 +24,7 @@ export interface BootedProcess {
  * the database (exit 1 with the reason when none can be had).
  */
 export async function bootProcess(name: string): Promise<BootedProcess> {
-  const { config, payments } = loadConfigsOrExit();
+  const { config, payments, publishing } = loadConfigsOrExit();
   const logger = createLogger({ level: config.logLevel, pretty: config.logPretty, name });
   const stoppers: Array<() => Promise<void>> = [];
   const shutdown = installShutdown(logger, config.shutdownTimeoutMs, stoppers);
@@ -38,5 +40,5 @@ export async function bootProcess(name: string): Promise<BootedProcess> {
     return await fail((err as Error).message);
   }
   stoppers.unshift(() => opened.close());
-  return { config, payments, logger, opened, onStop: (stop) => stoppers.unshift(stop), fail };
+  return { config, payments, publishing, logger, opened, onStop: (stop) => stoppers.unshift(stop), fail };
 }
