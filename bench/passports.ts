@@ -84,14 +84,26 @@ async function seed(client: MongoClient, dbName: string): Promise<void> {
 function compileServers(): void {
   rmSync(buildDir, { recursive: true, force: true });
   const tsc = path.join(path.dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
-  const run = spawnSync(process.execPath, [tsc, '-p', path.join(benchDir, 'tsconfig.passports.json')], { cwd: projectRoot, encoding: 'utf8', timeout: 180_000 });
+  const run = spawnSync(process.execPath, [tsc, '-p', path.join(benchDir, 'tsconfig.passports.json')], {
+    cwd: projectRoot,
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
   for (const file of ['serve-service.js', 'serve-passports-baseline.js']) {
     if (!existsSync(path.join(buildDir, 'bench', file))) throw new Error(`tsc did not emit ${file}:\n${run.stdout}${run.stderr}`);
   }
 }
 
-async function startServer(name: string, script: string, env: NodeJS.ProcessEnv): Promise<{ name: string; port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(buildDir, 'bench', `${script}.js`)], { cwd: projectRoot, env, stdio: ['pipe', 'pipe', 'inherit'] });
+async function startServer(
+  name: string,
+  script: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ name: string; port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, [path.join(buildDir, 'bench', `${script}.js`)], {
+    cwd: projectRoot,
+    env,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   children.push(child);
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start`)), 90_000);
@@ -123,9 +135,19 @@ async function post(port: number, body: string): Promise<{ status: number; text:
 }
 
 async function load(port: number, body: string, seconds: number): Promise<autocannon.Result> {
-  const result = await autocannon({ url: `http://127.0.0.1:${port}/passport/find`, method: 'POST', headers: HEADERS, body, connections: CONNECTIONS, duration: seconds, timeout: 30 });
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/passport/find`,
+    method: 'POST',
+    headers: HEADERS,
+    body,
+    connections: CONNECTIONS,
+    duration: seconds,
+    timeout: 30,
+  });
   if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0 || result.requests.total === 0) {
-    throw new Error(`port ${port}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, ${result.requests.total} requests`);
+    throw new Error(
+      `port ${port}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, ${result.requests.total} requests`,
+    );
   }
   return result;
 }
@@ -136,7 +158,11 @@ async function main(): Promise<void> {
   const dbName = `bench_passports_${Date.now().toString(36)}_${process.pid}`;
   const stop = async () => {
     await stopChildren();
-    if (database?.mode === 'external') await client?.db(dbName).dropDatabase().catch(() => undefined);
+    if (database?.mode === 'external')
+      await client
+        ?.db(dbName)
+        .dropDatabase()
+        .catch(() => undefined);
     await client?.close().catch(() => undefined);
     await database?.stop().catch(() => undefined);
   };
@@ -144,12 +170,24 @@ async function main(): Promise<void> {
   try {
     log('compiling the servers with tsc (bench/tsconfig.passports.json)');
     compileServers();
-    database = await provisionDatabase({ mongodbUrl: process.env.MONGODB_URL, storage: 'memory', projectRoot, dataDir: '.data', log: (level, message) => log(`database ${level}: ${message}`) });
+    database = await provisionDatabase({
+      mongodbUrl: process.env.MONGODB_URL,
+      storage: 'memory',
+      projectRoot,
+      dataDir: '.data',
+      log: (level, message) => log(`database ${level}: ${message}`),
+    });
     client = await MongoClient.connect(database.url, { appName: 'bench-seed' });
     const seedStart = Date.now();
     await seed(client, dbName);
     log(`seeded ${PASSPORTS} passports in ${((Date.now() - seedStart) / 1000).toFixed(1)} s (${database.description})`);
-    const env = { ...process.env, NODE_ENV: 'production', BENCH_MONGODB_URL: database.url, BENCH_DB: dbName, BENCH_PROJECT_ROOT: projectRoot };
+    const env = {
+      ...process.env,
+      NODE_ENV: 'production',
+      BENCH_MONGODB_URL: database.url,
+      BENCH_DB: dbName,
+      BENCH_PROJECT_ROOT: projectRoot,
+    };
     // the service creates the passport indexes at start; the baseline uses them too
     const service = await startServer('service', 'serve-service', env);
     const baseline = await startServer('baseline', 'serve-passports-baseline', env);
@@ -160,7 +198,8 @@ async function main(): Promise<void> {
       deepStrictEqual(JSON.parse(b.text), JSON.parse(a.text));
       if (a.text !== b.text) throw new Error(`page ${page}: same JSON, different bytes`);
       const parsed = JSON.parse(a.text) as { _meta: { result_count: number }; data: unknown[] };
-      if (parsed.data.length !== LIMIT) throw new Error(`page ${page}: ${parsed.data.length} rows, not ${LIMIT} (matches: ${parsed._meta.result_count})`);
+      if (parsed.data.length !== LIMIT)
+        throw new Error(`page ${page}: ${parsed.data.length} rows, not ${LIMIT} (matches: ${parsed._meta.result_count})`);
       log(`page ${page}: both answer the same bytes (${parsed.data.length} rows of ${parsed._meta.result_count} matches)`);
     }
     const runs: Array<{ page: number; target: string; round: number; req_per_s: number; p99_ms: number; mean_ms: number }> = [];
@@ -169,7 +208,14 @@ async function main(): Promise<void> {
         for (const target of round % 2 === 1 ? [service, baseline] : [baseline, service]) {
           await load(target.port, body, WARMUP_S);
           const result = await load(target.port, body, DURATION_S);
-          const figures = { page, target: target.name, round, req_per_s: Math.round((result.requests.total / result.duration) * 10) / 10, p99_ms: result.latency.p99, mean_ms: result.latency.average };
+          const figures = {
+            page,
+            target: target.name,
+            round,
+            req_per_s: Math.round((result.requests.total / result.duration) * 10) / 10,
+            p99_ms: result.latency.p99,
+            mean_ms: result.latency.average,
+          };
           runs.push(figures);
           log(`page ${page} ${target.name} round ${round}: ${figures.req_per_s} req/s, p99 ${figures.p99_ms} ms`);
         }
@@ -179,16 +225,38 @@ async function main(): Promise<void> {
     const summary = pages.map(({ page }) => {
       const of = (target: string) => mean(runs.filter((r) => r.page === page && r.target === target).map((r) => r.req_per_s));
       const p99 = (target: string) => mean(runs.filter((r) => r.page === page && r.target === target).map((r) => r.p99_ms));
-      return { page, service_req_per_s: Math.round(of('service') * 10) / 10, baseline_req_per_s: Math.round(of('baseline') * 10) / 10, ratio: Math.round((of('service') / of('baseline')) * 1000) / 1000, service_p99_ms: p99('service'), baseline_p99_ms: p99('baseline') };
+      return {
+        page,
+        service_req_per_s: Math.round(of('service') * 10) / 10,
+        baseline_req_per_s: Math.round(of('baseline') * 10) / 10,
+        ratio: Math.round((of('service') / of('baseline')) * 1000) / 1000,
+        service_p99_ms: p99('service'),
+        baseline_p99_ms: p99('baseline'),
+      };
     });
-    const report = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, node: process.version }, database: database.description, passports: PASSPORTS, filters: FILTERS, limit: LIMIT, settings: { connections: CONNECTIONS, duration_s: DURATION_S, warmup_s: WARMUP_S, rounds: ROUNDS, order: 'ABBA' }, summary, runs };
+    const report = {
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, node: process.version },
+      database: database.description,
+      passports: PASSPORTS,
+      filters: FILTERS,
+      limit: LIMIT,
+      settings: { connections: CONNECTIONS, duration_s: DURATION_S, warmup_s: WARMUP_S, rounds: ROUNDS, order: 'ABBA' },
+      summary,
+      runs,
+    };
     mkdirSync(resultsDir, { recursive: true });
     const file = path.join(resultsDir, `passports-${report.date.replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     process.stdout.write(
       `\npassport/find on ${PASSPORTS} passports, ${LIMIT} rows, filters ${JSON.stringify(FILTERS)} — ${database.description}\n` +
         `${'page'.padEnd(6)}${'service req/s'.padStart(15)}${'baseline req/s'.padStart(16)}${'ratio'.padStart(8)}${'p99 service'.padStart(13)}${'p99 baseline'.padStart(14)}\n` +
-        summary.map((s) => `${String(s.page).padEnd(6)}${String(s.service_req_per_s).padStart(15)}${String(s.baseline_req_per_s).padStart(16)}${`${s.ratio.toFixed(3)}x`.padStart(8)}${`${s.service_p99_ms} ms`.padStart(13)}${`${s.baseline_p99_ms} ms`.padStart(14)}`).join('\n') +
+        summary
+          .map(
+            (s) =>
+              `${String(s.page).padEnd(6)}${String(s.service_req_per_s).padStart(15)}${String(s.baseline_req_per_s).padStart(16)}${`${s.ratio.toFixed(3)}x`.padStart(8)}${`${s.service_p99_ms} ms`.padStart(13)}${`${s.baseline_p99_ms} ms`.padStart(14)}`,
+          )
+          .join('\n') +
         `\nwritten to ${path.relative(projectRoot, file)}\n`,
     );
   } finally {

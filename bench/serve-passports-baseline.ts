@@ -22,7 +22,10 @@ function requireKey(req: Request, res: Response, next: NextFunction): void {
   const token = match?.[1] ?? '';
   SCRATCH.fill(0);
   SCRATCH.write(token.slice(0, KEY.length), 'utf8');
-  if (token.length !== KEY.length || !timingSafeEqual(SCRATCH, KEY)) return fail(res, 401, 'unauthorized', 'Missing or invalid API key');
+  if (token.length !== KEY.length || !timingSafeEqual(SCRATCH, KEY)) {
+    fail(res, 401, 'unauthorized', 'Missing or invalid API key');
+    return;
+  }
   next();
 }
 
@@ -72,7 +75,10 @@ async function main(): Promise<void> {
   app.set('etag', false);
   app.post('/passport/find', requireKey, express.json({ limit: '1mb' }), async (req: Request, res: Response) => {
     const parsed = queryOf((req.body ?? {}) as Record<string, unknown>);
-    if (typeof parsed === 'string') return fail(res, 400, 'invalid_params', `Invalid parameter ${parsed}`);
+    if (typeof parsed === 'string') {
+      fail(res, 400, 'invalid_params', `Invalid parameter ${parsed}`);
+      return;
+    }
     const { query, page, limit, sort } = parsed;
     try {
       const [rows, total] = await Promise.all([
