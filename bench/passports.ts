@@ -10,13 +10,13 @@
  *  5. measures page 1 and page 500 with autocannon, service/baseline alternating, a warm-up before each run
  *  6. prints the table and writes bench/results/passports-<date>.json; stops everything, also on error or Ctrl-C
  *
- * Environment: BENCH_PASSPORTS (default 100000), BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2),
- * BENCH_ROUNDS (default 2), BENCH_CONNECTIONS (default 10), MONGODB_URL.
+ * Environment: BENCH_PASSPORTS (default 100000), BENCH_DURATION (s, default 20), BENCH_WARMUP (s, default 5),
+ * BENCH_ROUNDS (default 2), BENCH_CONNECTIONS (default 4), MONGODB_URL.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { deepStrictEqual } from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,16 +39,16 @@ const envNumber = (name: string, fallback: number): number => {
   return value;
 };
 const PASSPORTS = envNumber('BENCH_PASSPORTS', 100_000);
-const DURATION_S = envNumber('BENCH_DURATION', 10);
-const WARMUP_S = envNumber('BENCH_WARMUP', 2);
+const DURATION_S = envNumber('BENCH_DURATION', 20);
+const WARMUP_S = envNumber('BENCH_WARMUP', 5);
 const ROUNDS = envNumber('BENCH_ROUNDS', 2);
-const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 10);
+const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 4);
 const LIMIT = 20;
 const TYPES = ['sensor', 'drive', 'manipulator', 'controller', 'gripper', 'camera', 'conveyor', 'scanner', 'printer', 'robot'];
 const STATUSES = ['production', 'built', 'built', 'revision', 'approved', 'finalized', 'finalized'];
 const HEADERS = { authorization: `Bearer ${BENCH_KEY.secret}`, 'content-type': 'application/json' };
-/** The measured filters: status, five types, a date range, newest first — about 13k matches of 100k. */
-const FILTERS = { status: 'built', type__in: TYPES.slice(0, 5), date__gte: '2023-01-01T00:00:00.000Z', _sort: '-date' };
+/** The measured filters: status, five types, a date range, newest first — about 12k matches of 100k. */
+const FILTERS = { status: 'built', type__in: TYPES.slice(0, 5), date__gte: '2022-06-01T00:00:00.000Z', _sort: '-date' };
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 const children: ChildProcess[] = [];
@@ -60,7 +60,7 @@ async function seed(client: MongoClient, dbName: string): Promise<void> {
   for (let from = 0; from < PASSPORTS; from += 5_000) {
     const docs = [];
     for (let i = from; i < Math.min(PASSPORTS, from + 5_000); i++) {
-      const status = STATUSES[(i * 7) % STATUSES.length] as string;
+      const status = STATUSES[i % STATUSES.length] as string;
       const now = new Date();
       docs.push({
         _id: new ObjectId(),
@@ -129,12 +129,23 @@ async function stopChildren(): Promise<void> {
   );
 }
 
+/** CPU time (ms) a process has used so far, from /proc (Linux; undefined elsewhere). */
+function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime in clock ticks of 10 ms
+  } catch {
+    return undefined;
+  }
+}
+
 async function post(port: number, body: string): Promise<{ status: number; text: string }> {
   const res = await fetch(`http://127.0.0.1:${port}/passport/find`, { method: 'POST', headers: HEADERS, body });
   return { status: res.status, text: await res.text() };
 }
 
-async function load(port: number, body: string, seconds: number): Promise<autocannon.Result> {
+async function load(port: number, body: string, seconds: number, measured = true): Promise<autocannon.Result> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/passport/find`,
     method: 'POST',
@@ -144,7 +155,7 @@ async function load(port: number, body: string, seconds: number): Promise<autoca
     duration: seconds,
     timeout: 30,
   });
-  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0 || result.requests.total === 0) {
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0 || (measured && result.requests.total === 0)) {
     throw new Error(
       `port ${port}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, ${result.requests.total} requests`,
     );
@@ -202,22 +213,40 @@ async function main(): Promise<void> {
         throw new Error(`page ${page}: ${parsed.data.length} rows, not ${LIMIT} (matches: ${parsed._meta.result_count})`);
       log(`page ${page}: both answer the same bytes (${parsed.data.length} rows of ${parsed._meta.result_count} matches)`);
     }
-    const runs: Array<{ page: number; target: string; round: number; req_per_s: number; p99_ms: number; mean_ms: number }> = [];
+    const runs: Array<{
+      page: number;
+      target: string;
+      round: number;
+      requests: number;
+      req_per_s: number;
+      p99_ms: number;
+      mean_ms: number;
+      server_cpu_ms_per_req: number | undefined;
+    }> = [];
     for (const { page, body } of pages) {
       for (let round = 1; round <= ROUNDS; round++) {
         for (const target of round % 2 === 1 ? [service, baseline] : [baseline, service]) {
-          await load(target.port, body, WARMUP_S);
+          await load(target.port, body, WARMUP_S, false);
+          const cpuBefore = cpuMs(target.child.pid);
           const result = await load(target.port, body, DURATION_S);
+          const cpuAfter = cpuMs(target.child.pid);
           const figures = {
             page,
             target: target.name,
             round,
+            requests: result.requests.total,
+            server_cpu_ms_per_req:
+              cpuBefore === undefined || cpuAfter === undefined
+                ? undefined
+                : Math.round(((cpuAfter - cpuBefore) / result.requests.total) * 100) / 100,
             req_per_s: Math.round((result.requests.total / result.duration) * 10) / 10,
             p99_ms: result.latency.p99,
             mean_ms: result.latency.average,
           };
           runs.push(figures);
-          log(`page ${page} ${target.name} round ${round}: ${figures.req_per_s} req/s, p99 ${figures.p99_ms} ms`);
+          log(
+            `page ${page} ${target.name} round ${round}: ${figures.requests} requests, ${figures.req_per_s} req/s, p99 ${figures.p99_ms} ms, node CPU ${figures.server_cpu_ms_per_req} ms/request`,
+          );
         }
       }
     }
@@ -225,11 +254,17 @@ async function main(): Promise<void> {
     const summary = pages.map(({ page }) => {
       const of = (target: string) => mean(runs.filter((r) => r.page === page && r.target === target).map((r) => r.req_per_s));
       const p99 = (target: string) => mean(runs.filter((r) => r.page === page && r.target === target).map((r) => r.p99_ms));
+      const cpu = (target: string) =>
+        Math.round(
+          mean(runs.filter((r) => r.page === page && r.target === target).map((r) => r.server_cpu_ms_per_req ?? Number.NaN)) * 100,
+        ) / 100;
       return {
         page,
         service_req_per_s: Math.round(of('service') * 10) / 10,
         baseline_req_per_s: Math.round(of('baseline') * 10) / 10,
         ratio: Math.round((of('service') / of('baseline')) * 1000) / 1000,
+        service_cpu_ms_per_req: cpu('service'),
+        baseline_cpu_ms_per_req: cpu('baseline'),
         service_p99_ms: p99('service'),
         baseline_p99_ms: p99('baseline'),
       };
@@ -250,11 +285,11 @@ async function main(): Promise<void> {
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     process.stdout.write(
       `\npassport/find on ${PASSPORTS} passports, ${LIMIT} rows, filters ${JSON.stringify(FILTERS)} — ${database.description}\n` +
-        `${'page'.padEnd(6)}${'service req/s'.padStart(15)}${'baseline req/s'.padStart(16)}${'ratio'.padStart(8)}${'p99 service'.padStart(13)}${'p99 baseline'.padStart(14)}\n` +
+        `${'page'.padEnd(6)}${'service req/s'.padStart(15)}${'baseline req/s'.padStart(16)}${'ratio'.padStart(8)}${'p99 service'.padStart(13)}${'p99 baseline'.padStart(14)}${'node CPU ms/req service'.padStart(25)}${'baseline'.padStart(10)}\n` +
         summary
           .map(
             (s) =>
-              `${String(s.page).padEnd(6)}${String(s.service_req_per_s).padStart(15)}${String(s.baseline_req_per_s).padStart(16)}${`${s.ratio.toFixed(3)}x`.padStart(8)}${`${s.service_p99_ms} ms`.padStart(13)}${`${s.baseline_p99_ms} ms`.padStart(14)}`,
+              `${String(s.page).padEnd(6)}${String(s.service_req_per_s).padStart(15)}${String(s.baseline_req_per_s).padStart(16)}${`${s.ratio.toFixed(3)}x`.padStart(8)}${`${s.service_p99_ms} ms`.padStart(13)}${`${s.baseline_p99_ms} ms`.padStart(14)}${String(s.service_cpu_ms_per_req).padStart(25)}${String(s.baseline_cpu_ms_per_req).padStart(10)}`,
           )
           .join('\n') +
         `\nwritten to ${path.relative(projectRoot, file)}\n`,
