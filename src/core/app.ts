@@ -4,7 +4,7 @@ import type { Db } from 'mongodb';
 import { createAuthenticator, scopesAllow, type Authenticator, type Caller } from './auth.js';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
-import { ApiError, toApiError } from './errors.js';
+import { ApiError, apiError, toApiError } from './errors.js';
 import type { Logger } from './logger.js';
 import { StreamedResult } from './streamed-result.js';
 
@@ -121,9 +121,9 @@ export function createApp({ database, config, logger, actions, graphql, services
         if (keyName === null) throw new ApiError('unauthorized');
         state.caller = { keyName };
       }
-      if (!action) throw new ApiError('unknown_action', { message: `Unknown action ${resource}/${actionName}` });
+      if (!action) throw apiError('unknown_action', { action: `${resource}/${actionName}` });
       if (!action.public && !scopesAllow(scopesOf.get(state.caller.keyName as string), resource, action.access)) {
-        throw new ApiError('forbidden', { message: `The key "${state.caller.keyName}" may not call ${resource}/${actionName} (${action.access})` });
+        throw apiError('key_forbidden', { key: state.caller.keyName as string, action: `${resource}/${actionName}`, access: action.access });
       }
       res.locals.action = action;
       next();
@@ -141,7 +141,7 @@ export function createApp({ database, config, logger, actions, graphql, services
       const state = stateOf(res);
       const body: unknown = req.body === undefined ? {} : req.body;
       if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-        throw new ApiError('invalid_json', { message: 'The request body must be a JSON object' });
+        throw apiError('body_not_object');
       }
       const result = await (res.locals.action as RunnableAction).run(body, actionContextOf(database, logger, state, services));
       if (result instanceof StreamedResult) return await result.send(res);
@@ -155,7 +155,7 @@ export function createApp({ database, config, logger, actions, graphql, services
       sendError(res, new ApiError('unauthorized'));
       return;
     }
-    sendError(res, new ApiError('unknown_action', { message: `Unknown action ${req.method} ${req.path}` }), state);
+    sendError(res, apiError('unknown_action', { action: `${req.method} ${req.path}` }), state);
   });
 
   app.use(function handleError(err: unknown, _req: Request, res: Response, _next: NextFunction) {

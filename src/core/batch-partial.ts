@@ -1,5 +1,5 @@
 import { MongoBulkWriteError, MongoServerError, ObjectId, type Db, type Document } from 'mongodb';
-import { ApiError, duplicateKeyFields, type FieldError } from './errors.js';
+import { ApiError, apiError, duplicateKeyFields, type FieldError } from './errors.js';
 import type { Model } from './model.js';
 import { missingReferences } from './reference-guard.js';
 import type { Params, ParamsValidator, ParamSpec } from './params.js';
@@ -225,7 +225,8 @@ export async function requireFreeIds(model: Model, db: Db, docs: Document[], pat
   );
   if (conflicts.size === 0) return;
   const fields = [...conflicts].flatMap(([i, list]) => list.map((f) => ({ field: path(i, f.field), messages: f.messages })));
-  throw new ApiError('conflict', { message: 'Duplicate values in the batch', zhMessage: '数据重复，违反唯一约束', fields });
+  // the ids clash with stored records, not with each other: say so (issue 8 item 14)
+  throw apiError('duplicate_value', { fields: fields.map((f) => f.field).join(', ') }, { fields });
 }
 
 function valueKey(value: unknown): string {

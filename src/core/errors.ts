@@ -33,6 +33,63 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** A specific message of one code, in English and Chinese, with `{name}` arguments. */
+export interface MessageTemplate {
+  code: ErrorCode;
+  en: string;
+  zh: string;
+}
+
+/**
+ * Every specific message the framework gives, per code and in both languages (fastify's `createError(code,
+ * template, status)` model): a specific English text always comes with its own Chinese one. `reason` is the key.
+ */
+export const MESSAGES = {
+  invalid_param: { code: 'invalid_params', en: 'Invalid parameter {field}: {detail}{more}', zh: '参数 {field} 错误{more_zh}' },
+  no_field_to_change: { code: 'invalid_params', en: 'No field to change was given (update takes at least one of {fields})', zh: '未提供要修改的字段（update 至少需要 {fields} 之一）' },
+  too_many_results: {
+    code: 'too_many_results',
+    en: 'More than {cap} {resource} records match; narrow the filters or page through {resource}/find',
+    zh: '匹配的 {resource} 记录超过 {cap} 条，请缩小筛选范围或使用 {resource}/find 分页查询',
+  },
+  body_not_object: { code: 'invalid_json', en: 'The request body must be a JSON object', zh: '请求体必须是 JSON 对象' },
+  key_forbidden: { code: 'forbidden', en: 'The key "{key}" may not call {action} ({access})', zh: '密钥 "{key}" 无权调用 {action}（{access}）' },
+  unknown_action: { code: 'unknown_action', en: 'Unknown action {action}', zh: '接口 {action} 不存在' },
+  record_not_found: { code: 'not_found', en: '{resource} {id} not found', zh: '{resource} {id} 不存在' },
+  no_record_with_key: { code: 'not_found', en: 'no {resource} with this {key}', zh: '没有 {key} 为该值的 {resource}' },
+  records_missing: { code: 'not_found', en: '{count} of the records do not exist', zh: '其中 {count} 条记录不存在' },
+  records_deleted_meanwhile: { code: 'not_found', en: '{count} of the records were deleted meanwhile', zh: '其中 {count} 条记录在此期间已被删除' },
+  duplicate_key: { code: 'conflict', en: 'Duplicate key', zh: '数据重复，违反唯一约束' },
+  duplicate_value: { code: 'conflict', en: 'Duplicate value for {fields}', zh: '{fields} 的值已被占用，违反唯一约束' },
+  duplicate_value_deleted: {
+    code: 'conflict',
+    en: 'Duplicate value for {fields} (held by a deleted {resource})',
+    zh: '{fields} 的值已被已删除的 {resource} 占用（可用 mark_restore 恢复该记录）',
+  },
+  duplicate_in_batch: { code: 'conflict', en: 'Duplicate values in the batch', zh: '批量数据中存在重复值' },
+  duplicate_value_and_in_batch: {
+    code: 'conflict',
+    en: 'Duplicate value for {fields} (and duplicate values in the batch)',
+    zh: '{fields} 的值已被占用，且批量数据中存在重复值',
+  },
+  still_referenced: { code: 'conflict', en: '{resource} {id} is still referenced by {referrer}.{field}', zh: '{resource} {id} 仍被 {referrer}.{field} 引用，无法删除' },
+  transition_refused: { code: 'conflict', en: '{field} is {current}; this action needs {needed}', zh: '当前 {field} 为 {current}，此操作需要 {needed}' },
+  not_deleted: { code: 'conflict', en: '{resource} {id} is not deleted', zh: '{resource} {id} 未被删除，无需恢复' },
+  changed_meanwhile: { code: 'conflict', en: '{resource} {id} changed meanwhile; try again', zh: '{resource} {id} 在此期间已被修改，请重试' },
+  restore_value_taken: { code: 'conflict', en: 'Cannot restore: {fields} taken by a live {resource}', zh: '无法恢复：{fields} 已被现有的 {resource} 占用' },
+  restore_reference_gone: { code: 'conflict', en: 'Cannot restore: {fields} no longer names a live record', zh: '无法恢复：{fields} 引用的记录已不存在' },
+} as const satisfies Record<string, MessageTemplate>;
+
+export type MessageKey = keyof typeof MESSAGES;
+
+/** Arguments of a message template. */
+export type MessageArgs = Record<string, string | number>;
+
+/** Fills `{name}` placeholders; an argument that is not given leaves its placeholder visible (a bug to see). */
+export function formatMessage(template: string, args: MessageArgs): string {
+  return template.replace(/\{([a-z_]+)\}/g, (whole, name: string) => (Object.hasOwn(args, name) ? String(args[name]) : whole));
+}
+
 /** One problem with one input field; `field` is a full path such as `docs[3].phone` or `_meta.limit`. */
 export interface FieldError {
   field: string;
@@ -40,8 +97,11 @@ export interface FieldError {
 }
 
 export interface ApiErrorOptions {
+  /** Prefer `apiError(reason, args)`: a message given here comes with the code's generic Chinese text unless zhMessage is given. */
   message?: string;
   zhMessage?: string;
+  /** The MESSAGES key the texts came from. */
+  reason?: MessageKey;
   fields?: FieldError[];
   cause?: unknown;
 }
@@ -63,6 +123,8 @@ export class ApiError extends Error {
   readonly status: number;
   readonly zhMessage: string;
   readonly fields: FieldError[] | undefined;
+  /** Which MESSAGES template the texts came from (for tests and logs; not sent). */
+  readonly reason: MessageKey | undefined;
 
   constructor(code: ErrorCode, options: ApiErrorOptions = {}) {
     const entry = ERROR_CODES[code];
@@ -72,6 +134,7 @@ export class ApiError extends Error {
     this.status = entry.status;
     this.zhMessage = options.zhMessage ?? entry.zh;
     this.fields = options.fields;
+    this.reason = options.reason;
   }
 
   toBody(requestId: string): ErrorBody {
@@ -80,16 +143,19 @@ export class ApiError extends Error {
   }
 }
 
-/** An `invalid_params` error for one or more fields. */
-export function invalidParams(fields: FieldError[], message?: string): ApiError {
-  return new ApiError('invalid_params', { fields, message: message ?? describeFields(fields) });
+/** The error of a MESSAGES template: its code, both texts filled with `args`. */
+export function apiError(reason: MessageKey, args: MessageArgs = {}, options: { fields?: FieldError[]; cause?: unknown } = {}): ApiError {
+  const template: MessageTemplate = MESSAGES[reason];
+  return new ApiError(template.code, { ...options, reason, message: formatMessage(template.en, args), zhMessage: formatMessage(template.zh, args) });
 }
 
-function describeFields(fields: FieldError[]): string {
+/** An `invalid_params` error for one or more fields (`whole`: a message for the whole error instead). */
+export function invalidParams(fields: FieldError[], whole?: { reason: MessageKey; args?: MessageArgs }): ApiError {
+  if (whole) return apiError(whole.reason, whole.args, fields.length > 0 ? { fields } : {});
   const first = fields[0];
-  if (!first) return ERROR_CODES.invalid_params.message;
-  const more = fields.length > 1 ? ` (and ${fields.length - 1} more)` : '';
-  return `Invalid parameter ${first.field}: ${first.messages.join('; ')}${more}`;
+  if (!first) return new ApiError('invalid_params');
+  const more = fields.length - 1;
+  return apiError('invalid_param', { field: first.field, detail: first.messages.join('; '), more: more > 0 ? ` (and ${more} more)` : '', more_zh: more > 0 ? `（另有 ${more} 处错误）` : '' }, { fields });
 }
 
 const DUPLICATE_KEY = 11000;
@@ -126,12 +192,8 @@ export function toApiError(err: unknown, fieldPrefix = ''): ApiError {
       field: fieldPrefix + name,
       messages: ['is already taken'],
     }));
-    return new ApiError('conflict', {
-      message: fields.length > 0 ? `Duplicate value for ${fields.map((f) => f.field).join(', ')}` : 'Duplicate key',
-      zhMessage: '数据重复，违反唯一约束',
-      fields,
-      cause: err,
-    });
+    if (fields.length === 0) return apiError('duplicate_key', {}, { cause: err });
+    return apiError('duplicate_value', { fields: fields.map((f) => f.field).join(', ') }, { fields, cause: err });
   }
   if (err instanceof MongoError && (UNAVAILABLE_ERRORS.has(err.name) || isFailoverError(err))) {
     return new ApiError('unavailable', { cause: err });

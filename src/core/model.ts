@@ -1,6 +1,6 @@
 import type { Collection, Db, Document, Filter, ObjectId, UpdateFilter, UpdateResult } from 'mongodb';
 import { collectionOf } from './db.js';
-import { ApiError } from './errors.js';
+import { ApiError, apiError } from './errors.js';
 
 /** A field that holds the id of a record of another resource (`references: {group_id: 'group'}`). */
 export interface Reference {
@@ -62,7 +62,7 @@ export class Model {
   /** The live record with this id, or `not_found`. */
   async loadOr404<T extends Document = Document>(db: Db, id: ObjectId, projection?: Document): Promise<T> {
     const record = await this.collection(db).findOne(this.live({ _id: id }), projection ? { projection } : {});
-    if (!record) throw new ApiError('not_found', { message: `${this.name} ${id.toHexString()} not found` });
+    if (!record) throw apiError('record_not_found', { resource: this.name, id: id.toHexString() });
     return record as unknown as T;
   }
 
@@ -95,7 +95,7 @@ export class Model {
 
   private async explainNoMatch(db: Db, id: ObjectId, whenGuardFails: (record: Document) => ApiError): Promise<never> {
     const record = await this.collection(db).findOne(this.live({ _id: id }));
-    if (!record) throw new ApiError('not_found', { message: `${this.name} ${id.toHexString()} not found` });
+    if (!record) throw apiError('record_not_found', { resource: this.name, id: id.toHexString() });
     throw whenGuardFails(record);
   }
 }

@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ObjectId } from 'mongodb';
-import { invalidParams, type FieldError } from './errors.js';
+import { invalidParams, type FieldError, type MessageArgs, type MessageKey } from './errors.js';
 
 /**
  * A param in the SEP-12 notation (seed 003): `'<M|O|C> <type>'`, e.g. `'M string(1,64)'`, `'O enum<int>(100,200)'`,
@@ -27,7 +27,10 @@ export type ParamsDeclaration = Record<string, ParamSpec>;
  * Rules that make `C` (conditional) params precise. `none`: the whole error's message when none is given (the error
  * then names no single field, e.g. "no field to change was given").
  */
-export type ParamRule = { exactlyOne: string[] } | { atLeastOne: string[]; none?: string };
+export type ParamRule = { exactlyOne: string[] } | { atLeastOne: string[]; none?: WholeMessage };
+
+/** A message for a whole invalid_params error: a MESSAGES key and its arguments. */
+export type WholeMessage = { reason: MessageKey; args?: MessageArgs };
 
 /** How unknown params are explained: a hint after "is not a known param", or a reason per refused name. */
 export interface UnknownParamHints {
@@ -230,7 +233,7 @@ export function compileParams(declaration: ParamsDeclaration, rules: ParamRule[]
       if (!check(body)) throw invalidParams(fieldErrors(check.errors ?? [], unknown));
       const errors: FieldError[] = [];
       const result = convert(body as Record<string, unknown>, '', errors);
-      let message: string | undefined;
+      let message: WholeMessage | undefined;
       for (const rule of rules) message = applyRule(rule, result, errors) ?? message;
       if (errors.length > 0 || message !== undefined) throw invalidParams(errors, message);
       return result;
@@ -257,7 +260,7 @@ function checkRules(params: ParsedParam[], rules: ParamRule[]): void {
 }
 
 /** Adds the rule's field errors; returns the whole error's message when the rule says none was given. */
-function applyRule(rule: ParamRule, params: Params, errors: FieldError[]): string | undefined {
+function applyRule(rule: ParamRule, params: Params, errors: FieldError[]): WholeMessage | undefined {
   const members = 'exactlyOne' in rule ? rule.exactlyOne : rule.atLeastOne;
   const given = members.filter((name) => params[name] !== undefined);
   const list = members.join(', ');

@@ -1,5 +1,5 @@
 import { ObjectId, type Db, type Document } from 'mongodb';
-import { ApiError, type FieldError } from './errors.js';
+import { apiError, type ApiError, type FieldError, type MessageArgs } from './errors.js';
 import { DELETED_AT, type Model } from './model.js';
 
 /**
@@ -118,14 +118,14 @@ async function referrersOf(db: Db, model: Model, ids: readonly ObjectId[]): Prom
 
 function referencedConflict(model: Model, ids: readonly ObjectId[], referenced: Map<string, { resource: string; field: string }>, fieldOf: (index: number) => string): ApiError {
   const fields: FieldError[] = [];
-  let first: string | undefined;
+  let first: MessageArgs | undefined;
   ids.forEach((id, index) => {
     const by = referenced.get(id.toHexString());
     if (!by) return;
-    first ??= `${model.name} ${id.toHexString()} is still referenced by ${by.resource}.${by.field}`;
+    first ??= { resource: model.name, id: id.toHexString(), referrer: by.resource, field: by.field };
     fields.push({ field: fieldOf(index), messages: [`still referenced by ${by.resource}`] });
   });
-  return new ApiError('conflict', { message: first, zhMessage: '该记录仍被引用，无法删除', fields });
+  return apiError('still_referenced', first, { fields });
 }
 
 function sleep(ms: number): Promise<void> {

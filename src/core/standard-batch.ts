@@ -1,7 +1,7 @@
 import { MongoBulkWriteError, ObjectId, type AnyBulkWriteOperation, type Db, type Document } from 'mongodb';
 import { ATOMIC_PARAM, DOC_ID_PARAM, createItemwise, requireFreeIds } from './batch-partial.js';
 import type { ActionDefinition } from './dispatch.js';
-import { ApiError, invalidParams, type FieldError } from './errors.js';
+import { apiError, invalidParams, type FieldError } from './errors.js';
 import { deleteUnreferenced, missingReferences } from './reference-guard.js';
 import { updatableParams, type MarkOptions, type ResourceCore, type ResultOption } from './resource.js';
 import { bulkError, firstWriteErrorIndex, requireUnique, splitChanges, undoWrites, type Change, type FieldPath, type Write } from './write-checks.js';
@@ -105,7 +105,7 @@ export function batchUpdateAction(core: ResourceCore, { result, summary }: Resul
       const before = await collection.find(core.model.live({ _id: { $in: ids } })).toArray();
       const byId = new Map(before.map((doc) => [(doc._id as ObjectId).toHexString(), doc]));
       const missing = absent(core, docs, byId);
-      if (missing.length > 0) throw new ApiError('not_found', { message: `${missing.length} of the records do not exist`, fields: missing });
+      if (missing.length > 0) throw apiError('records_missing', { count: missing.length }, { fields: missing });
       const sets = changes.map((c) => c.$set);
       await requireReferences(ctx.db, core, sets);
       await requireUnique(ctx.db, core.model, core.uniqueFields, sets, docPath, ids);
@@ -131,7 +131,7 @@ export function batchUpdateAction(core: ResourceCore, { result, summary }: Resul
         await undoWrites(ctx.db, core.model, writes, now);
         const live = await collection.find(core.model.live({ _id: { $in: ids } }), { projection: { _id: 1 } }).toArray();
         const gone = absent(core, docs, new Map(live.map((doc) => [(doc._id as ObjectId).toHexString(), doc])));
-        throw new ApiError('not_found', { message: `${gone.length} of the records were deleted meanwhile`, fields: gone });
+        throw apiError('records_deleted_meanwhile', { count: gone.length }, { fields: gone });
       }
       const vanished = await missingReferences(ctx.db, core.model, sets, docPath);
       if (vanished.length > 0) {

@@ -1,6 +1,6 @@
 import type { Document, ObjectId } from 'mongodb';
 import type { ActionDefinition, HandlerContext } from './dispatch.js';
-import { ApiError } from './errors.js';
+import { apiError } from './errors.js';
 import { DeclarationError, DeclarationProblems } from './declaration-error.js';
 import { compileFilters, type Filters } from './filters.js';
 import { parseSort, sortParam } from './paging.js';
@@ -82,7 +82,7 @@ export function findOneAction(core: ResourceCore, { result, keys, summary }: Res
       const key = keys.find((k) => given[k] !== undefined) as string;
       const projection = readProjection(core, ctx);
       const record = await core.model.collection(ctx.db).findOne(core.model.live({ [key]: { $eq: given[key] } }), projection ? { projection } : {});
-      if (!record) throw new ApiError('not_found', { message: `no ${core.spec.name} with this ${key}` });
+      if (!record) throw apiError('no_record_with_key', { resource: core.spec.name, key });
       return core.derive(record);
     },
   };
@@ -107,9 +107,7 @@ export function selectAction(core: ResourceCore, { result, filters: declared, li
         .limit(cap + 1)
         .toArray();
       if (data.length > cap) {
-        throw new ApiError('too_many_results', {
-          message: `More than ${cap} ${core.spec.name} records match; narrow the filters or page through ${core.spec.name}/find`,
-        });
+        throw apiError('too_many_results', { cap, resource: core.spec.name });
       }
       return { data };
     },

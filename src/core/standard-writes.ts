@@ -1,6 +1,6 @@
 import type { Db, Document, ObjectId } from 'mongodb';
 import type { ActionDefinition } from './dispatch.js';
-import { ApiError, invalidParams } from './errors.js';
+import { ApiError, apiError, invalidParams } from './errors.js';
 import { DELETED_AT } from './model.js';
 import type { ParamsDeclaration } from './params.js';
 import { deleteUnreferenced, missingReferences } from './reference-guard.js';
@@ -84,7 +84,7 @@ export function updateAction(core: ResourceCore, { result, summary }: ResultOpti
     const { params, refused } = updatableParams(core);
     const fields = Object.keys(params);
     definition.params = { _id: 'M object_id', ...params };
-    definition.rules = fields.length > 1 ? [{ atLeastOne: fields, none: `No field to change was given (update takes at least one of ${fields.join(', ')})` }] : [];
+    definition.rules = fields.length > 1 ? [{ atLeastOne: fields, none: { reason: 'no_field_to_change', args: { fields: fields.join(', ') } } }] : [];
     if (fields.length === 1) {
       // with a single changeable field there is nothing to choose: it is required
       const only = fields[0] as string;
@@ -124,7 +124,7 @@ export function markDeleteAction(core: ResourceCore, { result, summary }: Result
     handler: async ({ _id }, ctx) => {
       const id = _id as ObjectId;
       const outcome = await deleteUnreferenced(ctx.db, core.model, [id], () => '_id');
-      if (outcome.modified === 0) throw new ApiError('not_found', { message: `${core.spec.name} ${id.toHexString()} not found` });
+      if (outcome.modified === 0) throw apiError('record_not_found', { resource: core.spec.name, id: id.toHexString() });
       return {};
     },
   };
@@ -142,8 +142,9 @@ export function markRestoreAction(core: ResourceCore, { result, summary }: Resul
       const id = _id as ObjectId;
       const collection = core.model.collection(ctx.db);
       const record = await collection.findOne({ _id: id });
-      if (!record) throw new ApiError('not_found', { message: `${core.spec.name} ${id.toHexString()} not found` });
-      if (record[DELETED_AT] == null) throw new ApiError('conflict', { message: `${core.spec.name} ${id.toHexString()} is not deleted` });
+      const named = { resource: core.spec.name, id: id.toHexString() };
+      if (!record) throw apiError('record_not_found', named);
+      if (record[DELETED_AT] == null) throw apiError('not_deleted', named);
       await refuseTakenValues(ctx.db, core, record);
       const gone = await missingReferences(ctx.db, core.model, [record], ownField);
       if (gone.length > 0) throw restoreConflict(core, gone);
@@ -155,7 +156,7 @@ export function markRestoreAction(core: ResourceCore, { result, summary }: Resul
       } catch (err) {
         throw await explainWriteError(ctx.db, core.model, err, record);
       }
-      if (restored === 0) throw new ApiError('conflict', { message: `${core.spec.name} ${id.toHexString()} changed meanwhile; try again` });
+      if (restored === 0) throw apiError('changed_meanwhile', named);
       const vanished = await missingReferences(ctx.db, core.model, [record], ownField);
       if (vanished.length > 0) {
         await collection.updateOne({ _id: id, updated_at: now }, { $set: { [DELETED_AT]: record[DELETED_AT], updated_at: record.updated_at } });
@@ -175,10 +176,10 @@ async function refuseTakenValues(db: Db, core: ResourceCore, record: Document): 
     if (holder) fields.push({ field, messages: [`is taken by a live ${core.spec.name} meanwhile`] });
   }
   if (fields.length > 0) {
-    throw new ApiError('conflict', { message: `Cannot restore: ${fields.map((f) => f.field).join(', ')} taken by a live ${core.spec.name}`, zhMessage: '数据重复，违反唯一约束', fields });
+    throw apiError('restore_value_taken', { fields: fields.map((f) => f.field).join(', '), resource: core.spec.name }, { fields });
   }
 }
 
 function restoreConflict(core: ResourceCore, gone: Array<{ field: string; messages: string[] }>): ApiError {
-  return new ApiError('conflict', { message: `Cannot restore: ${gone.map((f) => `${f.field} ${f.messages.join('; ')}`).join(', ')}`, fields: gone });
+  return apiError('restore_reference_gone', { fields: gone.map((f) => f.field).join(', ') }, { fields: gone });
 }

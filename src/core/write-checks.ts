@@ -1,5 +1,5 @@
 import { MongoBulkWriteError, type AnyBulkWriteOperation, type Db, type Document, type ObjectId } from 'mongodb';
-import { ApiError, isDuplicateKeyError, toApiError, type FieldError } from './errors.js';
+import { apiError, isDuplicateKeyError, toApiError, type ApiError, type FieldError } from './errors.js';
 import { DELETED_AT, type Model } from './model.js';
 import type { Params } from './params.js';
 
@@ -57,11 +57,9 @@ export async function requireUnique(db: Db, model: Model, uniqueFields: readonly
     });
   }
   if (repeats.length === 0 && taken.length === 0) return;
-  const message =
-    taken.length === 0
-      ? 'Duplicate values in the batch'
-      : `Duplicate value for ${taken.map((f) => f.field).join(', ')}${repeats.length > 0 ? ' (and duplicate values in the batch)' : ''}`;
-  throw new ApiError('conflict', { message, zhMessage: '数据重复，违反唯一约束', fields: [...repeats, ...taken] });
+  const fields = [...repeats, ...taken];
+  if (taken.length === 0) throw apiError('duplicate_in_batch', {}, { fields });
+  throw apiError(repeats.length > 0 ? 'duplicate_value_and_in_batch' : 'duplicate_value', { fields: taken.map((f) => f.field).join(', ') }, { fields });
 }
 
 function takenMessage(model: Model, holder: Document): string {
@@ -87,7 +85,7 @@ export async function explainWriteError(db: Db, model: Model, err: unknown, doc:
     }),
   );
   if (!deleted) return error;
-  return new ApiError('conflict', { message: `${error.message} (held by a deleted ${model.name})`, zhMessage: error.zhMessage, fields, cause: err });
+  return apiError('duplicate_value_deleted', { fields: fields.map((f) => f.field).join(', '), resource: model.name }, { fields, cause: err });
 }
 
 /**
@@ -122,9 +120,6 @@ export function bulkError(err: unknown, path: FieldPath): ApiError {
 
 /** The 409 of a `mark_*` whose record is in another state. */
 export function transitionConflict(field: string, current: unknown, from: readonly unknown[]): ApiError {
-  return new ApiError('conflict', {
-    message: `${field} is ${JSON.stringify(current)}; this action needs ${from.map((v) => JSON.stringify(v)).join(' or ')}`,
-    zhMessage: '当前状态不允许此操作',
-    fields: [{ field, messages: [`is ${JSON.stringify(current)}`] }],
-  });
+  const needed = from.map((v) => JSON.stringify(v)).join(' or ');
+  return apiError('transition_refused', { field, current: JSON.stringify(current), needed }, { fields: [{ field, messages: [`is ${JSON.stringify(current)}`] }] });
 }

@@ -1,4 +1,4 @@
-import { ApiError } from '../core/errors.js';
+import { ApiError, apiError } from '../core/errors.js';
 import { IdempotencyConflictError, NotCancellableError, PaymentRefusedError, TransactionNotFoundError } from './errors.js';
 
 /**
@@ -28,7 +28,7 @@ export function toPaymentApiError(err: unknown, paramOf: Record<string, string> 
       fields: [{ field: 'out_trade_no', messages: ['was already used with different parameters'] }],
     });
   }
-  if (err instanceof TransactionNotFoundError) return new ApiError('not_found', { message: err.message });
+  if (err instanceof TransactionNotFoundError) return apiError('record_not_found', { resource: 'wallet_transaction', id: err.txId.toHexString() });
   if (err instanceof NotCancellableError) {
     return new ApiError('conflict', { message: err.message, zhMessage: '当前状态不允许取消', fields: [{ field: 'state', messages: [`is ${err.tx.state}`] }] });
   }

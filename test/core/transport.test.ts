@@ -72,13 +72,13 @@ describe('dispatch', () => {
       expect(res.body.error.code, path).toBe('unknown_action');
     }
     const res = await http.post('/probe/nope').set(AUTH).send({});
-    expect(res.body).toEqual(errorBody(res, 'unknown_action', 'Unknown action probe/nope', '接口不存在'));
+    expect(res.body).toEqual(errorBody(res, 'unknown_action', 'Unknown action probe/nope', '接口 probe/nope 不存在'));
   });
 
   it('returns unknown_action for other methods and paths', async () => {
     const res = await http.get('/probe/echo').set(AUTH);
     expect(res.status).toBe(404);
-    expect(res.body).toEqual(errorBody(res, 'unknown_action', 'Unknown action GET /probe/echo', '接口不存在'));
+    expect(res.body).toEqual(errorBody(res, 'unknown_action', 'Unknown action GET /probe/echo', '接口 GET /probe/echo 不存在'));
   });
 });
 
@@ -110,7 +110,7 @@ describe('body', () => {
     for (const raw of ['[1,2]', '"text"', 'null', '42']) {
       const res = await http.post('/probe/echo').set(AUTH).set('Content-Type', 'application/json').send(raw);
       expect(res.status, raw).toBe(400);
-      expect(res.body, raw).toEqual(errorBody(res, 'invalid_json', 'The request body must be a JSON object', '请求体不是合法的 JSON 对象'));
+      expect(res.body, raw).toEqual(errorBody(res, 'invalid_json', 'The request body must be a JSON object', '请求体必须是 JSON 对象'));
     }
   });
 
@@ -218,7 +218,7 @@ describe('errors', () => {
     const res = await http.post('/probe/insert').set(AUTH).send({ code: 'A-1' });
     expect(res.status).toBe(409);
     expect(res.body).toEqual(
-      errorBody(res, 'conflict', 'Duplicate value for code', '数据重复，违反唯一约束', [{ field: 'code', messages: ['is already taken'] }]),
+      errorBody(res, 'conflict', 'Duplicate value for code', 'code 的值已被占用，违反唯一约束', [{ field: 'code', messages: ['is already taken'] }]),
     );
   });
 });

@@ -138,9 +138,8 @@ describe('account/batch_create default (atomic)', () => {
       await t.call('/account/batch_create', { docs: [{ _id: id, name: 'second', phone: nextPhone(), state: 100 }] }),
       409,
       'conflict',
-      'Duplicate values in the batch',
+      'Duplicate value for docs[0]._id',
       [{ field: 'docs[0]._id', messages: ['is already taken'] }],
-      '数据重复，违反唯一约束',
     );
     expect(await t.db.collection('account').findOne({ _id: new ObjectId(id) })).toMatchObject({ name: 'first', phone: first });
   });

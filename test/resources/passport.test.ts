@@ -98,7 +98,7 @@ describe('passport/create', () => {
       'conflict',
       'Duplicate value for internal_id',
       [{ field: 'internal_id', messages: ['is already taken'] }],
-      '数据重复，违反唯一约束',
+      'internal_id 的值已被占用，违反唯一约束',
     );
   });
 
@@ -278,7 +278,7 @@ describe('passport/update_serial', () => {
       'conflict',
       'Duplicate value for serial_number',
       [{ field: 'serial_number', messages: ['is already taken'] }],
-      '数据重复，违反唯一约束',
+      'serial_number 的值已被占用，违反唯一约束',
     );
     expect((await storedPassport(t, id))?.serial_number).toBe('SN-TAKEN');
   });

@@ -74,7 +74,7 @@ describe('wallet/create and wallet/get', () => {
       { field: 'account_id', messages: ['no account with this id'] },
     ]);
     const { account } = await newWallet();
-    expectError(await t.call('/wallet/create', { account_id: account }), 409, 'conflict', 'Duplicate value for account_id', [{ field: 'account_id', messages: ['is already taken'] }], '数据重复，违反唯一约束');
+    expectError(await t.call('/wallet/create', { account_id: account }), 409, 'conflict', 'Duplicate value for account_id', [{ field: 'account_id', messages: ['is already taken'] }]);
   });
 
   it('keeps an account with a wallet from being deleted', async () => {
