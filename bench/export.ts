@@ -1,0 +1,123 @@
+/**
+ * `npm run bench:export`: the service's peak memory while it streams `stock_in/export` of 10k and then of N (default
+ * 100k) rows, each in a fresh service process, so the peaks can be compared: memory that does not grow with the row
+ * count. Peak RSS is the kernel's VmHWM of the service process (Linux). Also prints rows/s and the file size.
+ * BENCH_ROWS, BENCH_STORAGE (memory by default here: seeding 100k rows into the H2 file takes minutes).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Db, MongoClient, ObjectId } from 'mongodb';
+import { provisionDatabase } from '../src/local-db/index.js';
+import { BENCH_KEY } from './child.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
+const STORAGE = process.env.BENCH_STORAGE === 'file' ? 'file' : 'memory';
+const DAY = 86_400_000;
+
+/** Seeds `count` stock_in records spread over days from 2017-01-01, `batch` tag on each. */
+async function seed(db: Db, count: number, batch: string): Promise<void> {
+  const now = new Date();
+  for (let start = 0; start < count; start += 5000) {
+    const docs = Array.from({ length: Math.min(5000, count - start) }, (_, k) => {
+      const i = start + k;
+      return {
+        _id: new ObjectId(),
+        station_id: 'T7936',
+        batch_id: `${batch}-${i}`,
+        receipt_id: `RK${String(i).padStart(8, '0')}`,
+        name: `商品${i % 500}`,
+        ware_category_1_name: `仓库${i % 5}`,
+        ware_category_2_name: `库区${i % 20}`,
+        ware_category_3_name: `W${i % 100}`,
+        ware_category_4_name: `T${i % 7}`,
+        operate_date: new Date(Date.UTC(2017, 0, 1) + (i % 365) * DAY + (i % 86_400) * 1000),
+        in_count: i % 1000,
+        creator_id: i % 50,
+        creator_name: `员工${i % 50}`,
+        created_at: now,
+        updated_at: now,
+      };
+    });
+    await db.collection('stock_in').insertMany(docs, { ordered: false });
+  }
+}
+
+/** Starts a service process, exports every row of `batch`, and reports its peak RSS and the transfer. */
+async function exportOnce(url: string, dbName: string, expectRows: number): Promise<Record<string, number>> {
+  const service = spawn(process.execPath, ['--import', 'tsx', 'bench/serve-service.ts'], {
+    cwd: root,
+    env: { ...process.env, BENCH_MONGODB_URL: url, BENCH_DB: dbName },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      service.stdout?.once('data', (chunk: Buffer) =>
+        resolve((JSON.parse(chunk.toString().split('\n')[0] as string) as { port: number }).port),
+      );
+      service.once('exit', (code) => reject(new Error(`service exited with ${code}`)));
+    });
+    const rssKb = (field: string) =>
+      Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0);
+    const idle = rssKb('VmRSS');
+    const start = process.hrtime.bigint();
+    const res = await fetch(`http://127.0.0.1:${port}/stock_in/export`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${BENCH_KEY.secret}` },
+      body: JSON.stringify({ start_date: '2000-01-01 00:00:00', end_date: '2100-01-01 00:00:00' }),
+    });
+    if (res.status !== 200 || !res.body) throw new Error(`export answered ${res.status}: ${await res.text()}`);
+    let bytes = 0;
+    for await (const chunk of res.body) bytes += (chunk as Uint8Array).byteLength;
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    return {
+      rows: expectRows,
+      idle_rss_mb: Math.round(idle / 1024),
+      peak_rss_mb: Math.round(rssKb('VmHWM') / 1024),
+      file_mb: Math.round((bytes / 1024 / 1024) * 10) / 10,
+      rows_per_s: Math.round(expectRows / seconds),
+    };
+  } finally {
+    service.stdin?.end();
+  }
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(path.join(tmpdir(), 'bench-export-'));
+  const database = await provisionDatabase({
+    mongodbUrl: process.env.MONGODB_URL,
+    storage: STORAGE,
+    projectRoot: root,
+    dataDir: work,
+    log: () => {},
+  });
+  const client = new MongoClient(database.url);
+  const small = `bench_export_small_${Date.now()}`;
+  const large = `bench_export_large_${Date.now()}`;
+  try {
+    await seed(client.db(small), ROWS / 10, 'S');
+    await seed(client.db(large), ROWS, 'L');
+    const results = [await exportOnce(database.url, small, ROWS / 10), await exportOnce(database.url, large, ROWS)];
+    process.stdout.write(`${JSON.stringify({ database: database.description, exports: results }, null, 2)}\n`);
+  } finally {
+    await client
+      .db(small)
+      .dropDatabase()
+      .catch(() => undefined);
+    await client
+      .db(large)
+      .dropDatabase()
+      .catch(() => undefined);
+    await client.close();
+    await database.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:export failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
