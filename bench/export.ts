@@ -2,6 +2,7 @@
  * `npm run bench:export`: the service's peak memory while it streams `stock_in/export` of 10k and then of N (default
  * 100k) rows, each in a fresh service process, so the peaks can be compared: memory that does not grow with the row
  * count. Peak RSS is the kernel's VmHWM of the service process (Linux). Also prints rows/s and the file size.
+ * Each is run again with V8's old space capped (BENCH_HEAP_MB, 64): the peak then shows what the export really holds.
  * BENCH_ROWS, BENCH_STORAGE (memory by default here: seeding 100k rows into the H2 file takes minutes).
  */
 import { spawn } from 'node:child_process';
@@ -17,6 +18,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const STORAGE = process.env.BENCH_STORAGE === 'file' ? 'file' : 'memory';
 const DAY = 86_400_000;
+const HEAP_CAP_MB = Number(process.env.BENCH_HEAP_MB ?? 64);
 
 /** Seeds `count` stock_in records spread over days from 2017-01-01, `batch` tag on each. */
 async function seed(db: Db, count: number, batch: string): Promise<void> {
@@ -47,8 +49,9 @@ async function seed(db: Db, count: number, batch: string): Promise<void> {
 }
 
 /** Starts a service process, exports every row of `batch`, and reports its peak RSS and the transfer. */
-async function exportOnce(url: string, dbName: string, expectRows: number): Promise<Record<string, number>> {
-  const service = spawn(process.execPath, ['--import', 'tsx', 'bench/serve-service.ts'], {
+async function exportOnce(url: string, dbName: string, expectRows: number, heapMb?: number): Promise<Record<string, number | string>> {
+  const heap = heapMb ? [`--max-old-space-size=${heapMb}`] : [];
+  const service = spawn(process.execPath, [...heap, '--import', 'tsx', 'bench/serve-service.ts'], {
     cwd: root,
     env: { ...process.env, BENCH_MONGODB_URL: url, BENCH_DB: dbName },
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -75,6 +78,7 @@ async function exportOnce(url: string, dbName: string, expectRows: number): Prom
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     return {
       rows: expectRows,
+      heap_limit: heapMb ? `${heapMb} MB` : 'default',
       idle_rss_mb: Math.round(idle / 1024),
       peak_rss_mb: Math.round(rssKb('VmHWM') / 1024),
       file_mb: Math.round((bytes / 1024 / 1024) * 10) / 10,
@@ -100,7 +104,13 @@ async function main(): Promise<void> {
   try {
     await seed(client.db(small), ROWS / 10, 'S');
     await seed(client.db(large), ROWS, 'L');
-    const results = [await exportOnce(database.url, small, ROWS / 10), await exportOnce(database.url, large, ROWS)];
+    // a capped old space proves the memory is bounded: were rows retained, the large export would die out of memory
+    const results = [
+      await exportOnce(database.url, small, ROWS / 10),
+      await exportOnce(database.url, large, ROWS),
+      await exportOnce(database.url, small, ROWS / 10, HEAP_CAP_MB),
+      await exportOnce(database.url, large, ROWS, HEAP_CAP_MB),
+    ];
     process.stdout.write(`${JSON.stringify({ database: database.description, exports: results }, null, 2)}\n`);
   } finally {
     await client

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import type { Response } from 'express';
 import ExcelJS from 'exceljs';
 import type { Db, Document, FindCursor } from 'mongodb';
@@ -111,7 +112,13 @@ class XlsxDownload extends StreamedResult {
       const rows = await schema.shapeMany(chunk.map(map), db);
       chunk = [];
       for (const row of rows) sheet.addRow(this.columns.map((c) => c.cell(row as Record<string, unknown>))).commit();
-      if (res.writableNeedDrain) await drainOrClose(res);
+      // exceljs's sheet buffer pushes into the zip's deflate stream without waiting, and the zip into the response:
+      // wait for both, or rows pile up in memory whenever compression or the client is slower than the database
+      // (the zip's input is a readable-stream v2 PassThrough: no writableNeedDrain, its state says it)
+      const zipInput = (sheet as unknown as { stream?: { pipes?: Array<Writable & { _writableState?: { needDrain?: boolean } }> } }).stream
+        ?.pipes?.[0];
+      if (zipInput && (zipInput.writableNeedDrain ?? zipInput._writableState?.needDrain)) await drainOrClose(zipInput, res);
+      if (res.writableNeedDrain) await drainOrClose(res, res);
     };
     for await (const record of cursor) {
       if (res.destroyed) return;
@@ -125,14 +132,14 @@ class XlsxDownload extends StreamedResult {
 }
 
 /** Waits until the client has taken what is buffered, or has gone away (then the loop sees `res.destroyed`). */
-function drainOrClose(res: Response): Promise<void> {
+function drainOrClose(stream: Writable, res: Response): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      res.off('drain', done);
+      stream.off('drain', done);
       res.off('close', done);
       resolve();
     };
-    res.on('drain', done);
+    stream.on('drain', done);
     res.on('close', done);
   });
 }
