@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type Document, ObjectId } from 'mongodb';
 import { connectDatabase } from '../src/core/db.js';
 import { createLogger } from '../src/core/logger.js';
+import { missingReferences } from '../src/core/reference-guard.js';
 import { provisionDatabase } from '../src/local-db/index.js';
 import { createService } from '../src/service.js';
 
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
       // the phases, on their own collection of the same shape
       const params = await time('params', () => action.validator.validate(body()));
       const docs = params.docs as Document[];
-      await time('reference_check', () => model.missingReferences(database.db, docs, (i, f) => `${i}.${f}`));
+      await time('reference_check', () => missingReferences(database.db, model, docs, (i, f) => `${i}.${f}`));
       const phones = docs.map((d) => d.phone);
       await time('unique_check_db', () =>
         model
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
       const now = new Date();
       const rows = docs.map((d) => ({ ...d, _id: new ObjectId(), created_at: now, updated_at: now }));
       await time('insert', () => model.collection(database.db).insertMany(rows, { ordered: false }));
-      await time('undo_check', () => model.missingReferences(database.db, docs, (i, f) => `${i}.${f}`));
+      await time('undo_check', () => missingReferences(database.db, model, docs, (i, f) => `${i}.${f}`));
       // the whole action, as a request runs it (without HTTP)
       await time('whole_action', () =>
         action.run(body(), { db: database.db, log: logger, requestId: 'bench', caller: { keyName: 'bench' } } as never),
