@@ -207,3 +207,23 @@ describe('protocol/types', () => {
     expect((await t.call('/protocol/types', {})).body).toEqual({ data: [FIRST_STAGE, SECOND_STAGE, APPROVED] });
   });
 });
+
+describe('protocol/mark_approve after an earlier approval of the unit', () => {
+  it('clears the publishing backoff an earlier approval left on the passport', async () => {
+    const id = await atSecondStage();
+    await t.db
+      .collection('passport')
+      .updateOne(
+        { internal_id: id },
+        { $set: { publish_attempts: 3, publish_next_at: new Date(Date.now() + 60_000), publish_error: 'gateway down' } },
+      );
+    expect((await t.call('/protocol/mark_approve', { internal_id: id })).body).toEqual({ ok: true });
+    const doc = await storedPassport(t, id);
+    expect({ status: doc?.status, attempts: doc?.publish_attempts, next: doc?.publish_next_at, error: doc?.publish_error }).toEqual({
+      status: 'approved',
+      attempts: undefined,
+      next: undefined,
+      error: undefined,
+    });
+  });
+});

@@ -30,7 +30,11 @@ export function approveAction(model: Model): ActionDefinition {
       if (passport.status === 'built') {
         const moved = await collection.updateOne(
           { _id: passport._id, status: 'built', deleted_at: null },
-          { $set: { status: 'approved', updated_at: new Date() } },
+          // a fresh approval starts publishing afresh: no backoff left over from an earlier one
+          {
+            $set: { status: 'approved', updated_at: new Date() },
+            $unset: { publish_attempts: '', publish_next_at: '', publish_error: '' },
+          },
         );
         if (moved.matchedCount === 0) throw passportConflict((await collection.findOne({ _id: passport._id }))?.status);
         approvedNow = true;
