@@ -29,6 +29,8 @@ const TX_INDEXES: IndexDescription[] = [
   // a wallet's transactions: verify's per-wallet check and wallet_transaction/find
   { key: { wallet_id: 1, _id: -1 }, name: 'wallet_id_1__id_-1' },
   { key: { to_wallet_id: 1, _id: -1 }, name: 'to_wallet_id_1__id_-1' },
+  // the refunds of a collect (verify, wallet_transaction/find)
+  { key: { refund_of: 1 }, name: 'refund_of_1', sparse: true },
 ];
 
 /** Creates the payment indexes (idempotent); every process that runs the engine calls it at start. */

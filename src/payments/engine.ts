@@ -3,9 +3,9 @@ import { isDuplicateKeyError } from '../core/errors.js';
 import type { FaultPoint } from '../core/faults.js';
 import type { Logger } from '../core/logger.js';
 import { GatewayUnavailableError, type GatewayResult, type PaymentGateway } from './gateway.js';
-import { transactions, wallets } from './collections.js';
-import { IdempotencyConflictError, LockLostError, NotCancellableError, PaymentRefusedError, TransactionNotFoundError } from './errors.js';
-import { REFUSALS, applyLeg, settleLeg, type Refusal } from './legs.js';
+import { transactions } from './collections.js';
+import { IdempotencyConflictError, LockLostError, NotCancellableError, PaymentRefusedError, TransactionNotFoundError, UnknownCollectError } from './errors.js';
+import { REFUSALS, applyLeg, isWalletLeg, settleLeg, type Refusal } from './legs.js';
 import {
   TX_FLOW,
   awaitingGatewayFilter,
@@ -32,6 +32,8 @@ export interface PaymentRequest {
   to_wallet_id: ObjectId | null;
   money: number;
   out_trade_no: string;
+  /** A refund: the collect it pays back. */
+  refund_of?: ObjectId;
 }
 
 /** What one sweep did: transactions driven to an end (or as far as possible), and any that failed. */
@@ -56,6 +58,8 @@ const REFUSAL_MESSAGES: Record<Refusal, string> = {
   wallet_not_found: 'the wallet does not exist',
   wallet_disabled: 'the wallet is disabled',
   balance_limit: 'the balance would exceed its limit',
+  not_refundable: 'the collect is not a done collect',
+  refund_exceeds_collected: 'the refunds would exceed what was collected',
 };
 
 /** One actor's hold on one transaction: the document as last written, and when we last extended the lock. */
@@ -97,6 +101,24 @@ export class PaymentEngine {
       throw new PaymentRefusedError(tx as TxDoc & { error: NonNullable<TxDoc['error']> }, replayed);
     }
     return { tx, inProgress: !requestIsDone(tx), replayed };
+  }
+
+  /**
+   * A refund of all or part of a collect, named by the collect's out_trade_no: the merchant's wallet pays the payer
+   * back. Its first leg reserves the amount on the collect, so refunds never exceed what was collected in total.
+   */
+  async submitRefund(db: Db, request: { collect_out_trade_no: string; money: number; out_trade_no: string }, log: Logger): Promise<SubmitOutcome> {
+    const collect = await transactions(db).findOne({ out_trade_no: request.collect_out_trade_no, type: 'collect' }, { projection: { wallet_id: 1, to_wallet_id: 1 } });
+    if (!collect) throw new UnknownCollectError(request.collect_out_trade_no);
+    const refund: PaymentRequest = {
+      type: 'refund',
+      wallet_id: collect.to_wallet_id as ObjectId,
+      to_wallet_id: collect.wallet_id,
+      money: request.money,
+      out_trade_no: request.out_trade_no,
+      refund_of: collect._id,
+    };
+    return await this.submit(db, refund, log);
   }
 
   /** Inserts the transaction and drives it, or meets the one with the same key (replayed). */
@@ -197,16 +219,16 @@ export class PaymentEngine {
     for (const leg of TX_KINDS[hold.tx.type].legs(hold.tx)) {
       await this.keepLock(db, hold);
       this.options.fault(`${hold.tx.type}.before_apply_${leg.role}`);
-      let outcome = await applyLeg(wallets(db), leg.wallet, leg.role, hold.tx._id, hold.tx.money, this.fenceOf(hold));
+      let outcome = await applyLeg(db, leg.wallet, leg.role, hold.tx._id, hold.tx.money, this.fenceOf(hold));
       // fenced only means our write came late: if the lock is still ours (nobody took over, the renewal's
       // compare-and-set proves it), nothing else has acted, and the apply can simply be made again in time
       for (let attempt = 0; !outcome.ok && outcome.reason === 'fenced' && attempt < 3; attempt++) {
         await this.keepLock(db, hold, true);
-        outcome = await applyLeg(wallets(db), leg.wallet, leg.role, hold.tx._id, hold.tx.money, this.fenceOf(hold));
+        outcome = await applyLeg(db, leg.wallet, leg.role, hold.tx._id, hold.tx.money, this.fenceOf(hold));
       }
       if (!outcome.ok) {
         if (outcome.reason === 'fenced') throw new LockLostError(hold.tx._id);
-        return errorOf(outcome.reason, leg.wallet);
+        return errorOf(outcome.reason, isWalletLeg(leg.role) ? leg.wallet : undefined);
       }
       this.options.fault(`${hold.tx.type}.after_apply_${leg.role}`);
     }
@@ -217,7 +239,7 @@ export class PaymentEngine {
     const legs = TX_KINDS[hold.tx.type].legs(hold.tx);
     for (const leg of settle === 'commit' ? legs : [...legs].reverse()) {
       await this.keepLock(db, hold);
-      await settleLeg(wallets(db), leg.wallet, leg.role, hold.tx._id, hold.tx.money, settle);
+      await settleLeg(db, leg.wallet, leg.role, hold.tx._id, hold.tx.money, settle);
       this.options.fault(`${hold.tx.type}.after_${settle}_${leg.role}`);
     }
   }
@@ -412,12 +434,13 @@ function sameRequest(tx: TxDoc, request: PaymentRequest): boolean {
     tx.type === request.type &&
     tx.wallet_id.equals(request.wallet_id) &&
     (tx.to_wallet_id === null ? request.to_wallet_id === null : request.to_wallet_id !== null && tx.to_wallet_id.equals(request.to_wallet_id)) &&
-    Number(tx.money) === request.money
+    Number(tx.money) === request.money &&
+    (tx.refund_of === undefined ? request.refund_of === undefined : request.refund_of !== undefined && tx.refund_of.equals(request.refund_of))
   );
 }
 
-function errorOf(refusal: Refusal, wallet: ObjectId): NonNullable<TxDoc['error']> {
-  return { code: refusal, message: REFUSAL_MESSAGES[refusal], wallet_id: wallet };
+function errorOf(refusal: Refusal, wallet: ObjectId | undefined): NonNullable<TxDoc['error']> {
+  return { code: refusal, message: REFUSAL_MESSAGES[refusal], ...(wallet ? { wallet_id: wallet } : {}) };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -37,6 +37,14 @@ export class TransactionNotFoundError extends Error {
   }
 }
 
+/** A refund names a collect (by its out_trade_no) that does not exist. */
+export class UnknownCollectError extends Error {
+  constructor(readonly outTradeNo: string) {
+    super(`no collect with out_trade_no ${outTradeNo}`);
+    this.name = 'UnknownCollectError';
+  }
+}
+
 /** mark_cancel of a transaction that is past the point of no return, or being processed right now (`busy`). */
 export class NotCancellableError extends Error {
   constructor(

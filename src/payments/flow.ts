@@ -70,6 +70,8 @@ export const TX_FLOW: Record<TxType, Record<TxState, FlowStep | null>> = {
   recharge: GATEWAY_FLOW,
   withdraw: GATEWAY_FLOW,
   transfer: IN_REQUEST_FLOW,
+  collect: IN_REQUEST_FLOW,
+  refund: IN_REQUEST_FLOW,
 };
 
 /** The step of a transaction's current state (null when final). */

@@ -1,4 +1,5 @@
-import { Long, type Collection, type Document, type ObjectId } from 'mongodb';
+import { Long, type Db, type Document, type ObjectId } from 'mongodb';
+import { transactions, wallets } from './collections.js';
 
 /**
  * Every change to a wallet's money, as in seed 004 §10 (`pre_recharge_money` / `commit_recharge_money` /
@@ -11,9 +12,23 @@ import { Long, type Collection, type Document, type ObjectId } from 'mongodb';
  * balance below zero. Money that goes out is frozen (withdraw) or taken (transfer) at apply, guarded by
  * `balance - frozen >= money`, so concurrent debits can never overdraw.
  *
+ * A refund has one more leg, first: its *reservation* on the collect it pays back (`refunded_money` + `$push` of
+ * the refund's id on the collect's `refunds`, guarded by `refunds: {$ne: tx}` and `refunded_money + money <=
+ * money`), so racing refunds can never return more than was collected; its rollback gives the amount back.
+ *
  * This table is the single source of truth: the engine applies it, and `verify` recomputes every balance from it.
  */
-export const LEG_ROLES = ['recharge_target', 'withdraw_source', 'transfer_source', 'transfer_destination'] as const;
+export const LEG_ROLES = [
+  'recharge_target',
+  'withdraw_source',
+  'transfer_source',
+  'transfer_destination',
+  'collect_payer',
+  'collect_merchant',
+  'refund_reservation',
+  'refund_merchant',
+  'refund_payer',
+] as const;
 export type LegRole = (typeof LEG_ROLES)[number];
 
 /** Deltas in units of the transaction's money: +1 adds it, -1 takes it. */
@@ -26,16 +41,32 @@ interface LegRule {
   apply: Delta;
   commit: Delta;
   rollback: Delta;
-  /** What apply checks besides the wallet being active: available money (debit) or the balance ceiling (credit). */
-  guard: 'available' | 'ceiling';
+  /** What apply checks besides the wallet being active: available money (debit), the balance ceiling (credit), or
+   * what is left to refund of a collect (a reservation). */
+  guard: 'available' | 'ceiling' | 'refundable';
 }
+
+const DEBIT: LegRule = { apply: { balance: -1, frozen: 0 }, commit: { balance: 0, frozen: 0 }, rollback: { balance: 1, frozen: 0 }, guard: 'available' };
+const CREDIT: LegRule = { apply: { balance: 1, frozen: 1 }, commit: { balance: 0, frozen: -1 }, rollback: { balance: -1, frozen: -1 }, guard: 'ceiling' };
+const NO_MONEY: Delta = { balance: 0, frozen: 0 };
 
 export const LEG_RULES: Record<LegRole, LegRule> = {
   recharge_target: { apply: { balance: 1, frozen: 1 }, commit: { balance: 0, frozen: -1 }, rollback: { balance: -1, frozen: -1 }, guard: 'ceiling' },
   withdraw_source: { apply: { balance: 0, frozen: 1 }, commit: { balance: -1, frozen: -1 }, rollback: { balance: 0, frozen: -1 }, guard: 'available' },
-  transfer_source: { apply: { balance: -1, frozen: 0 }, commit: { balance: 0, frozen: 0 }, rollback: { balance: 1, frozen: 0 }, guard: 'available' },
-  transfer_destination: { apply: { balance: 1, frozen: 1 }, commit: { balance: 0, frozen: -1 }, rollback: { balance: -1, frozen: -1 }, guard: 'ceiling' },
+  transfer_source: DEBIT,
+  transfer_destination: CREDIT,
+  collect_payer: DEBIT,
+  collect_merchant: CREDIT,
+  // not a wallet: the collect's refundable amount (see applyReservation)
+  refund_reservation: { apply: NO_MONEY, commit: NO_MONEY, rollback: NO_MONEY, guard: 'refundable' },
+  refund_merchant: DEBIT,
+  refund_payer: CREDIT,
 };
+
+/** Whether a leg changes a wallet's money (all but a refund's reservation on its collect). */
+export function isWalletLeg(role: LegRole): boolean {
+  return LEG_RULES[role].guard !== 'refundable';
+}
 
 /** Balances stay exact as JavaScript numbers (and far from int64 overflow, which the embedded server wraps). */
 export const MAX_BALANCE = 1_000_000_000_000_000;
@@ -55,7 +86,7 @@ export interface WalletDoc {
 }
 
 /** Why an apply did not happen: a refusal, answered the same on every retry. */
-export const REFUSALS = ['insufficient_funds', 'wallet_not_found', 'wallet_disabled', 'balance_limit'] as const;
+export const REFUSALS = ['insufficient_funds', 'wallet_not_found', 'wallet_disabled', 'balance_limit', 'not_refundable', 'refund_exceeds_collected'] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
 /** `fenced`: the caller's lock could have run out, so the server refused the write (see applyLeg). */
@@ -77,15 +108,9 @@ function incOf(delta: Delta, money: number): Document | undefined {
  * compares its own clock (`$$NOW`) with the fence, set well before the lock runs out, so such a late write is
  * refused however late it arrives.
  */
-export async function applyLeg(
-  wallets: Collection<WalletDoc>,
-  walletId: ObjectId,
-  role: LegRole,
-  txId: ObjectId,
-  money: number,
-  fence: Date,
-): Promise<ApplyOutcome> {
+export async function applyLeg(db: Db, walletId: ObjectId, role: LegRole, txId: ObjectId, money: number, fence: Date): Promise<ApplyOutcome> {
   const rule = LEG_RULES[role];
+  if (rule.guard === 'refundable') return await applyReservation(db, walletId, txId, money, fence);
   const funds =
     rule.guard === 'available'
       ? { $gte: [{ $subtract: ['$balance_money', '$frozen_money'] }, money] }
@@ -94,34 +119,59 @@ export async function applyLeg(
   const update: Document = { $push: { pending_transactions: txId }, $set: { updated_at: new Date() } };
   const inc = incOf(rule.apply, money);
   if (inc) update.$inc = inc;
-  const result = await wallets.updateOne({ _id: walletId, state: WALLET_STATE.active, pending_transactions: { $ne: txId }, ...guard }, update);
+  const result = await wallets(db).updateOne({ _id: walletId, state: WALLET_STATE.active, pending_transactions: { $ne: txId }, ...guard }, update);
   if (result.matchedCount === 1) return { ok: true, already: false };
   // why not. The fence is asked of the database's clock, not ours: if it is still open now, it was open at the
   // write, so the money (or the state) refused. The balance is not re-read for that: other money may have moved
   // since, and the write's own verdict is the one that counts.
-  const wallet = await wallets.findOne({ _id: walletId }, { projection: { state: 1, pending_transactions: 1 } });
+  const wallet = await wallets(db).findOne({ _id: walletId }, { projection: { state: 1, pending_transactions: 1 } });
   if (!wallet) return { ok: false, reason: 'wallet_not_found' };
   if (wallet.pending_transactions.some((id) => id.equals(txId))) return { ok: true, already: true };
-  const fenceOpen = (await wallets.countDocuments({ _id: walletId, $expr: { $lt: ['$$NOW', fence] } })) === 1;
+  const fenceOpen = (await wallets(db).countDocuments({ _id: walletId, $expr: { $lt: ['$$NOW', fence] } })) === 1;
   if (!fenceOpen) return { ok: false, reason: 'fenced' };
   if (wallet.state !== WALLET_STATE.active) return { ok: false, reason: 'wallet_disabled' };
   return { ok: false, reason: rule.guard === 'available' ? 'insufficient_funds' : 'balance_limit' };
 }
 
 /** Commit (`settle: 'commit'`) or roll back one leg: guarded by the id being pending, so it happens at most once. */
-export async function settleLeg(
-  wallets: Collection<WalletDoc>,
-  walletId: ObjectId,
-  role: LegRole,
-  txId: ObjectId,
-  money: number,
-  settle: 'commit' | 'rollback',
-): Promise<boolean> {
+export async function settleLeg(db: Db, walletId: ObjectId, role: LegRole, txId: ObjectId, money: number, settle: 'commit' | 'rollback'): Promise<boolean> {
+  if (!isWalletLeg(role)) {
+    // a reservation stays with its collect once the refund is done; a rollback gives the amount back
+    if (settle === 'commit') return true;
+    const back = await transactions(db).updateOne(
+      { _id: walletId, refunds: txId },
+      { $pull: { refunds: txId }, $inc: { refunded_money: Long.fromNumber(-money) }, $set: { updated_at: new Date() } } as Document,
+    );
+    return back.matchedCount === 1;
+  }
   const update: Document = { $pull: { pending_transactions: txId }, $set: { updated_at: new Date() } };
   const inc = incOf(LEG_RULES[role][settle], money);
   if (inc) update.$inc = inc;
-  const result = await wallets.updateOne({ _id: walletId, pending_transactions: txId }, update);
+  const result = await wallets(db).updateOne({ _id: walletId, pending_transactions: txId }, update);
   return result.matchedCount === 1;
+}
+
+/**
+ * A refund's reservation on the collect it pays back: the collect must be a done collect, and the refunds it holds
+ * plus this one must not exceed what it collected. The same fence as a wallet apply.
+ */
+async function applyReservation(db: Db, collectId: ObjectId, txId: ObjectId, money: number, fence: Date): Promise<ApplyOutcome> {
+  const result = await transactions(db).updateOne(
+    {
+      _id: collectId,
+      type: 'collect',
+      state: 'done',
+      refunds: { $ne: txId },
+      $expr: { $and: [{ $lte: [{ $add: [{ $ifNull: ['$refunded_money', 0] }, money] }, '$money'] }, { $lt: ['$$NOW', fence] }] },
+    } as Document,
+    { $push: { refunds: txId }, $inc: { refunded_money: Long.fromNumber(money) }, $set: { updated_at: new Date() } } as Document,
+  );
+  if (result.matchedCount === 1) return { ok: true, already: false };
+  const collect = await transactions(db).findOne({ _id: collectId }, { projection: { type: 1, state: 1, refunds: 1 } });
+  if (!collect || collect.type !== 'collect' || collect.state !== 'done') return { ok: false, reason: 'not_refundable' };
+  if ((collect.refunds ?? []).some((id) => id.equals(txId))) return { ok: true, already: true };
+  const fenceOpen = (await transactions(db).countDocuments({ _id: collectId, $expr: { $lt: ['$$NOW', fence] } })) === 1;
+  return { ok: false, reason: fenceOpen ? 'refund_exceeds_collected' : 'fenced' };
 }
 
 /** What a leg contributes to a wallet while it is pending (held) or after commit: for `verify`. */

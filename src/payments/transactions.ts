@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import type { ObjectId } from 'mongodb';
 import type { LegRole, Refusal } from './legs.js';
 
-export const TX_TYPES = ['recharge', 'withdraw', 'transfer'] as const;
+/** 充值 recharge, 提现 withdraw, 转账 transfer, 收款 collect (a merchant collects from a payer), and refund (of a collect). */
+export const TX_TYPES = ['recharge', 'withdraw', 'transfer', 'collect', 'refund'] as const;
 export type TxType = (typeof TX_TYPES)[number];
 
 /** MongoDB's two-phase states: initial → pending → applied → done, and canceling → canceled. */
@@ -16,10 +17,15 @@ export type TxErrorCode = Refusal | 'declined' | 'gateway_unavailable' | 'needs_
 export interface TxDoc {
   _id: ObjectId;
   type: TxType;
-  /** The wallet charged (withdraw, transfer) or credited (recharge). */
+  /** The wallet charged (withdraw, transfer; the payer of a collect, the merchant of a refund) or credited (recharge). */
   wallet_id: ObjectId;
-  /** The receiving wallet of a transfer; null otherwise. */
+  /** The receiving wallet of a transfer, collect (the merchant) or refund (the payer); null otherwise. */
   to_wallet_id: ObjectId | null;
+  /** A refund: the collect whose money it gives back. */
+  refund_of?: ObjectId;
+  /** A collect: what its refunds have reserved so far (never above `money`), and their ids. */
+  refunded_money?: number;
+  refunds?: ObjectId[];
   money: number;
   /** The caller's idempotency key (unique). */
   out_trade_no: string;
@@ -40,13 +46,14 @@ export interface TxDoc {
 }
 
 export interface Leg {
+  /** The wallet the leg changes; for a refund's reservation, the collect transaction. */
   wallet: ObjectId;
   role: LegRole;
 }
 
 /** What a kind moves: its legs, and which gateway call its `call_gateway` step makes (flow.ts says when). */
 interface TxKind {
-  legs(tx: Pick<TxDoc, 'wallet_id' | 'to_wallet_id'>): Leg[];
+  legs(tx: Pick<TxDoc, 'wallet_id' | 'to_wallet_id' | 'refund_of'>): Leg[];
   gateway: 'charge' | 'payout' | null;
 }
 
@@ -57,6 +64,21 @@ export const TX_KINDS: Record<TxType, TxKind> = {
     legs: (tx) => [
       { wallet: tx.wallet_id, role: 'transfer_source' },
       { wallet: tx.to_wallet_id as ObjectId, role: 'transfer_destination' },
+    ],
+    gateway: null,
+  },
+  collect: {
+    legs: (tx) => [
+      { wallet: tx.wallet_id, role: 'collect_payer' },
+      { wallet: tx.to_wallet_id as ObjectId, role: 'collect_merchant' },
+    ],
+    gateway: null,
+  },
+  refund: {
+    legs: (tx) => [
+      { wallet: tx.refund_of as ObjectId, role: 'refund_reservation' },
+      { wallet: tx.wallet_id, role: 'refund_merchant' },
+      { wallet: tx.to_wallet_id as ObjectId, role: 'refund_payer' },
     ],
     gateway: null,
   },

@@ -1,5 +1,5 @@
 import { ObjectId, type Db } from 'mongodb';
-import { legEffect } from './legs.js';
+import { isWalletLeg, legEffect } from './legs.js';
 import { legPhaseOf } from './flow.js';
 import { transactions, wallets } from './collections.js';
 import { TX_KINDS, TX_STATES, isFinal, type TxDoc, type TxState } from './transactions.js';
@@ -16,7 +16,8 @@ export interface Break {
     | 'leg_missing'
     | 'unsettled'
     | 'unverified'
-    | 'conservation';
+    | 'conservation'
+    | 'refund_mismatch';
   wallet_id?: string;
   tx_id?: string;
   detail: string;
@@ -44,12 +45,12 @@ export interface VerifyOptions {
 }
 
 type WalletMoney = Pick<WalletDoc, '_id' | 'balance_money' | 'frozen_money' | 'pending_transactions' | 'updated_at'>;
-type LedgerTx = Pick<TxDoc, '_id' | 'type' | 'wallet_id' | 'to_wallet_id' | 'money' | 'state'>;
+type LedgerTx = Pick<TxDoc, '_id' | 'type' | 'wallet_id' | 'to_wallet_id' | 'money' | 'state' | 'refund_of' | 'refunded_money' | 'refunds' | 'updated_at'>;
 
 const MAX_BREAKS = 1_000;
 const SNAPSHOT_ATTEMPTS = 20;
 const WALLET_FIELDS = { balance_money: 1, frozen_money: 1, pending_transactions: 1, updated_at: 1 } as const;
-const TX_FIELDS = { type: 1, wallet_id: 1, to_wallet_id: 1, money: 1, state: 1 } as const;
+const TX_FIELDS = { type: 1, wallet_id: 1, to_wallet_id: 1, money: 1, state: 1, refund_of: 1, refunded_money: 1, refunds: 1, updated_at: 1 } as const;
 
 /**
  * Checks the books: every wallet's balance and frozen money must equal what its transactions say, by the same leg
@@ -73,7 +74,9 @@ export async function verifyBooks(db: Db, options: VerifyOptions = {}): Promise<
   let withdrawn = 0n;
   let inFlight = 0;
   const unsettled: LedgerTx[] = [];
+  const refunds = new RefundBooks();
   for await (const tx of transactions(db).find({}, { projection: TX_FIELDS })) {
+    refunds.add(tx);
     read += 1;
     if (options.progress && read % 10_000 === 0) options.progress(read, total);
     byState[tx.state] += 1;
@@ -92,6 +95,7 @@ export async function verifyBooks(db: Db, options: VerifyOptions = {}): Promise<
     else breaks.push(b);
   }
   for (const walletId of flagged) breaks.push(...(await checkWalletAlone(db, walletId)));
+  for (const collectId of refunds.flagged()) breaks.push(...(await checkCollectAlone(db, collectId)));
   for (const tx of unsettled) {
     const now = await transactions(db).findOne({ _id: tx._id }, { projection: { state: 1 } });
     if (now && !isFinal(now.state)) breaks.push({ kind: 'unsettled', tx_id: tx._id.toHexString(), detail: `${tx.type} is still ${now.state}` });
@@ -179,6 +183,7 @@ class Books {
     const legWallets = new Set<string>();
     if (!isFinal(tx.state)) this.inFlight.set(txId, legWallets);
     for (const leg of TX_KINDS[tx.type].legs(tx)) {
+      if (!isWalletLeg(leg.role)) continue; // a refund's reservation: RefundBooks checks it
       const walletId = leg.wallet.toHexString();
       legWallets.add(walletId);
       const sum = this.expected.get(walletId);
@@ -213,4 +218,68 @@ class Books {
     }
     return breaks;
   }
+}
+
+/**
+ * What each collect's refunds should have reserved on it: `refunded_money` is the sum of the refunds it lists in
+ * `refunds`, never more than it collected; a listed refund exists and is not canceled, and every refund that got
+ * past its legs (applied, done) is listed.
+ */
+class RefundBooks {
+  private readonly collects = new Map<string, LedgerTx>();
+  private readonly refundsOf = new Map<string, LedgerTx[]>();
+
+  add(tx: LedgerTx): void {
+    if (tx.type === 'collect') this.collects.set(tx._id.toHexString(), tx);
+    if (tx.type === 'refund' && tx.refund_of) {
+      const key = tx.refund_of.toHexString();
+      this.refundsOf.set(key, [...(this.refundsOf.get(key) ?? []), tx]);
+    }
+  }
+
+  /** The collects whose refunds do not add up in this view. */
+  flagged(): string[] {
+    const ids = new Set([...this.refundsOf.keys(), ...[...this.collects.values()].filter((c) => (c.refunds ?? []).length > 0 || Number(c.refunded_money ?? 0) !== 0).map((c) => c._id.toHexString())]);
+    return [...ids].filter((id) => refundBreaks(id, this.collects.get(id), this.refundsOf.get(id) ?? []).length > 0);
+  }
+}
+
+function refundBreaks(collectId: string, collect: LedgerTx | undefined, refunds: LedgerTx[]): Break[] {
+  const breaks: Break[] = [];
+  const broken = (detail: string) => breaks.push({ kind: 'refund_mismatch', tx_id: collectId, detail });
+  if (!collect || collect.type !== 'collect') {
+    if (refunds.some((r) => r.state === 'applied' || r.state === 'done')) broken('refunds that moved money name a collect that does not exist');
+    return breaks;
+  }
+  const byId = new Map(refunds.map((r) => [r._id.toHexString(), r]));
+  const listed = (collect.refunds ?? []).map((id) => id.toHexString());
+  let sum = 0;
+  for (const id of listed) {
+    const refund = byId.get(id);
+    if (!refund) broken(`lists refund ${id}, which is not a refund of it`);
+    else if (refund.state === 'canceled') broken(`still holds the amount of refund ${id}, which was canceled`);
+    else sum += Number(refund.money);
+  }
+  for (const refund of refunds) {
+    const id = refund._id.toHexString();
+    if ((refund.state === 'applied' || refund.state === 'done') && !listed.includes(id)) broken(`refund ${id} is ${refund.state} but not reserved on it`);
+  }
+  const refunded = Number(collect.refunded_money ?? 0);
+  if (refunded !== sum) broken(`refunded_money is ${refunded}, its refunds hold ${sum}`);
+  if (refunded > Number(collect.money)) broken(`refunded_money ${refunded} is more than it collected (${collect.money})`);
+  return breaks;
+}
+
+/** The refund breaks of one collect from a consistent view: the collect, its refunds, the collect unchanged. */
+async function checkCollectAlone(db: Db, collectId: string): Promise<Break[]> {
+  const _id = ObjectId.createFromHexString(collectId);
+  let found: Break[] = [];
+  for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
+    const before = await transactions(db).findOne({ _id }, { projection: TX_FIELDS });
+    const refunds = await transactions(db).find({ refund_of: _id }, { projection: TX_FIELDS }).toArray();
+    const after = await transactions(db).findOne({ _id }, { projection: TX_FIELDS });
+    found = refundBreaks(collectId, before ?? undefined, refunds);
+    if (before?.updated_at?.getTime() === after?.updated_at?.getTime()) return found;
+  }
+  return [{ kind: 'unverified', tx_id: collectId, detail: `the collect kept changing during ${SNAPSHOT_ATTEMPTS} attempts to check its refunds` }, ...found];
 }

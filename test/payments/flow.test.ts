@@ -1,6 +1,6 @@
 import { Long, MongoClient, ObjectId, type Db, type Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { PaymentEngine } from '../../src/payments/engine.js';
+import { PaymentEngine, type PaymentRequest } from '../../src/payments/engine.js';
 import {
   TX_FLOW,
   crashPoints,
@@ -82,6 +82,7 @@ describe('TX_FLOW', () => {
     for (const doc of docs) expect(matched.has(doc._id.toHexString()), `${doc.type}.${doc.state} attempts ${doc.attempts}`).toBe(isCancellable(doc));
     expect(docs.filter(isCancellable).map((d) => `${d.type}.${d.state}.${d.attempts}`)).toEqual([
       'recharge.initial.0', 'recharge.initial.1', 'recharge.pending.0', 'withdraw.initial.0', 'withdraw.initial.1', 'withdraw.pending.0', 'transfer.initial.0', 'transfer.initial.1',
+      'collect.initial.0', 'collect.initial.1', 'refund.initial.0', 'refund.initial.1',
     ]);
   });
 });
@@ -108,10 +109,17 @@ describe('crashPoints', () => {
     for (const type of TX_TYPES) {
       for (const end of ['done', 'canceled'] as const) {
         const outTradeNo = `${end === 'canceled' ? 'decline-' : ''}${type}-${end}`;
-        const to = type === 'transfer' ? (end === 'canceled' ? disabled : await wallet(0)) : null;
-        const request = { type, wallet_id: rich, to_wallet_id: to, money: 10, out_trade_no: outTradeNo };
+        const request: PaymentRequest = { type, wallet_id: rich, to_wallet_id: null, money: 10, out_trade_no: outTradeNo };
+        if (type === 'transfer' || type === 'collect') request.to_wallet_id = end === 'canceled' ? disabled : await wallet(0);
+        if (type === 'refund') {
+          // rich collected from a payer, and pays it back (to a payer disabled since, on the way to canceled)
+          const payer = await wallet(100);
+          const { tx: collect } = await engine.submit(db, { type: 'collect', wallet_id: payer, to_wallet_id: rich, money: 10, out_trade_no: `collect-${end}` }, silent);
+          if (end === 'canceled') await db.collection('wallet').updateOne({ _id: payer }, { $set: { state: 200 } });
+          Object.assign(request, { to_wallet_id: payer, refund_of: collect._id });
+        }
         const { tx } = await engine.submit(db, request, silent).catch((err: unknown) => {
-          if (err instanceof PaymentRefusedError) return { tx: err.tx }; // the transfer to a disabled wallet
+          if (err instanceof PaymentRefusedError) return { tx: err.tx }; // refused by a disabled wallet
           throw err;
         });
         if (TX_KINDS[type].gateway !== null) {

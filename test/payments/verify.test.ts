@@ -88,6 +88,21 @@ describe('verifyBooks', () => {
     ]);
   });
 
+  it('finds a collect whose refunded_money is not what its refunds reserved', async () => {
+    await t.call('/wallet/collect', { merchant_wallet_id: b, payer_wallet_id: a, money: 50, out_trade_no: 'v-collect' });
+    await t.call('/wallet/refund', { collect_out_trade_no: 'v-collect', money: 20, out_trade_no: 'v-refund' });
+    const collect = (await db.collection('wallet_transaction').findOne({ out_trade_no: 'v-collect' }))!;
+    expect((await verifyBooks(db)).breaks).toEqual([]);
+    const report = await withDamage(
+      () => db.collection('wallet_transaction').updateOne({ _id: collect._id }, { $inc: { refunded_money: 40 } }),
+      () => db.collection('wallet_transaction').updateOne({ _id: collect._id }, { $inc: { refunded_money: -40 } }),
+    );
+    expect(report.breaks).toEqual([
+      { kind: 'refund_mismatch', tx_id: collect._id.toHexString(), detail: 'refunded_money is 60, its refunds hold 20' },
+      { kind: 'refund_mismatch', tx_id: collect._id.toHexString(), detail: 'refunded_money 60 is more than it collected (50)' },
+    ]);
+  });
+
   it('with requireSettled, counts transactions still in flight', async () => {
     const report = await verifyBooks(db, { requireSettled: true });
     const pending = await db.collection('wallet_transaction').findOne({ out_trade_no: 'v-wd' });

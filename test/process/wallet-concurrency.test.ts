@@ -116,4 +116,28 @@ describe('concurrent transfers across processes', () => {
     expect(after[from]?.balance).toBe((before[from]?.balance as number) - 1);
     expect(after[to]?.balance).toBe((before[to]?.balance as number) + 1);
   }, 60_000);
+
+  it('20 racing refunds of 100 on a collect of 1000, split over both processes: exactly 10 pay, never more than collected', async () => {
+    const before = await balances();
+    const payer = before.reduce((best, w, i) => (w.balance > (before[best] as { balance: number }).balance ? i : best), 0);
+    const merchant = (payer + 1) % wallets.length;
+    const collect = await (apis[0] as ApiProcess).call('/wallet/collect', { merchant_wallet_id: wallets[merchant], payer_wallet_id: wallets[payer], money: 1000, out_trade_no: 'race-order' });
+    expect(collect.body.state).toBe('done');
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (apis[i % 2] as ApiProcess).call('/wallet/refund', { collect_out_trade_no: 'race-order', money: 100, out_trade_no: `race-refund-${i}` })),
+    );
+    // every answer is a paid refund, a refusal for what is left, or (on a loaded machine) "in progress"
+    const outcomes = answers.map((a) => (a.status === 200 ? (a.body.state === 'done' ? 'done' : 'in_progress') : `${a.status} ${a.body.error?.fields?.[0]?.messages?.[0]}`));
+    expect(outcomes.filter((o) => !['done', 'in_progress', '409 is more than is left to refund'].includes(o))).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await runCli(walletEnv(dbName), ['wallet', 'recover'])).code).toBe(0);
+    const refunds = await db.collection('wallet_transaction').find({ type: 'refund', out_trade_no: /^race-refund-/ }).toArray();
+    expect(refunds.filter((r) => r.state === 'done')).toHaveLength(10);
+    expect(refunds.filter((r) => r.state === 'canceled')).toHaveLength(10);
+    expect((await db.collection('wallet_transaction').findOne({ out_trade_no: 'race-order' }))?.refunded_money).toBe(1000);
+    const after = await balances();
+    expect([after[payer]?.balance, after[merchant]?.balance]).toEqual([before[payer]?.balance, before[merchant]?.balance]);
+    const verify = await runVerify(walletEnv(dbName));
+    expect(verify.output).toContain('books OK');
+  }, 120_000);
 });

@@ -40,13 +40,12 @@ describe('a wallet write that arrives after its lock could have run out', () => 
     const [walletHex] = await fundedWallets();
     const wallet = new ObjectId(walletHex);
     const tx = new ObjectId();
-    const wallets = db.collection('wallet') as never;
     const past = new Date(Date.now() - 1);
-    expect(await applyLeg(wallets, wallet, 'transfer_destination', tx, 100, past)).toEqual({ ok: false, reason: 'fenced' });
+    expect(await applyLeg(db, wallet, 'transfer_destination', tx, 100, past)).toEqual({ ok: false, reason: 'fenced' });
     expect((await db.collection('wallet').findOne({ _id: wallet }))?.pending_transactions).not.toContainEqual(tx);
     const later = new Date(Date.now() + 60_000);
-    expect(await applyLeg(wallets, wallet, 'transfer_destination', tx, 100, later)).toEqual({ ok: true, already: false });
-    expect(await settleLeg(wallets, wallet, 'transfer_destination', tx, 100, 'rollback')).toBe(true);
+    expect(await applyLeg(db, wallet, 'transfer_destination', tx, 100, later)).toEqual({ ok: true, already: false });
+    expect(await settleLeg(db, wallet, 'transfer_destination', tx, 100, 'rollback')).toBe(true);
   });
 
   it('lets a request that froze mid-transfer wake up after recovery finished it, and moves the money once', async () => {

@@ -117,6 +117,8 @@ describe('wallet/recharge', () => {
       to_wallet_id: null,
       money: 5000,
       out_trade_no: expect.stringMatching(/^rc-/),
+      refund_of: null,
+      refunded_money: null,
       gateway_trade_no: expect.stringMatching(/^SIM/),
       state: 'done',
       error: null,
@@ -260,6 +262,115 @@ describe('wallet/transfer', () => {
     expect(res.status).toBe(409);
     expect(res.body.error.fields).toEqual([{ field: 'to_wallet_id', messages: ['the wallet is disabled'] }]);
     expect(await walletOf(from)).toMatchObject({ balance_money: 300, frozen_money: 0 });
+  });
+});
+
+describe('wallet/collect', () => {
+  it("moves the order's amount from the payer to the merchant inside the request (state done)", async () => {
+    const payer = await fundedWallet(2000);
+    const { wallet: merchant } = await newWallet('商户');
+    const res = await t.call('/wallet/collect', { merchant_wallet_id: merchant, payer_wallet_id: payer, money: 1500, out_trade_no: key('order') });
+    expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { _id: expect.stringMatching(HEX_ID), state: 'done' } });
+    expect(await walletOf(payer)).toMatchObject({ balance_money: 500, frozen_money: 0 });
+    expect(await walletOf(merchant)).toMatchObject({ balance_money: 1500, frozen_money: 0, available_money: 1500 });
+    const tx = (await t.call('/wallet_transaction/get', { _id: res.body._id })).body;
+    expect(tx).toMatchObject({ type: 'collect', wallet_id: payer, to_wallet_id: merchant, money: 1500, refunded_money: null, refund_of: null, state: 'done' });
+  });
+
+  it('returns insufficient_funds and moves nothing when the payer cannot pay', async () => {
+    const payer = await fundedWallet(100);
+    const { wallet: merchant } = await newWallet();
+    const outTradeNo = key('order-short');
+    const res = await t.call('/wallet/collect', { merchant_wallet_id: merchant, payer_wallet_id: payer, money: 101, out_trade_no: outTradeNo });
+    const tx = await t.db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo });
+    expectError(res, 409, 'insufficient_funds', `the wallet cannot pay this amount (transaction ${tx?._id.toHexString()})`, [{ field: 'money', messages: ['is more than the wallet can pay'] }]);
+    expect([await walletOf(payer), await walletOf(merchant)]).toMatchObject([{ balance_money: 100 }, { balance_money: 0 }]);
+  });
+
+  it('collects once for a retried order (same out_trade_no), and refuses the key with another amount', async () => {
+    const payer = await fundedWallet(1000);
+    const { wallet: merchant } = await newWallet();
+    const body = { merchant_wallet_id: merchant, payer_wallet_id: payer, money: 300, out_trade_no: key('order-again') };
+    const answers = await Promise.all([1, 2, 3, 4, 5].map(() => t.call('/wallet/collect', body)));
+    expect(answers.map((r) => ({ status: r.status, body: r.body }))).toEqual(answers.map(() => ({ status: 200, body: answers[0]?.body })));
+    expect(await walletOf(merchant)).toMatchObject({ balance_money: 300 });
+    expect((await t.call('/wallet/collect', { ...body, money: 301 })).body.error.code).toBe('idempotency_conflict');
+  });
+
+  it('refuses the same wallet as merchant and payer', async () => {
+    const { wallet } = await newWallet();
+    expectError(await t.call('/wallet/collect', { merchant_wallet_id: wallet, payer_wallet_id: wallet, money: 1, out_trade_no: key('self-order') }), 400, 'invalid_params', 'Invalid parameter payer_wallet_id: must differ from merchant_wallet_id', [
+      { field: 'payer_wallet_id', messages: ['must differ from merchant_wallet_id'] },
+    ]);
+  });
+});
+
+describe('wallet/refund', () => {
+  /** A payer who paid a merchant `money` (a done collect). */
+  async function collected(money: number): Promise<{ payer: string; merchant: string; order: string }> {
+    const payer = await fundedWallet(money);
+    const { wallet: merchant } = await newWallet('商户');
+    const order = key('paid');
+    expect((await t.call('/wallet/collect', { merchant_wallet_id: merchant, payer_wallet_id: payer, money, out_trade_no: order })).body.state).toBe('done');
+    return { payer, merchant, order };
+  }
+
+  it('gives part of a collect back, then the rest, and refuses a cent more', async () => {
+    const { payer, merchant, order } = await collected(1000);
+    const first = await t.call('/wallet/refund', { collect_out_trade_no: order, money: 400, out_trade_no: key('refund') });
+    expect({ status: first.status, body: first.body }).toEqual({ status: 200, body: { _id: expect.stringMatching(HEX_ID), state: 'done' } });
+    expect([await walletOf(payer), await walletOf(merchant)]).toMatchObject([{ balance_money: 400 }, { balance_money: 600 }]);
+    expect((await t.call('/wallet/refund', { collect_out_trade_no: order, money: 600, out_trade_no: key('refund') })).body.state).toBe('done');
+    const outTradeNo = key('refund-over');
+    const over = await t.call('/wallet/refund', { collect_out_trade_no: order, money: 1, out_trade_no: outTradeNo });
+    const tx = await t.db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo });
+    expectError(over, 409, 'conflict', `the refunds would exceed what was collected (transaction ${tx?._id.toHexString()})`, [{ field: 'money', messages: ['is more than is left to refund'] }], '退款总额超出收款金额');
+    expect([await walletOf(payer), await walletOf(merchant)]).toMatchObject([{ balance_money: 1000 }, { balance_money: 0 }]);
+    const collect = (await t.call('/wallet_transaction/find', { out_trade_no: order })).body.data[0];
+    expect(collect).toMatchObject({ type: 'collect', money: 1000, refunded_money: 1000 });
+  });
+
+  it('answers a retried refund with the same transaction and pays it once', async () => {
+    const { payer, order } = await collected(500);
+    const body = { collect_out_trade_no: order, money: 200, out_trade_no: key('refund-again') };
+    const first = await t.call('/wallet/refund', body);
+    const again = await t.call('/wallet/refund', body);
+    expect({ status: again.status, body: again.body }).toEqual({ status: 200, body: first.body });
+    expect(await walletOf(payer)).toMatchObject({ balance_money: 200 });
+    const refund = (await t.call('/wallet_transaction/get', { _id: first.body._id })).body;
+    expect(refund).toMatchObject({ type: 'refund', refund_of: expect.stringMatching(HEX_ID), money: 200, state: 'done' });
+  });
+
+  it('10 racing refunds of 300 on a collect of 1000: exactly 3 pay, 7 are refused, and the books balance', async () => {
+    const { payer, merchant, order } = await collected(1000);
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => t.call('/wallet/refund', { collect_out_trade_no: order, money: 300, out_trade_no: `${order}-race-${i}` })));
+    const outcomes = answers.map((r) => (r.status === 200 ? `200 ${r.body.state}` : `${r.status} ${r.body.error.code} ${r.body.error.fields?.[0]?.messages?.[0]}`));
+    expect(outcomes.sort()).toEqual([...Array(3).fill('200 done'), ...Array(7).fill('409 conflict is more than is left to refund')]);
+    expect([await walletOf(payer), await walletOf(merchant)]).toMatchObject([{ balance_money: 900, frozen_money: 0 }, { balance_money: 100, frozen_money: 0 }]);
+    const collect = await t.db.collection('wallet_transaction').findOne({ out_trade_no: order });
+    expect({ refunded: collect?.refunded_money, refunds: collect?.refunds.length }).toEqual({ refunded: 900, refunds: 3 });
+    expect((await verifyBooks(t.db)).breaks).toEqual([]);
+  });
+
+  it('gives the reservation back when the merchant cannot pay, so the amount can be refunded later', async () => {
+    const { merchant, order } = await collected(800);
+    const { wallet: elsewhere } = await newWallet();
+    await t.call('/wallet/transfer', { from_wallet_id: merchant, to_wallet_id: elsewhere, money: 800, out_trade_no: key('spent') });
+    const short = await t.call('/wallet/refund', { collect_out_trade_no: order, money: 800, out_trade_no: key('refund-short') });
+    expect(short.body.error.code).toBe('insufficient_funds');
+    expect((await t.db.collection('wallet_transaction').findOne({ out_trade_no: order }))?.refunded_money).toBe(0);
+    await t.call('/wallet/transfer', { from_wallet_id: elsewhere, to_wallet_id: merchant, money: 800, out_trade_no: key('back') });
+    expect((await t.call('/wallet/refund', { collect_out_trade_no: order, money: 800, out_trade_no: key('refund-later') })).body.state).toBe('done');
+  });
+
+  it('answers not_found for an order that is not a collect', async () => {
+    const wallet = await fundedWallet(10);
+    const recharge = (await t.db.collection('wallet_transaction').findOne({ wallet_id: new ObjectId(wallet) }))?.out_trade_no as string;
+    for (const order of [recharge, key('no-such-order')]) {
+      expectError(await t.call('/wallet/refund', { collect_out_trade_no: order, money: 1, out_trade_no: key('refund-ghost') }), 404, 'not_found', `no collect with out_trade_no ${order}`, [
+        { field: 'collect_out_trade_no', messages: ['no collect with this out_trade_no'] },
+      ]);
+    }
   });
 });
 

@@ -50,6 +50,39 @@ export default defineResource({
         return await submit(ctx, request, { [from.toHexString()]: 'from_wallet_id', [to.toHexString()]: 'to_wallet_id' });
       },
     },
+    collect: {
+      summary: "收款: a merchant's wallet collects an order's amount from the payer's wallet, done inside the request (idempotent by out_trade_no); 409 insufficient_funds",
+      params: {
+        merchant_wallet_id: { type: 'M object_id', note: 'the wallet that collects' },
+        payer_wallet_id: { type: 'M object_id', note: 'the wallet that pays' },
+        money: MONEY,
+        out_trade_no: { type: 'M string(1,64)', note: "the order's unique key: a retry with the same key and params returns the same collect; refunds name it" },
+      },
+      result: 'wallet_transaction_summary',
+      envelope: 'object_result',
+      handler: async (params, ctx) => {
+        const merchant = params.merchant_wallet_id as ObjectId;
+        const payer = params.payer_wallet_id as ObjectId;
+        if (merchant.equals(payer)) throw invalidParams([{ field: 'payer_wallet_id', messages: ['must differ from merchant_wallet_id'] }]);
+        const request: PaymentRequest = { type: 'collect', wallet_id: payer, to_wallet_id: merchant, money: params.money as number, out_trade_no: params.out_trade_no as string };
+        return await submit(ctx, request, { [payer.toHexString()]: 'payer_wallet_id', [merchant.toHexString()]: 'merchant_wallet_id' });
+      },
+    },
+    refund: {
+      summary: 'Refund all or part of a collect: the merchant pays the payer back, done inside the request (idempotent by its own out_trade_no); refunds never exceed what was collected (409)',
+      params: {
+        collect_out_trade_no: { type: 'M string(1,64)', note: 'the out_trade_no of the collect to refund' },
+        money: MONEY,
+        out_trade_no: { type: 'M string(1,64)', note: "the refund's own unique key: a retry with the same key and params returns the same refund" },
+      },
+      result: 'wallet_transaction_summary',
+      envelope: 'object_result',
+      handler: async (params, ctx) => {
+        const request = { collect_out_trade_no: params.collect_out_trade_no as string, money: params.money as number, out_trade_no: params.out_trade_no as string };
+        const outcome = await asApiCall(() => ctx.services.payments.submitRefund(ctx.db, request, ctx.log));
+        return { _id: outcome.tx._id, state: outcome.tx.state };
+      },
+    },
   }),
 });
 

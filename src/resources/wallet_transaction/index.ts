@@ -15,7 +15,7 @@ export default defineResource({
   fields: {
     type: `M enum<str>(${TX_TYPES.join(',')})`,
     wallet_id: { type: 'M object_id', note: 'the wallet charged (withdraw, transfer) or credited (recharge)' },
-    to_wallet_id: { type: 'O object_id', note: 'the receiving wallet of a transfer' },
+    to_wallet_id: { type: 'O object_id', note: 'the receiving wallet of a transfer, collect (merchant) or refund (payer)' },
     money: 'M int(1,10000000000000)',
     out_trade_no: 'M string(1,64)',
     state: `M enum<str>(${TX_STATES.join(',')})`,
@@ -29,12 +29,15 @@ export default defineResource({
     next_attempt_at: 'O datetime',
     lock_owner: 'O string',
     lock_until: 'O datetime',
+    refund_of: 'O object_id',
+    refunded_money: 'O int',
+    refunds: 'O list<object_id>',
   },
   actions: (std) => ({
     get: std.get({ result: 'wallet_transaction_detail' }),
     find: std.find({
       result: 'wallet_transaction_detail',
-      filters: { wallet_id: ['eq'], to_wallet_id: ['eq'], type: ['eq', 'in'], state: ['eq', 'in'], out_trade_no: ['eq'], created_at: ['gte', 'lt'] },
+      filters: { wallet_id: ['eq'], to_wallet_id: ['eq'], type: ['eq', 'in'], state: ['eq', 'in'], out_trade_no: ['eq'], refund_of: ['eq'], created_at: ['gte', 'lt'] },
       sortable: ['_id', 'created_at'],
     }),
     mark_cancel: {
