@@ -16,6 +16,8 @@ export interface ActionContext {
   caller: Caller;
   /** What the application hands every handler (such as the payment engine). */
   services: Services;
+  /** A handler sets 202 when its answer describes work still under way (the body is the same shape). */
+  status?: 200 | 202;
 }
 
 /**
@@ -143,9 +145,10 @@ export function createApp({ database, config, logger, actions, graphql, services
       if (body === null || typeof body !== 'object' || Array.isArray(body)) {
         throw apiError('body_not_object');
       }
-      const result = await (res.locals.action as RunnableAction).run(body, actionContextOf(database, logger, state, services));
+      const ctx = actionContextOf(database, logger, state, services);
+      const result = await (res.locals.action as RunnableAction).run(body, ctx);
       if (result instanceof StreamedResult) return await result.send(res);
-      res.status(200).json(result);
+      res.status(ctx.status ?? 200).json(result);
     },
   );
 

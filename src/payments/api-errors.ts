@@ -10,7 +10,8 @@ export function toPaymentApiError(err: unknown, paramOf: Record<string, string> 
     const { tx } = err;
     const field = tx.error.wallet_id ? paramOf[tx.error.wallet_id.toHexString()] : undefined;
     const fields = field ? [{ field, messages: [tx.error.message] }] : undefined;
-    const message = `${tx.error.message} (transaction ${tx._id.toHexString()})`;
+    // a retry is told that it meets the refusal of an earlier call, not a new one
+    const message = `${tx.error.message} (transaction ${tx._id.toHexString()})${err.replayed ? ' (replayed)' : ''}`;
     switch (tx.error.code) {
       case 'insufficient_funds':
         return new ApiError('insufficient_funds', { message, fields: [{ field: 'money', messages: ['is more than the wallet can pay'] }] });

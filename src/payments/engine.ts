@@ -5,7 +5,7 @@ import type { Logger } from '../core/logger.js';
 import { GatewayUnavailableError, type GatewayResult, type PaymentGateway } from './gateway.js';
 import { transactions } from './collections.js';
 import { IdempotencyConflictError, LockLostError, NotCancellableError, PaymentRefusedError, TransactionNotFoundError, UnknownCollectError } from './errors.js';
-import { REFUSALS, applyLeg, isWalletLeg, settleLeg, type Refusal } from './legs.js';
+import { MAX_BALANCE, REFUSALS, applyLeg, isWalletLeg, settleLeg, type Refusal } from './legs.js';
 import {
   TX_FLOW,
   awaitingGatewayFilter,
@@ -57,7 +57,7 @@ const REFUSAL_MESSAGES: Record<Refusal, string> = {
   insufficient_funds: 'the wallet cannot pay this amount',
   wallet_not_found: 'the wallet does not exist',
   wallet_disabled: 'the wallet is disabled',
-  balance_limit: 'the balance would exceed its limit',
+  balance_limit: `the balance would exceed its limit of ${MAX_BALANCE} (分)`,
   not_refundable: 'the collect is not a done collect',
   refund_exceeds_collected: 'the refunds would exceed what was collected',
 };
@@ -397,8 +397,8 @@ export class PaymentEngine {
     }
     const tx = await transactions(db).findOne({ _id: txId });
     if (!tx) throw new TransactionNotFoundError(txId);
-    if (tx.error?.code === 'canceled_by_caller' && (tx.state === 'canceling' || tx.state === 'canceled')) {
-      // canceled already (a retry of a cancel that was answered, or not): the same answer, and finish it if we can
+    if (tx.state === 'canceling' || tx.state === 'canceled') {
+      // canceled already (a retry of a cancel, a refusal, a decline): the same answer as a cancel, and finish it if we can
       if (tx.state === 'canceled') return tx;
       const hold = await this.lock(db, txId, owner, { state: 'canceling' });
       return hold ? await this.drive(db, hold).catch(() => tx) : tx;

@@ -52,7 +52,7 @@ async function balances(): Promise<Array<{ balance: number; frozen: number; pend
 function outcomeOf(answer: { status: number; body: any }): 'done' | 'refused' | 'in_progress' | string {
   if (answer.status === 200 && answer.body.state === 'done') return 'done';
   if (answer.status === 409 && answer.body.error?.code === 'insufficient_funds') return 'refused';
-  if (answer.status === 200 && ['initial', 'pending', 'applied', 'canceling'].includes(answer.body.state)) return 'in_progress';
+  if (answer.status === 202 && ['initial', 'pending', 'applied', 'canceling'].includes(answer.body.state)) return 'in_progress';
   return `unexpected ${answer.status} ${JSON.stringify(answer.body)}`;
 }
 
@@ -127,7 +127,7 @@ describe('concurrent transfers across processes', () => {
       Array.from({ length: 20 }, (_, i) => (apis[i % 2] as ApiProcess).call('/wallet/refund', { collect_out_trade_no: 'race-order', money: 100, out_trade_no: `race-refund-${i}` })),
     );
     // every answer is a paid refund, a refusal for what is left, or (on a loaded machine) "in progress"
-    const outcomes = answers.map((a) => (a.status === 200 ? (a.body.state === 'done' ? 'done' : 'in_progress') : `${a.status} ${a.body.error?.fields?.[0]?.messages?.[0]}`));
+    const outcomes = answers.map((a) => (a.status === 200 && a.body.state === 'done' ? 'done' : a.status === 202 ? 'in_progress' : `${a.status} ${a.body.error?.fields?.[0]?.messages?.[0]}`));
     expect(outcomes.filter((o) => !['done', 'in_progress', '409 is more than is left to refund'].includes(o))).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect((await runCli(walletEnv(dbName), ['wallet', 'recover'])).code).toBe(0);

@@ -188,10 +188,25 @@ describe('wallet/withdraw', () => {
     const tx = await t.db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo });
     expectError(res, 409, 'insufficient_funds', `the wallet cannot pay this amount (transaction ${tx?._id.toHexString()})`, [{ field: 'money', messages: ['is more than the wallet can pay'] }]);
     expect(tx).toMatchObject({ state: 'canceled', error: { code: 'insufficient_funds' } });
-    const retry = await t.call('/wallet/withdraw', { wallet_id: wallet, money: 300, out_trade_no: outTradeNo });
-    expect(retry.status).toBe(409);
-    expect(retry.body.error.code).toBe('insufficient_funds');
     expect(await walletOf(wallet)).toMatchObject({ balance_money: 1000, frozen_money: 800, available_money: 200 });
+  });
+
+  it('says that a retry meets the refusal of the first call (replayed)', async () => {
+    const wallet = await fundedWallet(100);
+    const body = { wallet_id: wallet, money: 300, out_trade_no: key('wd-replayed') };
+    const first = await t.call('/wallet/withdraw', body);
+    const retry = await t.call('/wallet/withdraw', body);
+    expectError(retry, 409, 'insufficient_funds', `${first.body.error.message} (replayed)`, [{ field: 'money', messages: ['is more than the wallet can pay'] }]);
+  });
+
+  it('answers mark_cancel of a refused (so canceled) withdrawal with ok, as for any canceled one', async () => {
+    const wallet = await fundedWallet(100);
+    const outTradeNo = key('wd-refused-cancel');
+    expect((await t.call('/wallet/withdraw', { wallet_id: wallet, money: 300, out_trade_no: outTradeNo })).status).toBe(409);
+    const tx = await t.db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo });
+    const res = await t.call('/wallet_transaction/mark_cancel', { _id: tx?._id.toHexString() });
+    expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { ok: true } });
+    expect((await t.db.collection('wallet_transaction').findOne({ _id: tx?._id }))?.error).toMatchObject({ code: 'insufficient_funds' });
   });
 
   it('answers a retry with the same refusal when the first request died while canceling', async () => {
@@ -262,6 +277,37 @@ describe('wallet/transfer', () => {
     expect(res.status).toBe(409);
     expect(res.body.error.fields).toEqual([{ field: 'to_wallet_id', messages: ['the wallet is disabled'] }]);
     expect(await walletOf(from)).toMatchObject({ balance_money: 300, frozen_money: 0 });
+  });
+});
+
+describe('unfinished transactions and limits', () => {
+  it('answers 202 with the state to a retried transfer that another actor still drives', async () => {
+    const from = await fundedWallet(100);
+    const { wallet: to } = await newWallet();
+    const outTradeNo = key('driven-elsewhere');
+    // a live actor holds the transfer (its lock runs for a minute): the retry waits WALLET_RETRY_WAIT_MS, then answers
+    const tx = new ObjectId();
+    await t.db.collection('wallet_transaction').insertOne({
+      _id: tx, type: 'transfer', wallet_id: new ObjectId(from), to_wallet_id: new ObjectId(to), money: 10, out_trade_no: outTradeNo, gateway_trade_no: null,
+      state: 'pending', error: null, attempts: 0, next_attempt_at: new Date(), lock_owner: 'api:elsewhere:1:x', lock_until: new Date(Date.now() + 60_000), created_at: new Date(), updated_at: new Date(),
+    });
+    const res = await t.call('/wallet/transfer', { from_wallet_id: from, to_wallet_id: to, money: 10, out_trade_no: outTradeNo });
+    expect({ status: res.status, body: res.body }).toEqual({ status: 202, body: { _id: tx.toHexString(), state: 'pending' } });
+    await t.db.collection('wallet_transaction').updateOne({ _id: tx }, { $set: { lock_until: new Date(0) } }); // let recovery have it
+  });
+
+  it('states the balance ceiling when a credit would pass it', async () => {
+    const { wallet } = await newWallet();
+    // books for a hand-made balance just under the ceiling: a done recharge of it
+    const near = 1_000_000_000_000_000 - 5;
+    await t.db.collection('wallet').updateOne({ _id: new ObjectId(wallet) }, { $set: { balance_money: near } });
+    await t.db.collection('wallet_transaction').insertOne({ type: 'recharge', wallet_id: new ObjectId(wallet), to_wallet_id: null, money: near, out_trade_no: key('near-ceiling'), state: 'done', lock_until: new Date(0), created_at: new Date(), updated_at: new Date() });
+    const outTradeNo = key('over-ceiling');
+    const res = await t.call('/wallet/recharge', { wallet_id: wallet, money: 10, out_trade_no: outTradeNo });
+    const tx = await t.db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo });
+    expectError(res, 409, 'conflict', `the balance would exceed its limit of 1000000000000000 (分) (transaction ${tx?._id.toHexString()})`, [
+      { field: 'wallet_id', messages: ['the balance would exceed its limit of 1000000000000000 (分)'] },
+    ], '余额超出上限');
   });
 });
 

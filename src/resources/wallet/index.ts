@@ -38,7 +38,7 @@ export default defineResource({
     recharge: gatewayPayment('recharge', 'Recharge through the payment gateway: the money shows as frozen until the gateway confirms (state pending)'),
     withdraw: gatewayPayment('withdraw', 'Withdraw through the payment gateway: the money is frozen at once (409 insufficient_funds), paid out by the worker'),
     transfer: {
-      summary: 'Move money between two wallets, finished (done) inside the request; 409 insufficient_funds when the source cannot pay',
+      summary: 'Move money between two wallets, finished (done) inside the request; 409 insufficient_funds when the source cannot pay; 202 for a retry while another actor still drives it',
       params: { from_wallet_id: 'M object_id', to_wallet_id: 'M object_id', money: MONEY, out_trade_no: OUT_TRADE_NO },
       result: 'wallet_transaction_summary',
       envelope: 'object_result',
@@ -51,7 +51,7 @@ export default defineResource({
       },
     },
     collect: {
-      summary: "收款: a merchant's wallet collects an order's amount from the payer's wallet, done inside the request (idempotent by out_trade_no); 409 insufficient_funds",
+      summary: "收款: a merchant's wallet collects an order's amount from the payer's wallet, done inside the request (idempotent by out_trade_no); 409 insufficient_funds; 202 while another actor still drives it",
       params: {
         merchant_wallet_id: { type: 'M object_id', note: 'the wallet that collects' },
         payer_wallet_id: { type: 'M object_id', note: 'the wallet that pays' },
@@ -69,7 +69,7 @@ export default defineResource({
       },
     },
     refund: {
-      summary: 'Refund all or part of a collect: the merchant pays the payer back, done inside the request (idempotent by its own out_trade_no); refunds never exceed what was collected (409)',
+      summary: 'Refund all or part of a collect: the merchant pays the payer back, done inside the request (idempotent by its own out_trade_no); refunds never exceed what was collected (409); 202 while another actor still drives it',
       params: {
         collect_out_trade_no: { type: 'M string(1,64)', note: 'the out_trade_no of the collect to refund' },
         money: MONEY,
@@ -79,8 +79,7 @@ export default defineResource({
       envelope: 'object_result',
       handler: async (params, ctx) => {
         const request = { collect_out_trade_no: params.collect_out_trade_no as string, money: params.money as number, out_trade_no: params.out_trade_no as string };
-        const outcome = await asApiCall(() => ctx.services.payments.submitRefund(ctx.db, request, ctx.log));
-        return { _id: outcome.tx._id, state: outcome.tx.state };
+        return answer(ctx, await asApiCall(() => ctx.services.payments.submitRefund(ctx.db, request, ctx.log)));
       },
     },
   }),
@@ -102,6 +101,11 @@ function gatewayPayment(type: TxType, summary: string): ActionDefinition {
 
 /** The transaction as `{_id, state}`; a refusal is the error it means (the same answer on every retry). */
 async function submit(ctx: HandlerContext, request: PaymentRequest, paramOf: Record<string, string>): Promise<{ _id: ObjectId; state: string }> {
-  const outcome: SubmitOutcome = await asApiCall(() => ctx.services.payments.submit(ctx.db, request, ctx.log), paramOf);
+  return answer(ctx, await asApiCall(() => ctx.services.payments.submit(ctx.db, request, ctx.log), paramOf));
+}
+
+/** 200 once the request's part is over; 202 while another actor still drives the transaction (ask again). */
+function answer(ctx: HandlerContext, outcome: SubmitOutcome): { _id: ObjectId; state: string } {
+  if (outcome.inProgress) ctx.status = 202;
   return { _id: outcome.tx._id, state: outcome.tx.state };
 }
