@@ -14,6 +14,8 @@ export interface PaymentsConfig {
     leaseTtlMs: number;
     sweepIntervalMs: number;
     batchSize: number;
+    /** Gateway payments in flight at once, each under its own hold (lock and fence). */
+    concurrency: number;
     maxBackoffMs: number;
     /** Gateway attempts before a payment is parked for an operator. */
     maxAttempts: number;
@@ -50,6 +52,7 @@ export function loadPaymentsConfig(env: Env = process.env): PaymentsConfig {
       leaseTtlMs,
       sweepIntervalMs: readInt(env, 'WORKER_SWEEP_INTERVAL_MS', 10_000, 10, 3_600_000),
       batchSize: readInt(env, 'WORKER_BATCH_SIZE', 20, 1, 1_000),
+      concurrency: readInt(env, 'WORKER_CONCURRENCY', 8, 1, 256),
       maxBackoffMs: readInt(env, 'WORKER_MAX_BACKOFF_MS', 60_000, 10, 3_600_000),
       maxAttempts: readInt(env, 'WORKER_MAX_ATTEMPTS', 12, 1, 1_000),
     },

@@ -2,7 +2,7 @@ import type { Db, ObjectId } from 'mongodb';
 import { Lease } from '../core/lease.js';
 import type { Logger } from '../core/logger.js';
 import { gatewayCallBudgetMs, type PaymentsConfig } from './config.js';
-import type { PaymentEngine } from './engine.js';
+import type { Hold, PaymentEngine } from './engine.js';
 import type { PaymentGateway } from './gateway.js';
 import { actorName } from './transactions.js';
 
@@ -21,8 +21,8 @@ export interface WorkerOptions {
 /**
  * The single scheduled process that talks to the payment gateway (seed 004 §10: 单进程). Every process may run
  * one, but only the holder of the `payment-gateway-worker` lease works; the others wait and take over when the
- * lease lapses. The holder calls the gateway for due payments one by one and sweeps stuck transactions at start and
- * every `sweepIntervalMs`.
+ * lease lapses. The holder calls the gateway for several due payments at once (`concurrency`), each under its own
+ * hold on the transaction, and sweeps stuck transactions at start and every `sweepIntervalMs`.
  */
 export class PaymentWorker {
   readonly owner = actorName('worker');
@@ -60,49 +60,79 @@ export class PaymentWorker {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      // a full round means more may be due: the next one starts at once instead of after the poll interval
+      let full = false;
       this.running = this.round()
+        .then((claimed) => {
+          full = claimed >= this.roundSize;
+        })
         .catch((err: unknown) => this.options.log.error({ err }, 'payment worker round failed'))
-        .finally(() => this.schedule(this.options.config.pollMs));
+        .finally(() => this.schedule(full ? 0 : this.options.config.pollMs));
     }, delayMs);
   }
 
-  /** One round: hold the lease, sweep when due, call the gateway for due payments while the lease holds. */
-  async round(): Promise<void> {
+  /**
+   * One round: hold the lease, sweep when due, call the gateway for up to `roundSize` due payments while the lease
+   * holds, `concurrency` of them at a time. Returns how many payments it claimed.
+   */
+  async round(): Promise<number> {
     const held = await this.lease.acquire();
     if (held !== this.leader) {
       this.options.log.info({ owner: this.owner }, held ? 'took the payment worker lease' : 'lost the payment worker lease');
       this.leader = held;
       this.nextSweepAt = 0; // a new leader sweeps at once: the previous one may have died mid-way
     }
-    if (!held) return;
+    if (!held) return 0;
     if (Date.now() >= this.nextSweepAt) {
       await this.sweep();
       this.nextSweepAt = Date.now() + this.options.config.sweepIntervalMs;
     }
     // one gateway attempt per payment per round: a payment that failed just now is not due again until the next
     const tried: ObjectId[] = [];
-    for (let i = 0; i < this.options.config.batchSize && !this.stopped; i++) {
-      // the lease must outlast the whole gateway call, or a successor could call for the same payment meanwhile
-      const budget = this.options.callBudgetMs;
-      if (!this.lease.holds(budget) && (!(await this.lease.acquire()) || !this.lease.holds(budget))) return;
-      const hold = await this.options.engine.claimDue(this.options.db, this.owner, tried);
-      if (!hold) return;
-      tried.push(hold.tx._id);
-      try {
-        const tx = await this.options.engine.callGateway(
-          this.options.db,
-          hold,
-          this.options.gateway,
-          { backoffMs: (n) => this.backoff(n), maxAttempts: this.options.config.maxAttempts },
-          this.options.log,
-        );
-        this.options.log.info({ tx: tx._id.toHexString(), type: tx.type, state: tx.state, attempts: tx.attempts }, 'gateway payment processed');
-      } catch (err) {
-        // one payment failing (its lock lost, the database gone) must not stop the others; its lock runs out
-        // and it is claimed again later
-        this.options.log.error({ err, tx: hold.tx._id.toHexString() }, 'gateway payment failed');
+    const inFlight = new Set<Promise<void>>();
+    try {
+      while (tried.length < this.roundSize && !this.stopped) {
+        if (inFlight.size >= this.options.config.concurrency) {
+          await Promise.race(inFlight);
+          continue;
+        }
+        // the lease must outlast the whole gateway call, or a successor could call for the same payment meanwhile
+        const budget = this.options.callBudgetMs;
+        if (!this.lease.holds(budget) && (!(await this.lease.acquire()) || !this.lease.holds(budget))) break;
+        const hold = await this.options.engine.claimDue(this.options.db, this.owner, tried);
+        if (!hold) break;
+        tried.push(hold.tx._id);
+        const call: Promise<void> = this.callGateway(hold).finally(() => inFlight.delete(call));
+        inFlight.add(call);
       }
+    } finally {
+      await Promise.all(inFlight);
     }
+    return tried.length;
+  }
+
+  /** One gateway payment, under the hold claimDue gave it; its failure is logged and leaves the others alone. */
+  private async callGateway(hold: Hold): Promise<void> {
+    try {
+      const tx = await this.options.engine.callGateway(
+        this.options.db,
+        hold,
+        this.options.gateway,
+        { backoffMs: (n) => this.backoff(n), maxAttempts: this.options.config.maxAttempts },
+        this.options.log,
+      );
+      this.options.log.info({ tx: tx._id.toHexString(), type: tx.type, state: tx.state, attempts: tx.attempts }, 'gateway payment processed');
+    } catch (err) {
+      // one payment failing (its lock lost, the database gone) must not stop the others; its lock runs out
+      // and it is claimed again later
+      this.options.log.error({ err, tx: hold.tx._id.toHexString() }, 'gateway payment failed');
+    }
+  }
+
+  /** Payments per round: the batch size, and at least four waves of `concurrency`, so a round's last wave (which
+   * may not fill every slot) is a small part of it. */
+  private get roundSize(): number {
+    return Math.max(this.options.config.batchSize, 4 * this.options.config.concurrency);
   }
 
   /** Drives on every transaction whose actor died. */

@@ -5,6 +5,8 @@ import { Lease } from '../../src/core/lease.js';
 import { ensurePaymentIndexes } from '../../src/payments/collections.js';
 import { UNLOCKED } from '../../src/payments/transactions.js';
 import { verifyBooks } from '../../src/payments/verify.js';
+import type { GatewayOrder, GatewayResult, PaymentGateway } from '../../src/payments/gateway.js';
+import { PaymentWorker } from '../../src/payments/worker.js';
 import { createWorker } from '../../src/service.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 
@@ -139,6 +141,50 @@ describe('the payment worker', () => {
     expect((await t.call('/wallet/get', { _id: from })).body.balance_money).toBe(60);
     expect((await t.call('/wallet/get', { _id: to })).body.balance_money).toBe(40);
     expect((await verifyBooks(t.db)).breaks).toEqual([]);
+    await worker.stop();
+  });
+});
+
+describe('payments in flight', () => {
+  it('calls the gateway for WORKER_CONCURRENCY payments at once, never more, each under its own lock', async () => {
+    const config = loadPaymentsConfig({ WORKER_POLL_MS: '10', WORKER_LEASE_TTL_MS: '5000', WALLET_LOCK_TTL_MS: '5000', WORKER_CONCURRENCY: '3' });
+    const target = await wallet('16600000020');
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push((await t.call('/wallet/recharge', { wallet_id: target, money: 10, out_trade_no: `in-flight-${i}` })).body._id as string);
+    // a gateway that holds every call until the test lets it go, and counts how many are open at once
+    let open = 0;
+    let most = 0;
+    const waiting: Array<() => void> = [];
+    const gateway: PaymentGateway = {
+      async charge(order: GatewayOrder): Promise<GatewayResult> {
+        open += 1;
+        most = Math.max(most, open);
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        open -= 1;
+        return { status: 'succeeded', gateway_trade_no: `T-${order.out_trade_no}` };
+      },
+      payout: () => Promise.reject(new Error('not used')),
+    };
+    const worker = new PaymentWorker({ db: t.db, engine: t.service.engine, gateway, config: config.worker, callBudgetMs: 1_000, log: t.logger });
+    await sleep(350); // the other tests' workers' lease lapses
+    const round = worker.round();
+    while (waiting.length < 3) await sleep(10);
+    await sleep(100); // a fourth call would have started by now
+    const held = await t.db.collection('wallet_transaction').find({ out_trade_no: /^in-flight-/, lock_owner: worker.owner, lock_until: { $gt: new Date() } }).toArray();
+    expect({ open, held: held.length }).toEqual({ open: 3, held: 3 });
+    let settled = false;
+    const claimed = round.finally(() => {
+      settled = true;
+    });
+    while (!settled) {
+      waiting.splice(0).forEach((release) => release());
+      await sleep(10);
+    }
+    expect(await claimed).toBe(7);
+    expect(most).toBe(3);
+    const states = await t.db.collection('wallet_transaction').find({ out_trade_no: /^in-flight-/ }).toArray();
+    expect(states.map((tx) => tx.state)).toEqual(Array(7).fill('done'));
+    expect((await t.call('/wallet/get', { _id: target })).body).toMatchObject({ balance_money: 70, frozen_money: 0 });
     await worker.stop();
   });
 });
