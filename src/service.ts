@@ -8,6 +8,7 @@ import type { Config } from './core/config.js';
 import type { Database } from './core/db.js';
 import { buildActionTable, type ActionTable, type ResourceDefinition } from './core/dispatch.js';
 import { createFaultPoint } from './core/faults.js';
+import { referenceRoutes } from './core/reference.js';
 import { ReloadingActions } from './core/schema-reload.js';
 import { createGraphql } from './graphql/index.js';
 import type { Logger } from './core/logger.js';
@@ -85,7 +86,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     bodyLimitBytes: options.config.bodyLimitBytes,
   });
   await ensurePaymentIndexes(options.database.db);
-  const app = createApp({ database: options.database, config: options.config, logger: options.logger, actions, graphql, services: { payments: engine } });
+  const app = createApp({ database: options.database, config: options.config, logger: options.logger, actions, graphql, services: { payments: engine }, routes: referenceRoutes(() => actions.current) });
   if (options.watchSchemas) actions.start();
   const worker = options.startWorker ? createWorker(options.database.db, engine, payments, options.logger) : undefined;
   worker?.start();

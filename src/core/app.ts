@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { Database } from './db.js';
 import { ApiError, apiError, toApiError } from './errors.js';
 import type { Logger } from './logger.js';
+import { methodNotAllowed } from './reference.js';
 import { StreamedResult } from './streamed-result.js';
 
 /** What a handler receives besides its params (STYLE.md: no globals, everything through ctx). */
@@ -49,6 +50,8 @@ export interface AppDependencies {
   graphql?: (shared: SharedTransport) => express.RequestHandler;
   /** Handed to every handler as `ctx.services`. */
   services?: Services;
+  /** More GET routes served beside the actions (the reference: /openapi.json, /docs). */
+  routes?: express.Router;
 }
 
 /** What another protocol on this app shares with the action route, so auth, request ids and logs are the same. */
@@ -74,7 +77,7 @@ export interface RequestState {
 }
 
 /** Builds the express app: transport, auth, dispatch and the error model of DESIGN.md §2–3. */
-export function createApp({ database, config, logger, actions, graphql, services = {} as Services }: AppDependencies): express.Express {
+export function createApp({ database, config, logger, actions, graphql, services = {} as Services, routes }: AppDependencies): express.Express {
   const authenticate = createAuthenticator(config.apiKeys);
   const scopesOf = new Map(config.apiKeys.map((key) => [key.name, key.scopes]));
   const parseJson = express.json({ limit: config.bodyLimitBytes, strict: false, type: () => true });
@@ -101,6 +104,8 @@ export function createApp({ database, config, logger, actions, graphql, services
     if (up) res.json({ ok: true });
     else sendError(res, new ApiError('unavailable'));
   });
+  app.all('/healthz', methodNotAllowed('GET, HEAD'));
+  if (routes) app.use(routes);
 
   if (graphql) {
     app.use('/graphql', graphql({ authenticate, stateOf, actionContext: (state) => actionContextOf(database, logger, state, services), bodyError }));
@@ -154,8 +159,16 @@ export function createApp({ database, config, logger, actions, graphql, services
 
   app.use(function unknownRoute(req, res) {
     const state = stateOf(res);
-    if (authenticate(req.get('authorization')) === null) {
+    // an action's path with another method: 405, after the same key rule as the action itself
+    const [, resource = '', actionName = ''] = /^\/([^/]+)\/([^/]+)$/.exec(req.path) ?? [];
+    const action = NAME.test(resource) && NAME.test(actionName) ? actions.lookup(resource, actionName) : undefined;
+    if (!action?.public && authenticate(req.get('authorization')) === null) {
       sendError(res, new ApiError('unauthorized'));
+      return;
+    }
+    if (action) {
+      res.setHeader('Allow', 'POST');
+      sendError(res, apiError('method_not_allowed', { method: req.method, path: req.path, allow: 'POST' }), state);
       return;
     }
     sendError(res, apiError('unknown_action', { action: `${req.method} ${req.path}` }), state);

@@ -1,5 +1,6 @@
 import type { Db, Document, IndexDescription } from 'mongodb';
 import type { ActionContext, ActionLookup, RunnableAction } from './app.js';
+import type { ErrorCode } from './errors.js';
 import { validateItemwise } from './batch-partial.js';
 import { Model } from './model.js';
 import type { RowWindow } from './paging.js';
@@ -27,6 +28,12 @@ export type ActionHandler<P extends Params = Params> = (params: P, ctx: HandlerC
 /** One action of a resource, as its module declares it. */
 export interface ActionDefinition<P extends Params = Params> {
   summary?: string;
+  /** The short Chinese name of the SEP-12 title (`/wallet/transfer 钱包转账`); standard action names have defaults. */
+  titleZh?: string;
+  /** Error codes this action itself can answer (`not_found`, `conflict`, …); standard action names have defaults. */
+  errors?: ErrorCode[];
+  /** Checks of the params beyond what their declaration states (answered 400 `invalid_params`), for the docs. */
+  paramChecks?: string[];
   params: ParamsDeclaration;
   rules?: ParamRule[];
   /** How unknown params are explained (the filters a find has, why update refuses a field). */
@@ -48,6 +55,10 @@ export interface ActionDefinition<P extends Params = Params> {
 export interface ResourceDefinition {
   name: string;
   summary?: string;
+  /** The short Chinese name of the resource in SEP-12 titles (default: the Chinese words `summary` starts with). */
+  titleZh?: string;
+  /** Fields every stored record carries (M, defaulted, timestamps, derived): the docs mark the others nullable. */
+  presentFields?: readonly string[];
   model: Model;
   indexes: IndexDescription[];
   actions: Record<string, ActionDefinition>;

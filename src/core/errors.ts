@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   forbidden: { status: 403, message: 'Not allowed', zh: '无权执行此操作' },
   not_found: { status: 404, message: 'Record not found', zh: '记录不存在' },
   unknown_action: { status: 404, message: 'Unknown resource or action', zh: '接口不存在' },
+  method_not_allowed: { status: 405, message: 'This path does not take this method (see the Allow header)', zh: '该接口不支持此 HTTP 方法' },
   conflict: { status: 409, message: 'Conflict with the current state of the record', zh: '与记录当前状态冲突' },
   idempotency_conflict: {
     status: 409,
@@ -55,6 +56,7 @@ export const MESSAGES = {
   body_not_object: { code: 'invalid_json', en: 'The request body must be a JSON object', zh: '请求体必须是 JSON 对象' },
   key_forbidden: { code: 'forbidden', en: 'The key "{key}" may not call {action} ({access})', zh: '密钥 "{key}" 无权调用 {action}（{access}）' },
   unknown_action: { code: 'unknown_action', en: 'Unknown action {action}', zh: '接口 {action} 不存在' },
+  method_not_allowed: { code: 'method_not_allowed', en: '{method} is not allowed on {path}; it takes {allow}', zh: '{path} 不支持 {method}，请使用 {allow}' },
   record_not_found: { code: 'not_found', en: '{resource} {id} not found', zh: '{resource} {id} 不存在' },
   no_record_with_key: { code: 'not_found', en: 'no {resource} with this {key}', zh: '没有 {key} 为该值的 {resource}' },
   records_missing: { code: 'not_found', en: '{count} of the records do not exist', zh: '其中 {count} 条记录不存在' },

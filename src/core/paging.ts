@@ -15,7 +15,18 @@ export const META_PARAM: ParamSpec = {
 
 /** The `_sort` param: `"name,-_id"` over the declared sortable fields. */
 export function sortParam(sortable: readonly string[]): ParamSpec {
-  return { type: 'O string(1,200)', note: `comma-separated, '-' for descending; sortable: ${sortable.join(', ')}` };
+  const field = `[-+]?(${sortable.map(escapeForPattern).join('|')})`;
+  return {
+    type: 'O string(1,200)',
+    note: `comma-separated, '-' for descending; sortable: ${sortable.join(', ')}`,
+    // parseSort checks exactly this form, naming the field it cannot sort by
+    stated: { pattern: `^${field}(,${field})*$` },
+    checks: 'no field twice',
+  };
+}
+
+function escapeForPattern(name: string): string {
+  return name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** The `_meta` of a result set. */
@@ -49,8 +60,8 @@ export function pageOf(params: { _meta?: { page?: number; limit?: number } }): P
 export function parseSort(text: string | undefined, sortable: readonly string[], fallback: Record<string, 1 | -1>): Record<string, 1 | -1> {
   if (text === undefined) return fallback;
   const sort: Record<string, 1 | -1> = {};
-  for (const raw of text.split(',')) {
-    const item = raw.trim();
+  // no trimming: the accepted form is exactly the pattern sortParam states
+  for (const item of text.split(',')) {
     const field = item.replace(/^[-+]/, '');
     if (!sortable.includes(field)) {
       throw invalidParams([{ field: '_sort', messages: [`cannot sort by "${field}" (sortable: ${sortable.join(', ')})`] }]);

@@ -19,6 +19,13 @@ export interface ParamObject {
   blank?: boolean;
   /** The fields of a `dict` (or of the dicts in a `list<dict>`). */
   fields?: ParamsDeclaration;
+  /**
+   * JSON Schema keywords the OpenAPI states for a rule the handler checks itself with a better message
+   * (`_sort`'s pattern); merged into the published schema, not applied by ajv.
+   */
+  stated?: Record<string, unknown>;
+  /** What the handler checks beyond the type and cannot be stated in a schema (answered 400); for the docs. */
+  checks?: string;
 }
 
 export type ParamsDeclaration = Record<string, ParamSpec>;
@@ -70,6 +77,8 @@ export interface ParsedParam {
   nullMessage?: string;
   /** Whitespace-only strings are accepted. */
   blank?: boolean;
+  stated?: Record<string, unknown>;
+  checks?: string;
 }
 
 /** Converted params: ObjectId for object_id, Date for datetime/date, plain JSON values otherwise. */
@@ -96,8 +105,11 @@ export class ParamDeclarationError extends Error {
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_FIELD_ERRORS = 100;
 const OBJECT_ID = '^[0-9a-fA-F]{24}$';
-const DATETIME = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?)?(Z|[+-]\\d{2}:?\\d{2})?$';
-const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
+// the ranges of months, days, hours, minutes and zones are in the patterns, so the published schema says them;
+// only a day past its month's end (2024-02-30) is left to the converter
+const DAY = '\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])';
+const DATETIME = `^${DAY}([T ]([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,9})?)?)?(Z|[+-]([01]\\d|2[0-3]):?[0-5]\\d)?$`;
+const DATE = `^${DAY}$`;
 const TIME = '^([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d$';
 /** Empty (left to minLength) or holding something besides whitespace. */
 const NOT_BLANK = '^(?!\\s+$)';
@@ -123,6 +135,8 @@ export function parseParams(declaration: ParamsDeclaration, prefix = ''): Parsed
     };
     if (typeof spec !== 'string' && spec.note) parsed.note = spec.note;
     if (typeof spec !== 'string' && spec.nullMessage) parsed.nullMessage = spec.nullMessage;
+    if (typeof spec !== 'string' && spec.stated) parsed.stated = spec.stated;
+    if (typeof spec !== 'string' && spec.checks) parsed.checks = spec.checks;
     const blank = typeof spec === 'string' ? undefined : spec.blank;
     if (blank ?? parsed.presence !== 'M') parsed.blank = true;
     if (typeof spec !== 'string' && spec.nullable) {

@@ -13,6 +13,8 @@ import { createAction, markAction, markDeleteAction, markRestoreAction, updateAc
 export interface ResourceSpec {
   name: string;
   summary?: string;
+  /** The short Chinese name in SEP-12 titles (`产品护照` → `/passport/get 产品护照详情`). */
+  titleZh?: string;
   /** Defaults to the resource name. */
   collection?: string;
   /** `mark_delete` sets `deleted_at`; such records count as absent everywhere. */
@@ -117,7 +119,15 @@ export function defineResource(spec: ResourceSpec): ResourceDefinition {
     problems: problems.list,
   };
   if (spec.summary !== undefined) definition.summary = spec.summary;
+  if (spec.titleZh !== undefined) definition.titleZh = spec.titleZh;
+  if (!unbuildable) definition.presentFields = presentFields(spec, definition.derived ?? []);
   return definition;
+}
+
+/** For the docs (which fields can be null): the M and defaulted fields, the system fields and what `derive` adds. */
+function presentFields(spec: ResourceSpec, derived: readonly string[]): string[] {
+  const declared = parseParams(spec.fields).filter((field) => field.presence === 'M' || spec.defaults?.[field.name] !== undefined);
+  return [...Object.keys(SYSTEM_FIELD_TYPES), ...declared.map((field) => field.name), ...derived];
 }
 
 const SYSTEM_FIELD_TYPES: Record<string, string> = { _id: 'object_id', created_at: 'datetime', updated_at: 'datetime' };

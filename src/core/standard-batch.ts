@@ -143,7 +143,9 @@ export function batchUpdateAction(core: ResourceCore, { result, summary }: Resul
   };
   core.whenDeclared(() => {
     const { params, refused } = updatableParams(core);
-    definition.params = { docs: { type: `M list<dict>(1,${MAX_BATCH})`, fields: { _id: 'M object_id', ...params } } };
+    // the handler refuses a doc that changes nothing: the schema says it as "_id and at least one more field"
+    definition.params = { docs: { type: `M list<dict>(1,${MAX_BATCH})`, fields: { _id: 'M object_id', ...params }, stated: { items: { minProperties: 2 } } } };
+    definition.paramChecks = ['every docs[]._id at most once'];
     definition.unknownParams = { refused: Object.fromEntries(Object.entries(refused).map(([field, why]) => [`docs[].${field}`, why])) };
   });
   return definition;

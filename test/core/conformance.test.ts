@@ -3,6 +3,7 @@ import path from 'node:path';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderOpenApi, renderSep12 } from '../../src/core/docs.js';
+import { actionTitleZh, resourceNameZh } from '../../src/core/docs-model.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 
 // Walks every registered action of the real service (the same cases for every resource).
@@ -61,6 +62,18 @@ describe('every registered action', () => {
       expect(sep12).toContain(`### /${action.resource}/${action.name} `);
       expect(openapi.paths).toHaveProperty([`/${action.resource}/${action.name}`, 'post']);
     }
+  });
+
+  it('has a short Chinese name for its SEP-12 title (declare `titleZh` on the resource, and on an action with a non-standard name)', () => {
+    const unnamed = t.service.actions
+      .list()
+      .filter((action) => {
+        const resource = t.service.actions.resources.find((r) => r.name === action.resource) ?? {};
+        const title = actionTitleZh(action, resource) ?? '';
+        return !/[\u3400-\u9fff]/.test(title) || (!action.definition.titleZh && resourceNameZh(resource) === '');
+      })
+      .map((action) => `${action.resource}/${action.name}`);
+    expect(unnamed).toEqual([]);
   });
 
   it('is documented by the committed docs/ (run `npm run docs` after changing a declaration)', () => {

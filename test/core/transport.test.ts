@@ -75,10 +75,24 @@ describe('dispatch', () => {
     expect(res.body).toEqual(errorBody(res, 'unknown_action', 'Unknown action probe/nope', '接口 probe/nope 不存在'));
   });
 
-  it('returns unknown_action for other methods and paths', async () => {
-    const res = await http.get('/probe/echo').set(AUTH);
+  it('returns unknown_action for a path that is no action, whatever the method', async () => {
+    const res = await http.get('/probe/nothing').set(AUTH);
     expect(res.status).toBe(404);
-    expect(res.body).toEqual(errorBody(res, 'unknown_action', 'Unknown action GET /probe/echo', '接口 GET /probe/echo 不存在'));
+    expect(res.body).toEqual(errorBody(res, 'unknown_action', 'Unknown action GET /probe/nothing', '接口 GET /probe/nothing 不存在'));
+  });
+
+  it('returns method_not_allowed for a public action called with another method, without a key', async () => {
+    const res = await http.get('/probe/ping');
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('POST');
+    expect(res.body).toEqual(errorBody(res, 'method_not_allowed', 'GET is not allowed on /probe/ping; it takes POST', '/probe/ping 不支持 GET，请使用 POST'));
+  });
+
+  it('returns method_not_allowed with Allow: POST for an action called with another method', async () => {
+    const res = await http.get('/probe/echo').set(AUTH);
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('POST');
+    expect(res.body).toEqual(errorBody(res, 'method_not_allowed', 'GET is not allowed on /probe/echo; it takes POST', '/probe/echo 不支持 GET，请使用 POST'));
   });
 });
 

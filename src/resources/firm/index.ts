@@ -7,6 +7,7 @@ export const FIRM_STATE = { active: 100, disabled: 200 } as const;
 export default defineResource({
   name: 'firm',
   summary: 'Firmy (firms)',
+  titleZh: '公司',
   softDelete: true,
   fields: {
     name: { type: 'M string(1,128)', note: 'nazwa firmy' },

@@ -4,6 +4,7 @@ import { defineResource } from '../../core/resource.js';
 export default defineResource({
   name: 'merchandise',
   summary: 'Towary (merchandise)',
+  titleZh: '商品',
   softDelete: true,
   fields: {
     display_name: { type: 'M string(1,255)', note: 'nazwa wyświetlana' },

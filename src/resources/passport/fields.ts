@@ -25,17 +25,25 @@ export const STAGE_FIELDS: ParamsDeclaration = {
   additional_info: { type: 'O string(0,4000)', note: 'free text' },
 };
 
+/** For the docs: a schema cannot state the check digit, so a bad one is a 400 the schema allows. */
+const EAN_CHECK = 'an EAN-13 whose check digit is right';
+
 /** The passport fields of seed 000, in SEP-12 notation. */
 export const PASSPORT_FIELDS: ParamsDeclaration = {
   schema_id: { type: 'M string(1,128)', note: 'passport schema' },
   uuid: { type: 'M string(1,64)', note: 'unit uuid; unique, never changes' },
-  internal_id: { type: 'M string(13,13)', note: 'internal number: an EAN-13 (13 digits, valid check digit); unique, never changes' },
+  internal_id: {
+    type: 'M string(13,13)',
+    note: 'internal number: an EAN-13 (13 digits, valid check digit); unique, never changes',
+    stated: { pattern: '^[0-9]{13}$' },
+    checks: EAN_CHECK,
+  },
   passport_short_url: 'O string(1,512)',
   passport_ipfs_cid: { type: 'O string(1,128)', note: 'set by publishing only' },
   is_in_db: { type: 'O bool', note: 'never changes' },
-  featured_in_int_id: { type: 'O string(13,13)', note: 'EAN-13 of the unit this one is built into; never changes' },
+  featured_in_int_id: { type: 'O string(13,13)', note: 'EAN-13 of the unit this one is built into; never changes', checks: EAN_CHECK },
   biography: { type: 'O list<dict>(0,1000)', fields: STAGE_FIELDS, note: 'production stages; grows through add_stage' },
-  components_internal_ids: { type: 'O list<string(13,13)>(0,1000)', note: 'EAN-13s of the components' },
+  components_internal_ids: { type: 'O list<string(13,13)>(0,1000)', note: 'EAN-13s of the components', checks: EAN_CHECK },
   model: { type: 'O string(1,256)', note: 'model name' },
   date: { type: 'M datetime', note: 'issue date (default: now)' },
   type: { type: 'O string(1,128)', note: 'unit type' },
@@ -46,7 +54,7 @@ export const PASSPORT_FIELDS: ParamsDeclaration = {
 };
 
 /** The `internal_id` param of every passport and protocol action. */
-export const INTERNAL_ID = { type: 'M string(13,13)', note: 'internal number of the unit (EAN-13)' };
+export const INTERNAL_ID = { type: 'M string(13,13)', note: 'internal number of the unit (EAN-13)', stated: { pattern: '^[0-9]{13}$' }, checks: EAN_CHECK };
 
 /** True for 13 digits whose last is the EAN-13 check digit of the first twelve. */
 export function isEan13(value: string): boolean {

@@ -49,6 +49,7 @@ export default defineResource({
   name: 'passport',
   collection: PASSPORT_COLLECTION,
   summary: 'product passports (certificates) of built units, seed 000 (Feecc)',
+  titleZh: '产品护照',
   softDelete: true,
   fields: PASSPORT_FIELDS,
   indexes: INDEXES,
@@ -64,6 +65,7 @@ export default defineResource({
     find: findAction(std.model),
     types: {
       summary: 'Every distinct type of the live passports, sorted',
+      titleZh: '产品护照类型',
       params: {},
       result: 'passport_types',
       envelope: 'object_result',

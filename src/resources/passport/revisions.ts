@@ -18,9 +18,10 @@ const REVISABLE = [{ status: 'built' }, { status: 'approved', passport_ipfs_cid:
 /** passport/mark_revision: empty copies of the named stages are appended; status → revision (seed 000). */
 export function markRevisionAction(model: Model): ActionDefinition {
   return {
+    titleZh: '产品护照返修',
     summary:
       'Send the passport back for rework of the named stages: an empty copy of each is appended; status → revision (from built or approved)',
-    params: { internal_id: INTERNAL_ID, stage_ids: { type: 'M list<string(1,64)>(1,50)', note: 'ids of biography stages to redo' } },
+    params: { internal_id: INTERNAL_ID, stage_ids: { type: 'M list<string(1,64)>(1,50)', note: 'ids of biography stages to redo', stated: { uniqueItems: true } } },
     result: 'ok_result',
     envelope: 'ok_result',
     handler: async ({ internal_id, stage_ids }, ctx) => {
@@ -51,6 +52,7 @@ export function markRevisionAction(model: Model): ActionDefinition {
 /** passport/cancel_revision: removes one open revision copy; the last one returns the passport to built. */
 export function cancelRevisionAction(model: Model): ActionDefinition {
   return {
+    titleZh: '产品护照取消返修',
     summary:
       'Cancel the rework of one stage (the id of its revision copy or of the original stage); after the last one the passport is built again',
     params: { internal_id: INTERNAL_ID, stage_id: { type: 'M string(1,64)', note: 'the revision copy, or the stage it copies' } },

@@ -35,6 +35,7 @@ export function newStages(stages: Document[], taken: readonly string[], path: st
 /** passport/add_stage: appends one production stage to the biography; a repeated stage id is 409. */
 export function addStageAction(model: Model): ActionDefinition {
   return {
+    titleZh: '产品护照添加工序',
     summary: 'Append a production stage to the biography (id generated when absent; a repeated id is 409)',
     params: { internal_id: INTERNAL_ID, stage: { type: 'M dict', fields: STAGE_FIELDS } },
     result: 'passport_stage_summary',
@@ -59,6 +60,7 @@ export function addStageAction(model: Model): ActionDefinition {
 /** passport/update_serial: sets the serial number; a passport in production becomes built (seed 000). */
 export function updateSerialAction(model: Model): ActionDefinition {
   return {
+    titleZh: '产品护照设置序列号',
     summary: 'Set the serial number (unique); a passport in production becomes built',
     params: { internal_id: INTERNAL_ID, serial_number: 'M string(1,64)' },
     result: 'generic_summary',

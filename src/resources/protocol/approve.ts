@@ -16,6 +16,7 @@ const ZH = '当前状态不允许此操作';
  */
 export function approveAction(model: Model): ActionDefinition {
   return {
+    titleZh: '质检记录批准',
     summary:
       'Approve the protocol (only from the second stage); the passport becomes approved and the worker publishes it (IPFS CID, ledger record, finalized)',
     params: { internal_id: INTERNAL_ID },

@@ -37,6 +37,7 @@ export function protocolResource(config: Pick<PublishingConfig, 'pendingAfterMs'
   return defineResource({
     name: 'protocol',
     summary: 'quality-control (ОТК) protocols of units, seed 000 (Feecc)',
+    titleZh: '质检记录',
     collection: PROTOCOL_COLLECTION,
     fields: {
       internal_id: INTERNAL_ID,
@@ -59,12 +60,14 @@ export function protocolResource(config: Pick<PublishingConfig, 'pendingAfterMs'
       find: findAction(std.model),
       types: {
         summary: 'The protocol statuses, in order',
+        titleZh: '质检记录状态',
         params: {},
         result: 'protocol_types',
         envelope: 'object_result',
         handler: async () => ({ data: [...PROTOCOL_STATUS] }),
       },
       pending: {
+        titleZh: '质检记录待审',
         summary:
           'Protocols created longer ago than PROTOCOL_PENDING_AFTER_MS (default 2 days) and not approved: {count, pending: [_id]}, oldest first',
         params: {},
@@ -82,6 +85,7 @@ export function protocolResource(config: Pick<PublishingConfig, 'pendingAfterMs'
       },
       mark_approve: approveAction(std.model),
       delete: {
+        titleZh: '质检记录删除',
         summary: 'Delete the protocol of a unit (an approved protocol can only be changed by deleting it and saving a new one)',
         params: { internal_id: INTERNAL_ID },
         result: 'ok_result',
@@ -98,6 +102,7 @@ export function protocolResource(config: Pick<PublishingConfig, 'pendingAfterMs'
 
 function saveAction(model: Model): ActionDefinition {
   return {
+    titleZh: '质检记录保存',
     summary: 'Create the protocol of a unit or change it; an approved protocol cannot change (409) until deleted',
     params: {
       internal_id: INTERNAL_ID,

@@ -1,11 +1,14 @@
 import { Long, type ObjectId } from 'mongodb';
 import type { ActionDefinition, HandlerContext } from '../../core/dispatch.js';
-import { invalidParams } from '../../core/errors.js';
+import { invalidParams, type ErrorCode } from '../../core/errors.js';
 import { defineResource } from '../../core/resource.js';
 import { asApiCall } from '../../payments/api-errors.js';
 import type { PaymentRequest, SubmitOutcome } from '../../payments/engine.js';
 import { WALLET_STATE } from '../../payments/legs.js';
 import type { TxType } from '../../payments/transactions.js';
+
+/** What a payment can be refused with: an unknown or disabled wallet, no money, a reused `out_trade_no`. */
+const PAYMENT_ERRORS: ErrorCode[] = ['not_found', 'conflict', 'insufficient_funds', 'idempotency_conflict'];
 
 /** Money is an integer count of minor units (分/cents), never a float. */
 export const MONEY = { type: 'M int(1,10000000000000)', note: '金额, integer minor units (分)' };
@@ -35,10 +38,13 @@ export default defineResource({
     find: std.find({ result: 'wallet_detail', filters: { account_id: ['eq'], state: ['eq', 'in'] }, sortable: ['_id', 'created_at', 'balance_money'] }),
     mark_disable: std.mark({ from: [WALLET_STATE.active], to: WALLET_STATE.disabled, summary: 'Disable a wallet: no new money in or out (what is in flight finishes)' }),
     mark_enable: std.mark({ from: [WALLET_STATE.disabled], to: WALLET_STATE.active }),
-    recharge: gatewayPayment('recharge', 'Recharge through the payment gateway: the money shows as frozen until the gateway confirms (state pending)'),
-    withdraw: gatewayPayment('withdraw', 'Withdraw through the payment gateway: the money is frozen at once (409 insufficient_funds), paid out by the worker'),
+    recharge: gatewayPayment('recharge', '钱包充值', 'Recharge through the payment gateway: the money shows as frozen until the gateway confirms (state pending)'),
+    withdraw: gatewayPayment('withdraw', '钱包提现', 'Withdraw through the payment gateway: the money is frozen at once (409 insufficient_funds), paid out by the worker'),
     transfer: {
       summary: 'Move money between two wallets, finished (done) inside the request; 409 insufficient_funds when the source cannot pay; 202 for a retry while another actor still drives it',
+      titleZh: '钱包转账',
+      errors: PAYMENT_ERRORS,
+      paramChecks: ['to_wallet_id differs from from_wallet_id'],
       params: { from_wallet_id: 'M object_id', to_wallet_id: 'M object_id', money: MONEY, out_trade_no: OUT_TRADE_NO },
       result: 'wallet_transaction_summary',
       envelope: 'object_result',
@@ -51,6 +57,8 @@ export default defineResource({
       },
     },
     collect: {
+      titleZh: '钱包收款',
+      errors: PAYMENT_ERRORS,
       summary: "收款: a merchant's wallet collects an order's amount from the payer's wallet, done inside the request (idempotent by out_trade_no); 409 insufficient_funds; 202 while another actor still drives it",
       params: {
         merchant_wallet_id: { type: 'M object_id', note: 'the wallet that collects' },
@@ -69,6 +77,8 @@ export default defineResource({
       },
     },
     refund: {
+      titleZh: '钱包退款',
+      errors: PAYMENT_ERRORS,
       summary: 'Refund all or part of a collect: the merchant pays the payer back, done inside the request (idempotent by its own out_trade_no); refunds never exceed what was collected (409); 202 while another actor still drives it',
       params: {
         collect_out_trade_no: { type: 'M string(1,64)', note: 'the out_trade_no of the collect to refund' },
@@ -85,9 +95,11 @@ export default defineResource({
   }),
 });
 
-function gatewayPayment(type: TxType, summary: string): ActionDefinition {
+function gatewayPayment(type: TxType, titleZh: string, summary: string): ActionDefinition {
   return {
     summary,
+    titleZh,
+    errors: PAYMENT_ERRORS,
     params: { wallet_id: 'M object_id', money: MONEY, out_trade_no: OUT_TRADE_NO },
     result: 'wallet_transaction_summary',
     envelope: 'object_result',
