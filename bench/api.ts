@@ -16,7 +16,8 @@
  * BENCH_ONLY=account/get|account/find_detail (measure one endpoint), BENCH_CPU_PROF=1 (both server children write a V8 CPU
  * profile to bench/results/profiles/), BENCH_RUNTIME=tsx (run the servers through tsx instead of compiling them with
  * tsc first), BENCH_ORDER=abba (the baseline goes first in even rounds), MONGODB_URL (use that server instead of
- * starting one).
+ * starting one), BENCH_COMPARE=metrics (the "baseline" is the service itself with metrics off, the "service" has them
+ * on: the cost of /metrics and command monitoring).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { deepStrictEqual } from 'node:assert/strict';
@@ -48,6 +49,8 @@ const RUNTIME = process.env.BENCH_RUNTIME === 'tsx' ? 'tsx' : 'compiled';
 const ORDER = process.env.BENCH_ORDER === 'abba' ? 'abba' : 'abab';
 /** Measure only this endpoint (`account/get` or `account/find_detail`), e.g. for a CPU profile of one of them. */
 const ONLY = process.env.BENCH_ONLY || undefined;
+/** Compare the service with metrics on against itself with metrics off (instead of the hand-written baseline). */
+const COMPARE_METRICS = process.env.BENCH_COMPARE === 'metrics';
 /** Before the first measured run, each server serves each endpoint this long (JIT of node and of the Java server). */
 const PREWARM_S = envNumber('BENCH_PREWARM', 5, 0, 60);
 /** Cores used by processes other than ours above which a run is flagged as disturbed. */
@@ -89,10 +92,17 @@ const children: ChildProcess[] = [];
 function compileServers(): void {
   rmSync(buildDir, { recursive: true, force: true });
   const tsc = path.join(path.dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
-  const run = spawnSync(process.execPath, [tsc, '-p', path.join(benchDir, 'tsconfig.bench.json')], { cwd: projectRoot, encoding: 'utf8', timeout: 180_000 });
+  const run = spawnSync(process.execPath, [tsc, '-p', path.join(benchDir, 'tsconfig.bench.json')], {
+    cwd: projectRoot,
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
   const missing = ['serve-service.js', 'serve-baseline.js'].filter((f) => !existsSync(path.join(buildDir, 'bench', f)));
   if (missing.length > 0) throw new Error(`tsc did not emit ${missing.join(', ')} (exit ${run.status}):\n${run.stdout}${run.stderr}`);
-  if (run.status !== 0) log(`WARNING: tsc reported type errors but emitted the servers:\n${`${run.stdout}${run.stderr}`.trim().split('\n').slice(0, 10).join('\n')}`);
+  if (run.status !== 0)
+    log(
+      `WARNING: tsc reported type errors but emitted the servers:\n${`${run.stdout}${run.stderr}`.trim().split('\n').slice(0, 10).join('\n')}`,
+    );
 }
 
 async function startServer(name: Target['name'], script: string, env: NodeJS.ProcessEnv, extraArgs: string[] = []): Promise<Target> {
@@ -105,7 +115,10 @@ async function startServer(name: Target['name'], script: string, env: NodeJS.Pro
   });
   children.push(child);
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not report its port within ${CHILD_START_TIMEOUT_MS / 1000} s`)), CHILD_START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not report its port within ${CHILD_START_TIMEOUT_MS / 1000} s`)),
+      CHILD_START_TIMEOUT_MS,
+    );
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.once('line', (line) => {
       clearTimeout(timer);
@@ -192,10 +205,13 @@ async function checkSameAnswers(endpoints: Endpoint[], service: Target, baseline
     for (const body of endpoint.bodies) {
       const [a, b] = await Promise.all([post(service.port, endpoint.path, body), post(baseline.port, endpoint.path, body)]);
       if (a.status !== 200 || b.status !== 200) {
-        throw new Error(`${endpoint.name} ${body}: status service ${a.status} / baseline ${b.status}\n  service:  ${a.text}\n  baseline: ${b.text}`);
+        throw new Error(
+          `${endpoint.name} ${body}: status service ${a.status} / baseline ${b.status}\n  service:  ${a.text}\n  baseline: ${b.text}`,
+        );
       }
       deepStrictEqual(JSON.parse(b.text), JSON.parse(a.text), `${endpoint.name} ${body}: the baseline's JSON differs from the service's`);
-      if (a.text !== b.text) throw new Error(`${endpoint.name} ${body}: same JSON but different bytes\n  service:  ${a.text}\n  baseline: ${b.text}`);
+      if (a.text !== b.text)
+        throw new Error(`${endpoint.name} ${body}: same JSON but different bytes\n  service:  ${a.text}\n  baseline: ${b.text}`);
     }
     log(`${endpoint.name}: baseline answers byte-for-byte like the service (${endpoint.bodies.length} request bodies checked)`);
   }
@@ -325,7 +341,13 @@ async function measure(target: Target, endpoint: Endpoint, round: number): Promi
     duration_s: result.duration,
     requests: result.requests.total,
     req_per_s: round1(result.requests.total / result.duration),
-    latency_ms: { mean: round2(result.latency.average), p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+    latency_ms: {
+      mean: round2(result.latency.average),
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+    },
     non_2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
@@ -341,7 +363,9 @@ async function measure(target: Target, endpoint: Endpoint, round: number): Promi
     ? `; CPU cores: ${cpu.all} busy = ${target.name} ${cpu[target.name]}, database ${cpu.database}, autocannon ${cpu.loadgen}, other ${cpu.other}`
     : '';
   const rssText = figures.server_rss_mb === undefined ? '' : `; ${target.name} RSS ${figures.server_rss_mb} MB`;
-  log(`${what}: ${figures.req_per_s} req/s, p50 ${figures.latency_ms.p50} ms, p99 ${figures.latency_ms.p99} ms, ${figures.requests} requests${cpuText}${rssText}`);
+  log(
+    `${what}: ${figures.req_per_s} req/s, p50 ${figures.latency_ms.p50} ms, p99 ${figures.latency_ms.p99} ms, ${figures.requests} requests${cpuText}${rssText}`,
+  );
   return figures;
 }
 
@@ -408,7 +432,15 @@ function summarize(endpoint: Endpoint, runs: RunFigures[]): Summary {
   const baseline = side('baseline');
   const ratio = round3(service.req_per_s / baseline.req_per_s);
   const ratioRounds = service.req_per_s_rounds.map((r, i) => round3(r / (baseline.req_per_s_rounds[i] as number)));
-  return { endpoint: endpoint.name, rotation: endpoint.rotation, service, baseline, ratio, ratio_rounds: ratioRounds, meets_0_9: ratio >= 0.9 };
+  return {
+    endpoint: endpoint.name,
+    rotation: endpoint.rotation,
+    service,
+    baseline,
+    ratio,
+    ratio_rounds: ratioRounds,
+    meets_0_9: ratio >= 0.9,
+  };
 }
 
 function table(summaries: Summary[]): string {
@@ -424,7 +456,8 @@ function table(summaries: Summary[]): string {
     s.meets_0_9 ? 'yes' : 'NO',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   const rounds = summaries.map(
     (s) =>
@@ -442,7 +475,17 @@ function table(summaries: Summary[]): string {
         : `  ${s.endpoint} on ${side}: (no /proc)`;
     }),
   );
-  return [line(header), rule, ...rows.map(line), '', `per round (${ORDER === 'abba' ? 'service/baseline, then baseline/service' : 'service then baseline'}, back to back):`, ...rounds, '', 'CPU during the measured runs (mean cores):', ...cpu].join('\n');
+  return [
+    line(header),
+    rule,
+    ...rows.map(line),
+    '',
+    `per round (${ORDER === 'abba' ? 'service/baseline, then baseline/service' : 'service then baseline'}, back to back):`,
+    ...rounds,
+    '',
+    'CPU during the measured runs (mean cores):',
+    ...cpu,
+  ].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -459,7 +502,10 @@ async function main(): Promise<number> {
       running?.stop();
       await Promise.all(children.map((child) => stopChild(child).catch(() => undefined)));
       if (client && dbName && database?.mode === 'external') {
-        await client.db(dbName).dropDatabase().catch((err: unknown) => log(`could not drop ${dbName}: ${String(err)}`));
+        await client
+          .db(dbName)
+          .dropDatabase()
+          .catch((err: unknown) => log(`could not drop ${dbName}: ${String(err)}`));
       }
       await client?.close().catch(() => undefined);
       await database?.stop().catch((err: unknown) => log(`stopping the database failed: ${String(err)}`));
@@ -495,17 +541,31 @@ async function main(): Promise<number> {
     const { accountIds } = await seed(client, dbName);
     log(`seeded ${dbName}: ${GROUPS} groups, ${accountIds.length} accounts`);
 
-    const env = { ...process.env, NODE_ENV: 'production', BENCH_MONGODB_URL: database.url, BENCH_DB: dbName, BENCH_PROJECT_ROOT: projectRoot };
+    const env = {
+      ...process.env,
+      NODE_ENV: 'production',
+      BENCH_MONGODB_URL: database.url,
+      BENCH_DB: dbName,
+      BENCH_PROJECT_ROOT: projectRoot,
+    };
     const profileDir = path.join(resultsDir, 'profiles');
     if (CPU_PROF) mkdirSync(profileDir, { recursive: true });
-    const [service, baseline] = await Promise.all([
-      startServer('service', 'serve-service', env, CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-      startServer('baseline', 'serve-baseline', env, CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-    ]);
+    const profile = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const [service, baseline] = await Promise.all(
+      COMPARE_METRICS
+        ? [
+            startServer('service', 'serve-service', { ...env, BENCH_METRICS: 'on' }, profile),
+            startServer('baseline', 'serve-service', { ...env, BENCH_METRICS: 'off' }, profile),
+          ]
+        : [startServer('service', 'serve-service', env, profile), startServer('baseline', 'serve-baseline', env, profile)],
+    );
+    if (COMPARE_METRICS) log('BENCH_COMPARE=metrics: "service" = metrics on, "baseline" = the same service with metrics off');
     if (database.pid) cpuRoles.set('database', database.pid);
     if (service.child.pid) cpuRoles.set('service', service.child.pid);
     if (baseline.child.pid) cpuRoles.set('baseline', baseline.child.pid);
-    log(`service on 127.0.0.1:${service.port} (pid ${service.child.pid}), baseline on 127.0.0.1:${baseline.port} (pid ${baseline.child.pid})`);
+    log(
+      `service on 127.0.0.1:${service.port} (pid ${service.child.pid}), baseline on 127.0.0.1:${baseline.port} (pid ${baseline.child.pid})`,
+    );
 
     const allEndpoints: Endpoint[] = [
       {
@@ -527,7 +587,8 @@ async function main(): Promise<number> {
     if (PREWARM_S > 0) {
       log(`pre-warming both servers and the database: ${PREWARM_S} s per server and endpoint (not measured)`);
       for (const endpoint of endpoints) {
-        for (const target of [service, baseline]) requireClean(`${endpoint.name} on ${target.name} (pre-warm)`, await load(target.port, endpoint, PREWARM_S));
+        for (const target of [service, baseline])
+          requireClean(`${endpoint.name} on ${target.name} (pre-warm)`, await load(target.port, endpoint, PREWARM_S));
       }
     }
 
@@ -561,11 +622,14 @@ async function main(): Promise<number> {
         warmup_s: WARMUP_S,
         prewarm_s: PREWARM_S,
         rounds: ROUNDS,
-        order: ORDER === 'abba' ? 'ABBA: service first in odd rounds, baseline first in even rounds' : 'ABAB: service, baseline in every round',
+        order:
+          ORDER === 'abba' ? 'ABBA: service first in odd rounds, baseline first in even rounds' : 'ABAB: service, baseline in every round',
         cpu_prof: CPU_PROF,
         server_runtime: RUNTIME === 'tsx' ? 'tsx (esbuild, keepNames)' : 'tsc output (as npm start)',
       },
-      disturbed_runs: runs.filter((r) => (r.cpu_cores?.other ?? 0) > OTHER_CPU_LIMIT).map((r) => `${r.endpoint} ${r.target} round ${r.round}: other ${r.cpu_cores?.other} cores`),
+      disturbed_runs: runs
+        .filter((r) => (r.cpu_cores?.other ?? 0) > OTHER_CPU_LIMIT)
+        .map((r) => `${r.endpoint} ${r.target} round ${r.round}: other ${r.cpu_cores?.other} cores`),
       summary: summaries,
       runs,
     };
@@ -583,7 +647,8 @@ async function main(): Promise<number> {
           : `no run was disturbed by other processes (each below ${OTHER_CPU_LIMIT} cores)\n\n`) +
         `written to ${path.relative(projectRoot, file)}\n`,
     );
-    if (CPU_PROF) process.stdout.write(`CPU profiles of both servers: ${path.relative(projectRoot, profileDir)}/ (written as the servers stop)\n`);
+    if (CPU_PROF)
+      process.stdout.write(`CPU profiles of both servers: ${path.relative(projectRoot, profileDir)}/ (written as the servers stop)\n`);
     return 0;
   } finally {
     clearTimeout(watchdog);

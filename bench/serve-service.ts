@@ -6,18 +6,22 @@
 import path from 'node:path';
 import { connectDatabase } from '../src/core/db.js';
 import { createLogger } from '../src/core/logger.js';
+import { Metrics } from '../src/core/metrics.js';
 import { SCHEMA_DIR, createService } from '../src/service.js';
 import { BENCH_KEY, benchEnv, failStartup, serve } from './child.js';
 
 async function main(): Promise<void> {
   const { url, dbName } = benchEnv();
-  const database = await connectDatabase({ url, dbName, appName: 'bench-service' });
+  // BENCH_METRICS=on: the service as npm start runs it, with Prometheus metrics and command monitoring
+  const withMetrics = process.env.BENCH_METRICS === 'on';
+  const database = await connectDatabase({ url, dbName, appName: 'bench-service', driverOptions: { monitorCommands: withMetrics } });
   const service = await createService({
     database,
     config: { apiKeys: [{ ...BENCH_KEY }], bodyLimitBytes: 1_048_576 },
     logger: createLogger({ level: 'silent', pretty: false, name: 'api' }),
     // compiled to bench/results/.build/, SCHEMA_DIR would point inside it: bench/api.ts passes the project root
     schemaDir: process.env.BENCH_PROJECT_ROOT ? path.join(process.env.BENCH_PROJECT_ROOT, 'result-schemas') : SCHEMA_DIR,
+    ...(withMetrics ? { metrics: new Metrics() } : {}),
   });
   await serve(service.app, async () => {
     await service.stop();

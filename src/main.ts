@@ -4,6 +4,7 @@ import { dataDirOf } from './boot/configs.js';
 import { announceDevKey } from './boot/dev-key.js';
 import { closeServer, listen, portOf } from './boot/http-server.js';
 import { DeclarationError } from './core/declaration-error.js';
+import { Metrics } from './core/metrics.js';
 import { createService, type Service } from './service.js';
 
 /** `npm start`: the API (and, unless WORKER=off, the payment worker) on the configured or a local database. */
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
       publishing,
       startWorker: payments.worker.enabled,
       watchSchemas: config.nodeEnv === 'development',
+      metrics: new Metrics(),
     });
   } catch (err) {
     if (err instanceof DeclarationError) {

@@ -20,6 +20,8 @@ import { PaymentWorker } from './payments/worker.js';
 import { loadPublishingConfig, type PublishingConfig } from './publishing/config.js';
 import { createPublishJob, type PublishJob } from './publishing/job.js';
 import { createResources } from './resources/index.js';
+import type { Metrics } from './core/metrics.js';
+import { countGatewayCalls, registerWalletMetrics } from './payments/metrics.js';
 
 /** The folder of the YAML result schemas. */
 export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'result-schemas');
@@ -39,6 +41,8 @@ export interface ServiceOptions {
   schemaDir?: string;
   /** Reload the YAML result schemas when a file changes (development); a broken edit keeps the last good ones. */
   watchSchemas?: boolean;
+  /** Prometheus metrics of this service (`GET /metrics`); off when absent. */
+  metrics?: Metrics;
 }
 
 export interface Service {
@@ -57,11 +61,12 @@ export function createEngine(payments: PaymentsConfig): PaymentEngine {
 }
 
 /** The gateway worker of a process. */
-export function createWorker(db: Db, engine: PaymentEngine, payments: PaymentsConfig, logger: Logger): PaymentWorker {
+export function createWorker(db: Db, engine: PaymentEngine, payments: PaymentsConfig, logger: Logger, metrics?: Metrics): PaymentWorker {
+  const gateway = createGateway(payments.gateway, db);
   return new PaymentWorker({
     db,
     engine,
-    gateway: createGateway(payments.gateway, db),
+    gateway: metrics ? countGatewayCalls(gateway, metrics) : gateway,
     config: payments.worker,
     callBudgetMs: gatewayCallBudgetMs(payments.gateway),
     log: logger.child({ component: 'payment-worker' }),
@@ -86,9 +91,22 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     bodyLimitBytes: options.config.bodyLimitBytes,
   });
   await ensurePaymentIndexes(options.database.db);
-  const app = createApp({ database: options.database, config: options.config, logger: options.logger, actions, graphql, services: { payments: engine }, routes: referenceRoutes(() => actions.current) });
+  if (options.metrics) {
+    options.metrics.instrumentClient(options.database.client);
+    registerWalletMetrics(options.metrics, options.database.db);
+  }
+  const app = createApp({
+    database: options.database,
+    config: options.config,
+    logger: options.logger,
+    actions,
+    graphql,
+    services: { payments: engine },
+    routes: referenceRoutes(() => actions.current),
+    metrics: options.metrics,
+  });
   if (options.watchSchemas) actions.start();
-  const worker = options.startWorker ? createWorker(options.database.db, engine, payments, options.logger) : undefined;
+  const worker = options.startWorker ? createWorker(options.database.db, engine, payments, options.logger, options.metrics) : undefined;
   worker?.start();
   // the passport publisher runs wherever the payment worker runs (its own lease)
   const publishJob = options.startWorker ? createPublishJob(options.database.db, publishing, createFaultPoint(payments.faults), options.logger) : undefined;

@@ -7,6 +7,7 @@ import type { Database } from './db.js';
 import { ApiError, apiError, toApiError } from './errors.js';
 import type { Logger } from './logger.js';
 import { methodNotAllowed } from './reference.js';
+import type { Metrics } from './metrics.js';
 import { StreamedResult } from './streamed-result.js';
 
 /** What a handler receives besides its params (STYLE.md: no globals, everything through ctx). */
@@ -52,6 +53,8 @@ export interface AppDependencies {
   services?: Services;
   /** More GET routes served beside the actions (the reference: /openapi.json, /docs). */
   routes?: express.Router;
+  /** Counts every request by action and status, and serves `GET /metrics` to API-key callers. */
+  metrics?: Metrics;
 }
 
 /** What another protocol on this app shares with the action route, so auth, request ids and logs are the same. */
@@ -77,7 +80,7 @@ export interface RequestState {
 }
 
 /** Builds the express app: transport, auth, dispatch and the error model of DESIGN.md §2–3. */
-export function createApp({ database, config, logger, actions, graphql, services = {} as Services, routes }: AppDependencies): express.Express {
+export function createApp({ database, config, logger, actions, graphql, services = {} as Services, routes, metrics }: AppDependencies): express.Express {
   const authenticate = createAuthenticator(config.apiKeys);
   const scopesOf = new Map(config.apiKeys.map((key) => [key.name, key.scopes]));
   const parseJson = express.json({ limit: config.bodyLimitBytes, strict: false, type: () => true });
@@ -96,8 +99,22 @@ export function createApp({ database, config, logger, actions, graphql, services
     res.locals.state = state;
     res.setHeader('X-Request-Id', state.requestId);
     res.on('finish', () => logRequest(logger, req, res, state));
+    if (metrics) {
+      const end = metrics.startRequest();
+      // 'close' also fires for a client that went away before the answer: in-flight must come down then too
+      res.on('close', () => end(metricsLabel(req, state), res.statusCode));
+    }
     next();
   });
+
+  if (metrics) {
+    app.get('/metrics', async function serveMetrics(req, res) {
+      if (authenticate(req.get('authorization')) === null) return sendError(res, new ApiError('unauthorized'));
+      const { contentType, body } = await metrics.render();
+      res.setHeader('Content-Type', contentType);
+      res.send(body);
+    });
+  }
 
   app.get('/healthz', async function health(_req, res) {
     const up = await database.ping();
@@ -179,6 +196,15 @@ export function createApp({ database, config, logger, actions, graphql, services
   });
 
   return app;
+}
+
+/** The `action` label of a request: `resource/action` for an action, the route for the few others, never an id. */
+function metricsLabel(req: Request, state: RequestState): string {
+  if (state.resource && state.action) return `${state.resource}/${state.action}`;
+  if (req.path === '/healthz' || req.path === '/readyz' || req.path === '/metrics' || req.path.startsWith('/graphql')) {
+    return req.path.startsWith('/graphql') ? 'graphql' : req.path.slice(1);
+  }
+  return 'unmatched';
 }
 
 function actionContextOf(database: Database, logger: Logger, state: RequestState, services: Services): ActionContext {

@@ -37,6 +37,8 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     // bounded too: while the server is frozen, new connections hang in their handshake and callers queue behind
     // them (seen: without it, calls during a SIGSTOP waited for SIGCONT).
     ...(bound > 0 ? { socketTimeoutMS: bound, connectTimeoutMS: bound, waitQueueTimeoutMS: bound } : {}),
+    // the metrics count database commands by name from these events (a small cost per command)
+    monitorCommands: true,
     ...options.driverOptions,
   });
   try {

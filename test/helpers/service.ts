@@ -8,6 +8,7 @@ import type { ApiKey } from '../../src/core/config.js';
 import { connectDatabase, type Database } from '../../src/core/db.js';
 import type { ResourceDefinition } from '../../src/core/dispatch.js';
 import { createLogger, type Logger } from '../../src/core/logger.js';
+import type { Metrics } from '../../src/core/metrics.js';
 import type { PaymentsConfig } from '../../src/payments/config.js';
 import { createService, type Service } from '../../src/service.js';
 
@@ -26,6 +27,8 @@ export interface TestServiceOptions {
   extraKeys?: ApiKey[];
   /** Record the driver's commands (command monitoring) into `commands`. */
   monitorCommands?: boolean;
+  /** Prometheus metrics for the service (`GET /metrics`). */
+  metrics?: Metrics;
 }
 
 /** A service on its own database of the run's server, with its log lines and (optionally) driver commands. */
@@ -44,7 +47,11 @@ export interface TestService {
 
 /** A database name unique to this test file and run. */
 export function uniqueDbName(label = 'test'): string {
-  const file = (expect.getState().testPath ?? label).split('/').pop()?.replace(/\.test\.ts$/, '') ?? label;
+  const file =
+    (expect.getState().testPath ?? label)
+      .split('/')
+      .pop()
+      ?.replace(/\.test\.ts$/, '') ?? label;
   return `t_${file.replace(/[^A-Za-z0-9]/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
 }
 
@@ -73,6 +80,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     ...(options.schemaDir ? { schemaDir: options.schemaDir } : {}),
     ...(options.payments ? { payments: options.payments } : {}),
     ...(options.watchSchemas ? { watchSchemas: true } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const agent = supertest(service.app);
   return {
@@ -83,7 +91,11 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     logs,
     logger,
     commands,
-    call: (path, body = {}) => agent.post(path).set(AUTH).send(body as object),
+    call: (path, body = {}) =>
+      agent
+        .post(path)
+        .set(AUTH)
+        .send(body as object),
     async close() {
       await service.stop();
       await database.db.dropDatabase().catch(() => undefined);
