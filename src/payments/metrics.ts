@@ -1,7 +1,8 @@
 import type { Db } from 'mongodb';
 import type { Metrics } from '../core/metrics.js';
 import { GatewayUnavailableError, type GatewayOrder, type GatewayResult, type PaymentGateway } from './gateway.js';
-import { FINAL_STATES, TX_COLLECTION, TX_STATES } from './transactions.js';
+import { TX_COLLECTION } from './collections.js';
+import { FINAL_STATES, TX_STATES } from './transactions.js';
 import { GATEWAY_LEASE } from './worker.js';
 
 const UNFINISHED = TX_STATES.filter((state) => !FINAL_STATES.includes(state));
