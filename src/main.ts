@@ -21,6 +21,7 @@ async function main(): Promise<void> {
       startWorker: payments.worker.enabled,
       watchSchemas: config.nodeEnv === 'development',
       metrics: new Metrics(),
+      ...(config.resultSchemasDir ? { schemaDir: config.resultSchemasDir } : {}),
     });
   } catch (err) {
     if (err instanceof DeclarationError) {

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parseScopes, type KeyScope } from './auth.js';
 
@@ -35,6 +36,8 @@ export interface Config {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** Another folder of YAML result schemas (RESULT_SCHEMAS_DIR); undefined: the project's result-schemas/. */
+  resultSchemasDir: string | undefined;
 }
 
 /** A configuration value that cannot be used; `variable` names the environment variable. */
@@ -92,6 +95,7 @@ export function loadConfig(env: Env = process.env, devKey: (dataDir: string) => 
     graphqlIntrospection: readBool(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
     dbTimeoutMs: readInt(env, 'DB_TIMEOUT_MS', 10_000, 0, 600_000),
     ...readClientTimeouts(env),
+    resultSchemasDir: readFolder(env, 'RESULT_SCHEMAS_DIR'),
   };
 }
 
@@ -102,6 +106,14 @@ function readClientTimeouts(env: Env): Pick<Config, 'headersTimeoutMs' | 'reques
   if (requestTimeoutMs < headersTimeoutMs)
     throw new ConfigError('REQUEST_TIMEOUT_MS', `must be at least HEADERS_TIMEOUT_MS (${headersTimeoutMs})`);
   return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs: readInt(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000) };
+}
+
+/** Reads an optional variable naming an existing folder. */
+function readFolder(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!existsSync(raw) || !statSync(raw).isDirectory()) throw new ConfigError(name, `must be an existing folder (got "${raw}")`);
+  return raw;
 }
 
 /** Reads an optional string variable. */

@@ -63,6 +63,7 @@ describe('loadConfig', () => {
     [{ DB_TIMEOUT_MS: '-1' }, 'DB_TIMEOUT_MS: must be between 0 and 600000 (got -1)'],
     [{ HEADERS_TIMEOUT_MS: '20000', REQUEST_TIMEOUT_MS: '10000' }, 'REQUEST_TIMEOUT_MS: must be at least HEADERS_TIMEOUT_MS (20000)'],
     [{ KEEP_ALIVE_TIMEOUT_MS: '5s' }, 'KEEP_ALIVE_TIMEOUT_MS: must be an integer (got "5s")'],
+    [{ RESULT_SCHEMAS_DIR: '/no/such/folder' }, 'RESULT_SCHEMAS_DIR: must be an existing folder (got "/no/such/folder")'],
     [{ NODE_ENV: 'production' }, 'API_KEYS: is required when NODE_ENV=production (format: name:secret,name2:secret2)'],
   ])('rejects %j naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message.split(':')[0] as string, message.slice(message.indexOf(':') + 2)));
