@@ -2,7 +2,7 @@
 // A typed client of the RPC action API: one method per action, `await api.account.find({...})`.
 
 /** The stable error codes (README, "Errors"). */
-export type ErrorCode = "invalid_json" | "invalid_encoding" | "invalid_params" | "too_many_results" | "unauthorized" | "forbidden" | "not_found" | "unknown_action" | "conflict" | "idempotency_conflict" | "insufficient_funds" | "payload_too_large" | "unsupported_media_type" | "internal" | "unavailable";
+export type ErrorCode = "invalid_json" | "invalid_encoding" | "invalid_params" | "too_many_results" | "unauthorized" | "forbidden" | "not_found" | "unknown_action" | "method_not_allowed" | "conflict" | "idempotency_conflict" | "insufficient_funds" | "payload_too_large" | "unsupported_media_type" | "internal" | "unavailable";
 
 export interface PageMeta {
   has_more: boolean;
@@ -331,16 +331,20 @@ export type WalletDetail = {
 export type WalletTransactionDetail = {
   /** 交易ID */
   _id: string | null;
-  /** recharge, withdraw, transfer */
+  /** recharge, withdraw, transfer, collect, refund */
   type: string | null;
-  /** the wallet charged (withdraw, transfer) or credited (recharge) */
+  /** the wallet charged (withdraw, transfer, the payer of a collect, the merchant of a refund) or credited (recharge) */
   wallet_id: string | null;
-  /** the receiving wallet of a transfer */
+  /** the receiving wallet of a transfer, collect (the merchant) or refund (the payer) */
   to_wallet_id: string | null;
   /** 金额（分） */
   money: number | null;
   /** the caller's idempotency key */
   out_trade_no: string | null;
+  /** a refund's collect */
+  refund_of: string | null;
+  /** a collect: what its refunds took back so far (or hold), never more than money */
+  refunded_money: number | null;
   /** the gateway's number, once it confirmed */
   gateway_trade_no: string | null;
   /** initial, pending, applied, done, canceling, canceled */
@@ -824,6 +828,34 @@ export type WalletTransferParams = {
 /** Answer of /wallet/transfer */
 export type WalletTransferResult = WalletTransactionSummary;
 
+/** Params of /wallet/collect */
+export type WalletCollectParams = {
+  /** object_id — the wallet that collects */
+  merchant_wallet_id: string;
+  /** object_id — the wallet that pays */
+  payer_wallet_id: string;
+  /** int(1,10000000000000) — 金额, integer minor units (分) */
+  money: number;
+  /** string(1,64) — the order's unique key: a retry with the same key and params returns the same collect; refunds name it */
+  out_trade_no: string;
+};
+
+/** Answer of /wallet/collect */
+export type WalletCollectResult = WalletTransactionSummary;
+
+/** Params of /wallet/refund */
+export type WalletRefundParams = {
+  /** string(1,64) — the out_trade_no of the collect to refund */
+  collect_out_trade_no: string;
+  /** int(1,10000000000000) — 金额, integer minor units (分) */
+  money: number;
+  /** string(1,64) — the refund's own unique key: a retry with the same key and params returns the same refund */
+  out_trade_no: string;
+};
+
+/** Answer of /wallet/refund */
+export type WalletRefundResult = WalletTransactionSummary;
+
 /** Params of /wallet_transaction/get */
 export type WalletTransactionGetParams = {
   /** object_id */
@@ -848,16 +880,18 @@ export type WalletTransactionFindParams = {
   wallet_id?: string;
   /** object_id — to_wallet_id equals */
   to_wallet_id?: string;
-  /** enum<str>(recharge,withdraw,transfer) — type equals */
-  type?: "recharge" | "withdraw" | "transfer";
-  /** list<enum<str>(recharge,withdraw,transfer)>(1,1000) — type is one of */
-  type__in?: Array<"recharge" | "withdraw" | "transfer">;
+  /** enum<str>(recharge,withdraw,transfer,collect,refund) — type equals */
+  type?: "recharge" | "withdraw" | "transfer" | "collect" | "refund";
+  /** list<enum<str>(recharge,withdraw,transfer,collect,refund)>(1,1000) — type is one of */
+  type__in?: Array<"recharge" | "withdraw" | "transfer" | "collect" | "refund">;
   /** enum<str>(initial,pending,applied,done,canceling,canceled) — state equals */
   state?: "initial" | "pending" | "applied" | "done" | "canceling" | "canceled";
   /** list<enum<str>(initial,pending,applied,done,canceling,canceled)>(1,1000) — state is one of */
   state__in?: Array<"initial" | "pending" | "applied" | "done" | "canceling" | "canceled">;
   /** string(1,64) — out_trade_no equals */
   out_trade_no?: string;
+  /** object_id — refund_of equals */
+  refund_of?: string;
   /** datetime — created_at greater than or equal to */
   created_at__gte?: string;
   /** datetime — created_at less than */
@@ -1676,9 +1710,15 @@ export function createClient(options: ClientOptions) {
       /** Withdraw through the payment gateway: the money is frozen at once (409 insufficient_funds), paid out by the worker */
       withdraw: (params: WalletWithdrawParams, options?: CallOptions): Promise<WalletWithdrawResult> =>
         call<WalletWithdrawResult>('/wallet/withdraw', params, options),
-      /** Move money between two wallets, finished (done) inside the request; 409 insufficient_funds when the source cannot pay */
+      /** Move money between two wallets, finished (done) inside the request; 409 insufficient_funds when the source cannot pay; 202 for a retry while another actor still drives it */
       transfer: (params: WalletTransferParams, options?: CallOptions): Promise<WalletTransferResult> =>
         call<WalletTransferResult>('/wallet/transfer', params, options),
+      /** 收款: a merchant's wallet collects an order's amount from the payer's wallet, done inside the request (idempotent by out_trade_no); 409 insufficient_funds; 202 while another actor still drives it */
+      collect: (params: WalletCollectParams, options?: CallOptions): Promise<WalletCollectResult> =>
+        call<WalletCollectResult>('/wallet/collect', params, options),
+      /** Refund all or part of a collect: the merchant pays the payer back, done inside the request (idempotent by its own out_trade_no); refunds never exceed what was collected (409); 202 while another actor still drives it */
+      refund: (params: WalletRefundParams, options?: CallOptions): Promise<WalletRefundResult> =>
+        call<WalletRefundResult>('/wallet/refund', params, options),
     },
     wallet_transaction: {
       /** Get one wallet_transaction by _id */
