@@ -35,7 +35,11 @@ export async function bootProcess(name: string): Promise<BootedProcess> {
   };
   let opened: OpenedDatabase;
   try {
-    opened = await openDatabase(config, logger);
+    // a local database that is gone for good: exit non-zero, so the developer or a supervisor starts us anew
+    opened = await openDatabase(config, logger, (reason) => {
+      logger.fatal(reason);
+      void shutdown('database lost', 1);
+    });
   } catch (err) {
     return await fail((err as Error).message);
   }

@@ -57,3 +57,24 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Calls `onGone` once when the process that started a borrowed local database has stopped (or another one
+ * published a new database in its place): its server goes with it, and the borrower must not stay on a dead port.
+ * Returns the function that stops watching.
+ */
+export function watchLocalDbOwner(dataDir: string, borrowed: LocalDbInfo, onGone: (reason: string) => void, everyMs = 1_000): () => void {
+  const timer = setInterval(() => {
+    const info = readInfo(dataDir);
+    const gone = !isAlive(borrowed.pid)
+      ? `its process (pid ${borrowed.pid}) has stopped`
+      : info?.url !== borrowed.url
+        ? `${FILE} no longer names it`
+        : null;
+    if (gone === null) return;
+    clearInterval(timer);
+    onGone(`the local database this process borrowed is gone: ${gone}`);
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

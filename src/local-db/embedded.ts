@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { OutputTail, findOnPath, runCommand, stopChild } from './processes.js';
+import { OutputTail, exited, findOnPath, runCommand, stopChild } from './processes.js';
 import type { LocalServer, ProvisionLog } from './types.js';
 
 const LAUNCHER_CLASS = 'EmbeddedMongo';
@@ -147,6 +147,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<LocalServ
   return {
     url: `mongodb://127.0.0.1:${port}/`,
     pid: child.pid,
+    exited: exited(child),
     async stop() {
       stopping = true;
       await stopChild(child);

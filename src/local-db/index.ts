@@ -3,7 +3,8 @@ import path from 'node:path';
 import { embeddedPrerequisiteProblem, startEmbedded } from './embedded.js';
 import { startMongod } from './mongod.js';
 import { findOnPath } from './processes.js';
-import type { ProvisionLog } from './types.js';
+import { superviseLocalServer } from './supervise.js';
+import type { LocalServer, ProvisionLog } from './types.js';
 
 export type { ProvisionLog } from './types.js';
 
@@ -15,8 +16,8 @@ export interface ProvisionedDatabase {
   mode: DatabaseMode;
   /** A human description for the startup log, without credentials. */
   description: string;
-  /** The pid of a server we started, if any. */
-  pid: number | undefined;
+  /** The pid of a server we started, if any (the current one, after a restart). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -29,6 +30,11 @@ export interface ProvisionOptions {
   /** The data folder, relative to projectRoot unless absolute (DATA_DIR, default .data). */
   dataDir: string;
   log: ProvisionLog;
+  /**
+   * Start a server we started again when it dies (same port, same data), and call this when that fails; the
+   * caller should exit non-zero. Without it a dead server stays dead (test runs).
+   */
+  onLost?: (reason: string) => void;
 }
 
 /** Raised when no database can be had; its message says what to install or set. */
@@ -59,20 +65,43 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<Prov
       options.storage === 'file'
         ? path.join(dataDir, 'mongod')
         : path.join(dataDir, 'tmp', `mongod-${process.pid}-${randomBytes(4).toString('hex')}`);
-    const server = await startMongod({ mongodPath, dbPath, removeOnStop: options.storage === 'memory', log: options.log });
-    return { ...server, mode: 'mongod', description: `mongod (${mongodPath}, data in ${dbPath})` };
+    const start = (port?: number) =>
+      startMongod({ mongodPath, dbPath, removeOnStop: options.storage === 'memory', log: options.log, port });
+    const server = supervised(await start(), start, options);
+    return withServer(server, 'mongod', `mongod (${mongodPath}, data in ${dbPath})`);
   }
 
   const problem = embeddedPrerequisiteProblem();
   if (problem) throw new NoDatabaseError(`no MONGODB_URL, no mongod on PATH, and for the embedded server: ${problem}`);
   const file = path.join(dataDir, 'embedded', 'mongo.mv.db');
-  const server = await startEmbedded({
-    projectRoot: options.projectRoot,
-    storage: options.storage,
-    file,
-    cacheDir: path.join(options.projectRoot, '.cache', 'embedded-mongo'),
-    log: options.log,
-  });
+  const start = (port?: number) =>
+    startEmbedded({
+      projectRoot: options.projectRoot,
+      storage: options.storage,
+      file,
+      cacheDir: path.join(options.projectRoot, '.cache', 'embedded-mongo'),
+      port,
+      log: options.log,
+    });
+  const server = supervised(await start(), start, options);
   const where = options.storage === 'file' ? `H2 file ${file}` : 'in memory';
-  return { ...server, mode: 'embedded', description: `embedded mongo-java-server 1.47.0 (${where})` };
+  return withServer(server, 'embedded', `embedded mongo-java-server 1.47.0 (${where})`);
+}
+
+function supervised(server: LocalServer, restart: (port: number) => Promise<LocalServer>, options: ProvisionOptions): LocalServer {
+  const onLost = options.onLost;
+  return onLost ? superviseLocalServer(server, { restart, log: options.log, onLost }) : server;
+}
+
+/** The provisioned database of a started server; `pid` follows the server across restarts. */
+function withServer(server: LocalServer, mode: DatabaseMode, description: string): ProvisionedDatabase {
+  return {
+    url: server.url,
+    mode,
+    description,
+    get pid() {
+      return server.pid;
+    },
+    stop: () => server.stop(),
+  };
 }

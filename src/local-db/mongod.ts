@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { MongoClient } from 'mongodb';
-import { OutputTail, freePort, stopChild } from './processes.js';
+import { OutputTail, exited, freePort, stopChild } from './processes.js';
 import type { LocalServer, ProvisionLog } from './types.js';
 
 const START_TIMEOUT_MS = 60_000;
@@ -11,6 +11,8 @@ export interface MongodOptions {
   dbPath: string;
   /** Remove dbPath when stopped (test runs). */
   removeOnStop: boolean;
+  /** The port to listen on (default: a free one). */
+  port?: number;
   log: ProvisionLog;
 }
 
@@ -26,7 +28,7 @@ const GUARD =
 /** Starts the mongod found on PATH on a free loopback port with its data under dbPath. */
 export async function startMongod(options: MongodOptions): Promise<LocalServer> {
   mkdirSync(options.dbPath, { recursive: true });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const args = ['--dbpath', options.dbPath, '--port', String(port), '--bind_ip', '127.0.0.1', '--quiet'];
   // its own process group, as for the embedded server: Ctrl-C is ours to handle, the guard stops mongod after us
   const child = spawn('sh', ['-c', GUARD, 'mongod-guard', options.mongodPath, ...args], {
@@ -52,6 +54,7 @@ export async function startMongod(options: MongodOptions): Promise<LocalServer> 
   return {
     url,
     pid: child.pid,
+    exited: exited(child),
     async stop() {
       stopping = true;
       await stopChild(child, 15_000);

@@ -5,5 +5,7 @@ export type ProvisionLog = (level: 'info' | 'warn' | 'error', message: string) =
 export interface LocalServer {
   url: string;
   pid: number | undefined;
+  /** Resolves when the server process has ended, for whatever reason (stop() included). */
+  exited: Promise<void>;
   stop(): Promise<void>;
 }
