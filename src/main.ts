@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { bootProcess } from './boot/boot-process.js';
 import { dataDirOf } from './boot/configs.js';
 import { announceDevKey } from './boot/dev-key.js';
-import { closeServer, listen, portOf } from './boot/http-server.js';
+import { listen, portOf, stopServing } from './boot/http-server.js';
 import { DeclarationError } from './core/declaration-error.js';
 import { Metrics } from './core/metrics.js';
 import { createService, type Service } from './service.js';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   } catch (err) {
     return await fail(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message} (set PORT or HOST)`);
   }
-  onStop(() => closeServer(server));
+  onStop(() => stopServing(server, service.readiness, config.shutdownDrainMs));
   const url = `http://${config.host}:${portOf(server, config.port)}`;
   logger.info(
     { url, database: opened.mode, db: config.mongodbDb, db_pid: opened.pid, worker: payments.worker.enabled },

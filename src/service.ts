@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db } from 'mongodb';
 import type { Express } from 'express';
-import { createApp } from './core/app.js';
+import { createApp, type Readiness } from './core/app.js';
 import { unknownScopeResource } from './core/auth.js';
 import type { Config } from './core/config.js';
 import type { Database } from './core/db.js';
@@ -52,6 +52,8 @@ export interface Service {
   engine: PaymentEngine;
   worker: PaymentWorker | undefined;
   publishJob: PublishJob | undefined;
+  /** What `/readyz` reports; the shutdown sets `stopping`. */
+  readiness: Readiness;
   stop(): Promise<void>;
 }
 
@@ -84,6 +86,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const badScope = unknownScopeResource(options.config.apiKeys, new Set(resources.map((r) => r.name)));
   if (badScope) throw new Error(badScope);
   await ensureIndexes(options.database.db, resources);
+  const readiness: Readiness = { indexesBuilt: true, stopping: false };
   const nodeEnv = options.config.nodeEnv ?? 'development';
   const graphql = createGraphql(() => actions.current, {
     graphiql: nodeEnv === 'development',
@@ -104,6 +107,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     services: { payments: engine },
     routes: referenceRoutes(() => actions.current),
     metrics: options.metrics,
+    readiness,
   });
   if (options.watchSchemas) actions.start();
   const worker = options.startWorker ? createWorker(options.database.db, engine, payments, options.logger, options.metrics) : undefined;
@@ -119,6 +123,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     engine,
     worker,
     publishJob,
+    readiness,
     stop: async () => {
       actions.stop();
       await publishJob?.stop();

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Express } from 'express';
+import type { Readiness } from '../core/app.js';
 import type { Config } from '../core/config.js';
 
 /** What the HTTP server needs from the configuration. */
@@ -76,6 +77,16 @@ export async function closeServer(server: Server): Promise<void> {
   } finally {
     clearInterval(sweep);
   }
+}
+
+/**
+ * The HTTP side of a graceful stop: not ready at once, so a load balancer polling `/readyz` drains this process,
+ * while it keeps serving for `drainMs` (SHUTDOWN_DRAIN_MS); then closeServer.
+ */
+export async function stopServing(server: Server, readiness: Readiness, drainMs: number): Promise<void> {
+  readiness.stopping = true;
+  if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs));
+  await closeServer(server);
 }
 
 /** The port a listening server got (PORT=0 picks one). */

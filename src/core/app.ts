@@ -42,11 +42,21 @@ export interface ActionLookup {
   lookup(resource: string, action: string): RunnableAction | undefined;
 }
 
+/** What `/readyz` needs to know besides the database: kept by the service and by the shutdown. */
+export interface Readiness {
+  /** The declared indexes exist (the service builds them before it serves). */
+  indexesBuilt: boolean;
+  /** A graceful shutdown has begun: a load balancer should send no more. */
+  stopping: boolean;
+}
+
 export interface AppDependencies {
   database: Database;
   config: Pick<Config, 'apiKeys' | 'bodyLimitBytes'>;
   logger: Logger;
   actions: ActionLookup;
+  /** Default: ready (indexes built, not stopping). */
+  readiness?: Readiness;
   /** Mounts `/graphql` (src/graphql) beside the actions, sharing their key check, request state and context. */
   graphql?: (shared: SharedTransport) => express.RequestHandler;
   /** Handed to every handler as `ctx.services`. */
@@ -67,6 +77,9 @@ export interface SharedTransport {
 }
 
 const NAME = /^[a-z][a-z0-9_]*$/;
+/** How long `/readyz` waits for the database's answer. */
+const READY_PING_MS = 2_000;
+const ALWAYS_READY: Readiness = Object.freeze({ indexesBuilt: true, stopping: false });
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** One request as the transport tracks it: its id, the caller, and the error its log line reports. */
@@ -80,7 +93,7 @@ export interface RequestState {
 }
 
 /** Builds the express app: transport, auth, dispatch and the error model of DESIGN.md §2–3. */
-export function createApp({ database, config, logger, actions, graphql, services = {} as Services, routes, metrics }: AppDependencies): express.Express {
+export function createApp({ database, config, logger, actions, graphql, services = {} as Services, routes, metrics, readiness = ALWAYS_READY }: AppDependencies): express.Express {
   const authenticate = createAuthenticator(config.apiKeys);
   const scopesOf = new Map(config.apiKeys.map((key) => [key.name, key.scopes]));
   const parseJson = express.json({ limit: config.bodyLimitBytes, strict: false, type: () => true });
@@ -116,12 +129,25 @@ export function createApp({ database, config, logger, actions, graphql, services
     });
   }
 
-  app.get('/healthz', async function health(_req, res) {
-    const up = await database.ping();
-    if (up) res.json({ ok: true });
-    else sendError(res, new ApiError('unavailable'));
+  // liveness: the process answers; it does not ask the database, so a database outage restarts nothing
+  app.get('/healthz', function alive(_req, res) {
+    res.json({ ok: true });
+  });
+
+  // readiness: whether to send this process work (DESIGN.md §2, issue 17)
+  app.get('/readyz', async function ready(_req, res) {
+    if (readiness.stopping) {
+      sendError(res, new ApiError('unavailable', { message: 'The service is shutting down', zhMessage: '服务正在停止' }));
+    } else if (!readiness.indexesBuilt) {
+      sendError(res, new ApiError('unavailable', { message: 'The indexes are being built', zhMessage: '索引正在建立' }));
+    } else if (await database.ping(READY_PING_MS)) {
+      res.json({ ok: true });
+    } else {
+      sendError(res, new ApiError('unavailable'));
+    }
   });
   app.all('/healthz', methodNotAllowed('GET, HEAD'));
+  app.all('/readyz', methodNotAllowed('GET, HEAD'));
   if (routes) app.use(routes);
 
   if (graphql) {

@@ -27,6 +27,8 @@ export interface Config {
   logPretty: boolean;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** How long a stopping process keeps serving after `/readyz` went 503 (for a load balancer to notice). */
+  shutdownDrainMs: number;
   dataDir: string;
   /** GraphQL answers `__schema`/`__type` queries: on outside production, `GRAPHQL_INTROSPECTION` decides in production. */
   graphqlIntrospection: boolean;
@@ -93,10 +95,18 @@ export function loadConfig(env: Env = process.env, devKey: (dataDir: string) => 
     shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     dataDir,
     graphqlIntrospection: readBool(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
+    shutdownDrainMs: readShutdownDrain(env),
     dbTimeoutMs: readInt(env, 'DB_TIMEOUT_MS', 10_000, 0, 600_000),
     ...readClientTimeouts(env),
     resultSchemasDir: readFolder(env, 'RESULT_SCHEMAS_DIR'),
   };
+}
+
+function readShutdownDrain(env: Env): number {
+  const drain = readInt(env, 'SHUTDOWN_DRAIN_MS', 0, 0, 600_000);
+  const timeout = readInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000);
+  if (drain > 0 && drain >= timeout) throw new ConfigError('SHUTDOWN_DRAIN_MS', `must be less than SHUTDOWN_TIMEOUT_MS (${timeout})`);
+  return drain;
 }
 
 function readClientTimeouts(env: Env): Pick<Config, 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> {

@@ -77,11 +77,12 @@ describe('when the database stops answering (SIGSTOP)', () => {
 });
 
 describe('when the database goes away', () => {
-  it('answers 200 while it is up, then 503 unavailable on /healthz and on actions', async () => {
-    expect((await http.get('/healthz')).status).toBe(200);
+  it('answers 200 while it is up, then 503 unavailable on /readyz and on actions, while /healthz (alive) stays 200', async () => {
+    expect((await http.get('/readyz')).status).toBe(200);
     await server.stop();
 
-    const health = await http.get('/healthz');
+    expect((await http.get('/healthz')).status).toBe(200);
+    const health = await http.get('/readyz');
     expect(health.status).toBe(503);
     expect(health.body).toEqual({
       error: {

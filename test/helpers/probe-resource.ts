@@ -16,6 +16,15 @@ export const probeResource = defineResource({
       result: 'probe_echo',
       handler: async (params) => ({ received: params }),
     },
+    slow: {
+      params: { ms: 'M int(0,10000)' },
+      result: 'probe_echo',
+      // a request that takes a while without holding the event loop (readiness during a shutdown)
+      handler: async (params) => {
+        await new Promise((resolve) => setTimeout(resolve, params.ms as number));
+        return { slept_ms: params.ms };
+      },
+    },
     ping: {
       public: true,
       params: {},
