@@ -90,7 +90,7 @@ describe('the service process', () => {
     expect(found.data.map((g) => g.name)).toEqual(['survivor']);
     second.child.kill('SIGTERM');
     await second.exited;
-  });
+  }, 60_000); // two starts of the embedded server
 
   it('keeps the generated development key across a restart', async () => {
     const dataDir = tempDir('dev-key');
