@@ -58,3 +58,25 @@ export function failStartup(err: unknown): never {
   process.stderr.write(`[bench child ${process.pid}] cannot start: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 }
+
+/** Starts bench/serve-service.ts (through tsx) on `url`/`dbName` in its own process; resolves once it listens. */
+export async function startServiceChild(
+  root: string,
+  url: string,
+  dbName: string,
+  nodeArgs: string[] = [],
+): Promise<{ child: import('node:child_process').ChildProcess; port: number }> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/serve-service.ts'], {
+    cwd: root,
+    env: { ...process.env, BENCH_MONGODB_URL: url, BENCH_DB: dbName },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout?.once('data', (chunk: Buffer) =>
+      resolve((JSON.parse(chunk.toString().split('\n')[0] as string) as { port: number }).port),
+    );
+    child.once('exit', (code) => reject(new Error(`service exited with ${code}`)));
+  });
+  return { child, port };
+}

@@ -5,14 +5,13 @@
  * Each is run again with V8's old space capped (BENCH_HEAP_MB, 64): the peak then shows what the export really holds.
  * BENCH_ROWS, BENCH_STORAGE (memory by default here: seeding 100k rows into the H2 file takes minutes).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Db, MongoClient, ObjectId } from 'mongodb';
 import { provisionDatabase } from '../src/local-db/index.js';
-import { BENCH_KEY } from './child.js';
+import { BENCH_KEY, startServiceChild } from './child.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
@@ -51,18 +50,8 @@ async function seed(db: Db, count: number, batch: string): Promise<void> {
 /** Starts a service process, exports every row of `batch`, and reports its peak RSS and the transfer. */
 async function exportOnce(url: string, dbName: string, expectRows: number, heapMb?: number): Promise<Record<string, number | string>> {
   const heap = heapMb ? [`--max-old-space-size=${heapMb}`] : [];
-  const service = spawn(process.execPath, [...heap, '--import', 'tsx', 'bench/serve-service.ts'], {
-    cwd: root,
-    env: { ...process.env, BENCH_MONGODB_URL: url, BENCH_DB: dbName },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const { child: service, port } = await startServiceChild(root, url, dbName, heap);
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      service.stdout?.once('data', (chunk: Buffer) =>
-        resolve((JSON.parse(chunk.toString().split('\n')[0] as string) as { port: number }).port),
-      );
-      service.once('exit', (code) => reject(new Error(`service exited with ${code}`)));
-    });
     const rssKb = (field: string) =>
       Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0);
     const idle = rssKb('VmRSS');

@@ -6,7 +6,7 @@
  * BENCH_STORAGE=file (default: the embedded server's H2 file, as `npm start` uses) or memory; BENCH_ROWS, BENCH_BATCH,
  * BENCH_CONCURRENCY. With MONGODB_URL set, that server is used instead (a fresh database, dropped at the end).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { type Collection, type Document, type IndexDescription, MongoClient, ObjectId } from 'mongodb';
 import { provisionDatabase } from '../src/local-db/index.js';
 import account from '../src/resources/account/index.js';
-import { BENCH_KEY } from './child.js';
+import { BENCH_KEY, startServiceChild } from './child.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   });
   const dbName = `bench_import_${Date.now()}`;
   const client = new MongoClient(database.url);
-  let service: ReturnType<typeof spawn> | undefined;
+  let service: ChildProcess | undefined;
   try {
     const db = client.db(dbName);
     const file = path.join(work, 'accounts.jsonl');
@@ -55,17 +55,9 @@ async function main(): Promise<void> {
       docs,
     );
 
-    service = spawn(process.execPath, ['--import', 'tsx', 'bench/serve-service.ts'], {
-      cwd: root,
-      env: { ...process.env, BENCH_MONGODB_URL: database.url, BENCH_DB: dbName },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const port = await new Promise<number>((resolve, reject) => {
-      service?.stdout?.once('data', (chunk: Buffer) =>
-        resolve((JSON.parse(chunk.toString().split('\n')[0] as string) as { port: number }).port),
-      );
-      service?.once('exit', (code) => reject(new Error(`service exited with ${code}`)));
-    });
+    const started = await startServiceChild(root, database.url, dbName);
+    service = started.child;
+    const port = started.port;
     const importStart = process.hrtime.bigint();
     const code = await new Promise<number | null>((resolve) => {
       const cli = spawn(
