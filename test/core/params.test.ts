@@ -23,6 +23,9 @@ describe('parseType (SEP-12 vocabulary)', () => {
     ['str(128)', { kind: 'string', max: 128 }],
     ['int', { kind: 'int' }],
     ['int(1,100)', { kind: 'int', min: 1, max: 100 }],
+    ['int(0,)', { kind: 'int', min: 0 }],
+    ['int(,10)', { kind: 'int', max: 10 }],
+    ['string(2,)', { kind: 'string', min: 2 }],
     ['float(0,1.5)', { kind: 'float', min: 0, max: 1.5 }],
     ['bool', { kind: 'bool' }],
     ['datetime', { kind: 'datetime' }],
@@ -44,6 +47,8 @@ describe('parseType (SEP-12 vocabulary)', () => {
     ['string(10,2)', 'param p: bad type "string(10,2)": min is greater than max'],
     ['enum<int>(1,x)', 'param p: bad type "enum<int>(1,x)": "x" is not an integer'],
     ['bool(1)', 'param p: bad type "bool(1)": bool takes no range'],
+    ['int()', 'param p: bad type "int()": a range needs at least one bound'],
+    ['int(,)', 'param p: bad type "int(,)": a range needs at least one bound'],
     ['dict', 'param p: bad type "dict": a dict needs `fields`'],
     ['int(1,99999999999999999)', 'param p: bad type "int(1,99999999999999999)": int bounds must be safe integers'],
   ])('rejects %s', (text, message) => {
@@ -192,5 +197,13 @@ describe('parseDateTime', () => {
 
   it.each(['2023-02-29', '0041-02-29', '2024-13-01', '2024-05-01T24:00:00Z', '2024-05-01T08:60:00Z', 'yesterday'])('rejects %s', (text) => {
     expect(parseDateTime(text)).toBeNull();
+  });
+});
+
+describe('one-sided ranges', () => {
+  it('int(0,) refuses a negative number and accepts any non-negative one', () => {
+    const validator = compileParams({ n: 'M int(0,)' });
+    expect(validator.validate({ n: Number.MAX_SAFE_INTEGER })).toEqual({ n: Number.MAX_SAFE_INTEGER });
+    expect(fieldsOf({ n: 'M int(0,)' }, { n: -1 })).toEqual([{ field: 'n', messages: ['must be >= 0'] }]);
   });
 });
