@@ -113,7 +113,9 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const worker = options.startWorker ? createWorker(options.database.db, engine, payments, options.logger, options.metrics) : undefined;
   worker?.start();
   // the passport publisher runs wherever the payment worker runs (its own lease)
-  const publishJob = options.startWorker ? createPublishJob(options.database.db, publishing, createFaultPoint(payments.faults), options.logger) : undefined;
+  const publishJob = options.startWorker
+    ? createPublishJob(options.database.db, publishing, createFaultPoint(payments.faults), options.logger)
+    : undefined;
   publishJob?.start();
   return {
     app,

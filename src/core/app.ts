@@ -93,7 +93,17 @@ export interface RequestState {
 }
 
 /** Builds the express app: transport, auth, dispatch and the error model of DESIGN.md §2–3. */
-export function createApp({ database, config, logger, actions, graphql, services = {} as Services, routes, metrics, readiness = ALWAYS_READY }: AppDependencies): express.Express {
+export function createApp({
+  database,
+  config,
+  logger,
+  actions,
+  graphql,
+  services = {} as Services,
+  routes,
+  metrics,
+  readiness = ALWAYS_READY,
+}: AppDependencies): express.Express {
   const authenticate = createAuthenticator(config.apiKeys);
   const scopesOf = new Map(config.apiKeys.map((key) => [key.name, key.scopes]));
   const parseJson = express.json({ limit: config.bodyLimitBytes, strict: false, type: () => true });
@@ -151,7 +161,10 @@ export function createApp({ database, config, logger, actions, graphql, services
   if (routes) app.use(routes);
 
   if (graphql) {
-    app.use('/graphql', graphql({ authenticate, stateOf, actionContext: (state) => actionContextOf(database, logger, state, services), bodyError }));
+    app.use(
+      '/graphql',
+      graphql({ authenticate, stateOf, actionContext: (state) => actionContextOf(database, logger, state, services), bodyError }),
+    );
   }
 
   // a chain, each step able to answer: find the action, check the key, check and parse the body, run it
@@ -173,7 +186,11 @@ export function createApp({ database, config, logger, actions, graphql, services
       }
       if (!action) throw apiError('unknown_action', { action: `${resource}/${actionName}` });
       if (!action.public && !scopesAllow(scopesOf.get(state.caller.keyName as string), resource, action.access)) {
-        throw apiError('key_forbidden', { key: state.caller.keyName as string, action: `${resource}/${actionName}`, access: action.access });
+        throw apiError('key_forbidden', {
+          key: state.caller.keyName as string,
+          action: `${resource}/${actionName}`,
+          access: action.access,
+        });
       }
       res.locals.action = action;
       next();

@@ -199,7 +199,8 @@ function readApiKeys(env: Env): ApiKey[] {
     if (!KEY_NAME.test(name)) {
       throw new ConfigError('API_KEYS', 'each entry must be name:secret with a name of letters, digits, _ . -');
     }
-    if (rest.length > 0) throw new ConfigError('API_KEYS', `key "${name}": an entry is name:secret or name:secret:scopes (a secret holds no ":")`);
+    if (rest.length > 0)
+      throw new ConfigError('API_KEYS', `key "${name}": an entry is name:secret or name:secret:scopes (a secret holds no ":")`);
     if (secret.length < MIN_SECRET_LENGTH || /\s/.test(secret)) {
       throw new ConfigError('API_KEYS', `the secret of key "${name}" must be at least ${MIN_SECRET_LENGTH} characters without spaces`);
     }

@@ -18,13 +18,13 @@ function envFor(label: string) {
   return childEnv({ PORT: '0', DATA_DIR: dataDir, API_KEYS: KEY, WORKER: 'off' });
 }
 
-async function call(url: string, action: string, body: object): Promise<{ status: number; body: any }> {
+async function call(url: string, action: string, body: object): Promise<{ status: number; body: { data: Array<{ name: string }> } }> {
   const res = await fetch(`${url}/group/${action}`, {
     method: 'POST',
     headers: { authorization: AUTH, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as { data: Array<{ name: string }> } };
 }
 
 /** The pid of the database the owner started again, from its log line. */
