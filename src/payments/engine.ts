@@ -1,13 +1,11 @@
-import { Long, ObjectId, type Db, type Document } from 'mongodb';
+import { Long, ObjectId, type Db } from 'mongodb';
 import { isDuplicateKeyError } from '../core/errors.js';
-import type { FaultPoint } from '../core/faults.js';
 import type { Logger } from '../core/logger.js';
 import { GatewayUnavailableError, type GatewayResult, type PaymentGateway } from './gateway.js';
 import { transactions } from './collections.js';
 import { IdempotencyConflictError, LockLostError, NotCancellableError, PaymentRefusedError, TransactionNotFoundError, UnknownCollectError } from './errors.js';
-import { MAX_BALANCE, REFUSALS, applyLeg, isWalletLeg, settleLeg, type Refusal } from './legs.js';
+import { REFUSALS } from './legs.js';
 import {
-  TX_FLOW,
   awaitingGatewayFilter,
   cancellableFilter,
   isCancellable,
@@ -16,14 +14,10 @@ import {
   stepOf,
   workerQueueFilter,
 } from './flow.js';
+import { TransactionDriver, type Hold } from './driver.js';
 import { TX_KINDS, UNLOCKED, actorName, type TxDoc, type TxState, type TxType } from './transactions.js';
 
-export interface EngineOptions {
-  lockTtlMs: number;
-  retryWaitMs: number;
-  /** Test-only fault injection (crash or stall at a named point); a no-op in normal runs. */
-  fault: FaultPoint;
-}
+export type { EngineOptions, Hold } from './driver.js';
 
 /** What a caller asks for; `out_trade_no` makes it idempotent. */
 export interface PaymentRequest {
@@ -53,31 +47,11 @@ export interface SubmitOutcome {
   replayed: boolean;
 }
 
-const REFUSAL_MESSAGES: Record<Refusal, string> = {
-  insufficient_funds: 'the wallet cannot pay this amount',
-  wallet_not_found: 'the wallet does not exist',
-  wallet_disabled: 'the wallet is disabled',
-  balance_limit: `the balance would exceed its limit of ${MAX_BALANCE} (分)`,
-  not_refundable: 'the collect is not a done collect',
-  refund_exceeds_collected: 'the refunds would exceed what was collected',
-};
-
-/** One actor's hold on one transaction: the document as last written, and when we last extended the lock. */
-export interface Hold {
-  tx: TxDoc;
-  owner: string;
-  renewedAt: number;
-}
-
 /**
- * The state machine of wallet transactions (DESIGN.md §7). Exactly one actor drives a transaction at a time: it
- * holds the transaction's lock (`lock_owner` + `lock_until`), and every state change is a compare-and-set on the
- * current state and the owner. Each wallet change is a guarded single-document update (legs.ts), so repeating a
- * step after a crash changes nothing; recovery simply drives a stuck transaction on from wherever it stopped.
+ * The payment engine: the entries into the state machine (driver.ts) — a request's submit, the worker's claim and
+ * gateway call, recovery, cancel, and an operator's resolve and unpark.
  */
-export class PaymentEngine {
-  constructor(private readonly options: EngineOptions) {}
-
+export class PaymentEngine extends TransactionDriver {
   /**
    * The API entry: records the transaction (or finds the one with the same out_trade_no) and drives it as far as
    * a request may. Throws IdempotencyConflictError (the key with other params) and PaymentRefusedError.
@@ -166,125 +140,6 @@ export class PaymentEngine {
       await sleep(25);
       tx = (await transactions(db).findOne({ _id: tx._id })) ?? tx;
     }
-  }
-
-  /** Takes the lock of a transaction nobody holds (its lock ran out), if it still matches `filter`. */
-  async lock(db: Db, txId: ObjectId, owner: string, filter: Document = {}, extra: Document = {}): Promise<Hold | null> {
-    const now = new Date();
-    const tx = await transactions(db).findOneAndUpdate(
-      { ...filter, _id: txId, lock_until: { $lt: now } },
-      { $set: { lock_owner: owner, lock_until: new Date(now.getTime() + this.options.lockTtlMs) }, ...extra },
-      { returnDocument: 'after' },
-    );
-    return tx ? { tx, owner, renewedAt: now.getTime() } : null;
-  }
-
-  /**
-   * Drives the transaction on, step by step as TX_FLOW says, as far as this actor can: to `done`/`canceled`, or to a
-   * state that only the worker drives (a gateway payment waiting for its call). Lets the hold go at the end.
-   */
-  async drive(db: Db, hold: Hold): Promise<TxDoc> {
-    for (;;) {
-      const step = stepOf(hold.tx);
-      if (step === null || step.driver === 'worker') {
-        await this.release(db, hold);
-        return hold.tx;
-      }
-      let to = step.next;
-      let error: TxDoc['error'] | undefined;
-      switch (step.action) {
-        case 'start':
-          break;
-        case 'apply':
-          error = (await this.applyLegs(db, hold)) ?? undefined;
-          if (error) to = step.refused as TxState;
-          break;
-        case 'commit':
-        case 'rollback':
-          await this.settleLegs(db, hold, step.action);
-          break;
-        case 'call_gateway':
-          throw new Error(`${hold.tx.type} in ${hold.tx.state} waits for the gateway worker`);
-      }
-      // the hold is let go with the state change when nobody but the worker goes on from the next state
-      const next = TX_FLOW[hold.tx.type][to];
-      const release = next === null || next.driver === 'worker';
-      await this.transition(db, hold, to, { release, ...(error ? { error } : {}) });
-      if (release) return hold.tx;
-    }
-  }
-
-  /** Applies the legs in order; the first refusal stops (legs already applied are rolled back by `canceling`). */
-  private async applyLegs(db: Db, hold: Hold): Promise<TxDoc['error']> {
-    for (const leg of TX_KINDS[hold.tx.type].legs(hold.tx)) {
-      await this.keepLock(db, hold);
-      this.options.fault(`${hold.tx.type}.before_apply_${leg.role}`);
-      let outcome = await applyLeg(db, leg.wallet, leg.role, hold.tx._id, hold.tx.money, this.fenceOf(hold));
-      // fenced only means our write came late: if the lock is still ours (nobody took over, the renewal's
-      // compare-and-set proves it), nothing else has acted, and the apply can simply be made again in time
-      for (let attempt = 0; !outcome.ok && outcome.reason === 'fenced' && attempt < 3; attempt++) {
-        await this.keepLock(db, hold, true);
-        outcome = await applyLeg(db, leg.wallet, leg.role, hold.tx._id, hold.tx.money, this.fenceOf(hold));
-      }
-      if (!outcome.ok) {
-        if (outcome.reason === 'fenced') throw new LockLostError(hold.tx._id);
-        return errorOf(outcome.reason, isWalletLeg(leg.role) ? leg.wallet : undefined);
-      }
-      this.options.fault(`${hold.tx.type}.after_apply_${leg.role}`);
-    }
-    return null;
-  }
-
-  private async settleLegs(db: Db, hold: Hold, settle: 'commit' | 'rollback'): Promise<void> {
-    const legs = TX_KINDS[hold.tx.type].legs(hold.tx);
-    for (const leg of settle === 'commit' ? legs : [...legs].reverse()) {
-      await this.keepLock(db, hold);
-      await settleLeg(db, leg.wallet, leg.role, hold.tx._id, hold.tx.money, settle);
-      this.options.fault(`${hold.tx.type}.after_${settle}_${leg.role}`);
-    }
-  }
-
-  /** Compare-and-set of the state (and our ownership); anything else means another actor took over. */
-  private async transition(db: Db, hold: Hold, to: TxState, options: { release?: boolean; error?: TxDoc['error']; set?: Partial<TxDoc> } = {}): Promise<void> {
-    const now = new Date();
-    const set: Partial<TxDoc> = {
-      ...options.set,
-      state: to,
-      updated_at: now,
-      lock_owner: options.release ? null : hold.owner,
-      lock_until: options.release ? UNLOCKED : new Date(now.getTime() + this.options.lockTtlMs),
-    };
-    if (options.error !== undefined) set.error = options.error;
-    const result = await transactions(db).updateOne({ _id: hold.tx._id, state: hold.tx.state, lock_owner: hold.owner }, { $set: set });
-    if (result.matchedCount !== 1) throw new LockLostError(hold.tx._id);
-    hold.tx = { ...hold.tx, ...set };
-    hold.renewedAt = now.getTime();
-    this.options.fault(`${hold.tx.type}.after_${to}`);
-  }
-
-  /**
-   * The latest server time at which our wallet writes may still land: a third of the lock's time before it runs
-   * out, so a write held up past it is refused before anyone else can take the transaction (clocks of the hosts
-   * and the database must agree within that margin, which NTP gives by far).
-   */
-  private fenceOf(hold: Hold): Date {
-    return new Date(hold.renewedAt + this.options.lockTtlMs - this.options.lockTtlMs / 3);
-  }
-
-  /** Extends our lock when a third of its time has passed (or now, with `force`); LockLostError if not ours. */
-  private async keepLock(db: Db, hold: Hold, force = false): Promise<void> {
-    const now = Date.now();
-    if (!force && now - hold.renewedAt < this.options.lockTtlMs / 3) return;
-    const until = new Date(now + this.options.lockTtlMs);
-    const result = await transactions(db).updateOne({ _id: hold.tx._id, state: hold.tx.state, lock_owner: hold.owner }, { $set: { lock_until: until } });
-    if (result.matchedCount !== 1) throw new LockLostError(hold.tx._id);
-    hold.tx.lock_until = until;
-    hold.renewedAt = now;
-  }
-
-  private async release(db: Db, hold: Hold): Promise<void> {
-    await transactions(db).updateOne({ _id: hold.tx._id, lock_owner: hold.owner }, { $set: { lock_owner: null, lock_until: UNLOCKED } });
-    hold.tx = { ...hold.tx, lock_owner: null, lock_until: UNLOCKED };
   }
 
   // ---- the worker's part: the payment gateway ----
@@ -439,9 +294,6 @@ function sameRequest(tx: TxDoc, request: PaymentRequest): boolean {
   );
 }
 
-function errorOf(refusal: Refusal, wallet: ObjectId | undefined): NonNullable<TxDoc['error']> {
-  return { code: refusal, message: REFUSAL_MESSAGES[refusal], ...(wallet ? { wallet_id: wallet } : {}) };
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

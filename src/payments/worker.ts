@@ -1,7 +1,7 @@
 import type { Db, ObjectId } from 'mongodb';
 import { Lease } from '../core/lease.js';
 import type { Logger } from '../core/logger.js';
-import { gatewayCallBudgetMs, type PaymentsConfig } from './config.js';
+import type { PaymentsConfig } from './config.js';
 import type { Hold, PaymentEngine } from './engine.js';
 import type { PaymentGateway } from './gateway.js';
 import { actorName } from './transactions.js';
