@@ -5,7 +5,7 @@ import { Lease } from './core/lease.js';
 import type { PaymentsConfig } from './payments/config.js';
 import { transactions } from './payments/collections.js';
 import { actorName } from './payments/transactions.js';
-import { verifyBooks, type VerifyReport } from './payments/verify.js';
+import { verifyBooks } from './payments/verify.js';
 import { loadPublishingConfig } from './publishing/config.js';
 import { verifyPassport } from './publishing/verify.js';
 import { GATEWAY_LEASE } from './payments/worker.js';
@@ -13,6 +13,7 @@ import { loadConfigsOrExit } from './boot/configs.js';
 import { openDatabase } from './boot/open-database.js';
 import { SCHEMAS_USAGE, UsageError, runSchemasCommand } from './schemas-cli.js';
 import { createEngine } from './service.js';
+import { outputMode, renderParked, renderVerify, renderWorkerStatus } from './cli/views.js';
 
 const USAGE = `usage: npm run cli -- <command>     (--help: this text)
 
@@ -23,20 +24,21 @@ const USAGE = `usage: npm run cli -- <command>     (--help: this text)
         done or canceled. Exits 1 on any break.
   wallet recover
         drive every stuck transaction (lock run out) to its end once, as the worker's sweep does
-  wallet parked
+  wallet parked [--json]
         list the gateway payments the worker gave up on (after WORKER_MAX_ATTEMPTS failed calls)
   wallet resolve <transaction_id> succeeded <gateway_trade_no>
   wallet resolve <transaction_id> declined [reason]
         settle a gateway payment from the gateway's own records: succeeded moves the money, declined gives it back
   wallet unpark <transaction_id>
         put a parked payment back in the worker's queue
-  worker status
+  worker status [--json]
         who holds the payment worker lease
   passport verify <internal_id> [--json]
         recompute the IPFS CID of a published passport and compare it with passport_ipfs_cid; with the local
         publisher also re-hash the stored document and check the ledger record. Exits 1 on any mismatch.
 ${SCHEMAS_USAGE}
 ${IMPORT_USAGE}
+On a terminal wallet verify, wallet parked and worker status print aligned tables; piped, plain lines; --json: JSON.
 Database: MONGODB_URL, else the local database of a running npm start / npm run worker.
 `;
 
@@ -90,25 +92,35 @@ const owner = () => actorName('cli');
 
 const COMMANDS: Record<string, Command> = {
   'wallet verify': async (db, flags) => {
-    const unknown = flags.filter((f) => !['--require-settled', '--json'].includes(f));
-    if (unknown.length > 0) throw new UsageError(`unknown option ${unknown.join(' ')}`);
+    onlyFlags(flags, ['--require-settled', '--json']);
     const report = await verifyBooks(db, {
       requireSettled: flags.includes('--require-settled'),
       progress: process.stderr.isTTY ? (read, total) => process.stderr.write(`\rchecked ${read}/${total} transactions`) : undefined,
     });
     if (process.stderr.isTTY) process.stderr.write('\n');
-    process.stdout.write(flags.includes('--json') ? `${JSON.stringify(report, null, 2)}\n` : describe(report));
+    process.stdout.write(renderVerify(report, outputMode(flags)));
     return report.ok ? 0 : 1;
   },
   'wallet recover': async (db, _args, payments) => {
     const { recovered, failed } = await createEngine(payments).recoverStuck(db, owner());
-    process.stdout.write(`recovered ${recovered.length} transaction(s)${recovered.map((tx) => `\n  ${tx._id.toHexString()} ${tx.type} → ${tx.state}`).join('')}\n`);
+    process.stdout.write(
+      `recovered ${recovered.length} transaction(s)${recovered.map((tx) => `\n  ${tx._id.toHexString()} ${tx.type} → ${tx.state}`).join('')}\n`,
+    );
     for (const { id, error } of failed) process.stdout.write(`  FAILED ${id.toHexString()}: ${error.message}\n`);
     return failed.length === 0 ? 0 : 1;
   },
-  'wallet parked': async (db) => {
+  'wallet parked': async (db, flags) => {
+    onlyFlags(flags, ['--json']);
     const parked = await transactions(db).find({ parked: true, state: 'pending' }).sort({ _id: 1 }).toArray();
-    process.stdout.write(parked.length === 0 ? 'no parked payments\n' : `${parked.map((tx) => `${tx._id.toHexString()} ${tx.type} ${tx.money} out_trade_no=${tx.out_trade_no} attempts=${tx.attempts}: ${tx.error?.message ?? ''}`).join('\n')}\n`);
+    const rows = parked.map((tx) => ({
+      transaction_id: tx._id.toHexString(),
+      type: tx.type,
+      money: tx.money,
+      out_trade_no: tx.out_trade_no,
+      attempts: tx.attempts,
+      error: tx.error?.message ?? null,
+    }));
+    process.stdout.write(renderParked(rows, outputMode(flags)));
     return 0;
   },
   'wallet resolve': async (db, [id, status, ...detail], payments) => {
@@ -119,7 +131,10 @@ const COMMANDS: Record<string, Command> = {
       return 0;
     }
     if (status === 'declined') {
-      const tx = await createEngine(payments).resolve(db, txId, owner(), { status: 'declined', reason: detail.join(' ') || 'declined (resolved by an operator)' });
+      const tx = await createEngine(payments).resolve(db, txId, owner(), {
+        status: 'declined',
+        reason: detail.join(' ') || 'declined (resolved by an operator)',
+      });
       process.stdout.write(`${tx._id.toHexString()} ${tx.type} → ${tx.state}\n`);
       return 0;
     }
@@ -132,17 +147,20 @@ const COMMANDS: Record<string, Command> = {
   },
   'passport verify': async (db, [internalId, ...flags]) => {
     if (!internalId || internalId.startsWith('-')) throw new UsageError('passport verify needs an internal_id');
-    const unknown = flags.filter((f) => f !== '--json');
-    if (unknown.length > 0) throw new UsageError(`unknown option ${unknown.join(' ')}`);
+    onlyFlags(flags, ['--json']);
     const report = await verifyPassport(db, internalId, { local: loadPublishingConfig().gateway.kind === 'local' });
     const text = `${report.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}`).join('\n')}\n${report.ok ? 'passport OK' : 'PASSPORT NOT VERIFIED'}\n`;
     process.stdout.write(flags.includes('--json') ? `${JSON.stringify(report, null, 2)}\n` : text);
     return report.ok ? 0 : 1;
   },
-  'worker status': async (db) => {
+  'worker status': async (db, flags) => {
+    onlyFlags(flags, ['--json']);
     const holder = await new Lease(db, { name: GATEWAY_LEASE, owner: 'cli', ttlMs: 1 }).current();
-    const live = holder && holder.expires_at.getTime() > Date.now();
-    process.stdout.write(live ? `lease held by ${holder.owner} until ${holder.expires_at.toISOString()}\n` : 'no worker holds the lease\n');
+    const live = holder !== null && holder.expires_at.getTime() > Date.now();
+    const status = live
+      ? { held: true, owner: holder.owner, expires_at: holder.expires_at.toISOString() }
+      : { held: false, owner: null, expires_at: null };
+    process.stdout.write(renderWorkerStatus(status, outputMode(flags)));
     return 0;
   },
 };
@@ -152,15 +170,10 @@ function parseId(id: string | undefined): ObjectId {
   return ObjectId.createFromHexString(id);
 }
 
-function describe(report: VerifyReport): string {
-  const states = Object.entries(report.by_state).map(([state, n]) => `${state} ${n}`).join(', ');
-  const lines = [
-    `wallets: ${report.wallets}; transactions: ${report.transactions} (${states})`,
-    `total balance ${report.total_balance}, frozen ${report.total_frozen}; recharged ${report.recharged}, withdrawn ${report.withdrawn}`,
-  ];
-  if (report.ok) lines.push('books OK');
-  else lines.push(`BOOKS BROKEN: ${report.breaks.length} problem(s)`, ...report.breaks.map((b) => `  ${b.kind} ${b.wallet_id ?? ''} ${b.tx_id ?? ''}: ${b.detail}`));
-  return `${lines.join('\n')}\n`;
+/** Refuses any flag not in `allowed` (a typo must not silently print the wrong format). */
+function onlyFlags(flags: string[], allowed: string[]): void {
+  const unknown = flags.filter((f) => !allowed.includes(f));
+  if (unknown.length > 0) throw new UsageError(`unknown option ${unknown.join(' ')}`);
 }
 
 main(process.argv.slice(2)).then(
