@@ -115,7 +115,7 @@ describe('stock_in/export', () => {
   });
 
   it('answers the JSON error when the params are wrong, before any byte of the file', async () => {
-    const res = await t.call('/stock_in/export', { start_date: '2017-10-22 25:00:00', end_date: '2017-10-23' });
+    const res = await t.call('/stock_in/export', { start_date: '2017-02-30 10:00:00', end_date: '2017-10-23' });
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expectError(res, 400, 'invalid_params', 'Invalid parameter start_date: is not a valid date-time', [
       { field: 'start_date', messages: ['is not a valid date-time'] },
