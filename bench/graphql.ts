@@ -43,7 +43,13 @@ function log(message: string): void {
 
 async function seed(client: MongoClient, dbName: string): Promise<void> {
   const db = client.db(dbName);
-  const groups = Array.from({ length: 5 }, (_, i) => ({ _id: new ObjectId(), name: `group ${i + 1}`, state: 100, created_at: new Date(), updated_at: new Date() }));
+  const groups = Array.from({ length: 5 }, (_, i) => ({
+    _id: new ObjectId(),
+    name: `group ${i + 1}`,
+    state: 100,
+    created_at: new Date(),
+    updated_at: new Date(),
+  }));
   await db.collection('group').insertMany(groups);
   const accounts = Array.from({ length: 300 }, (_, i) => ({
     _id: new ObjectId(),
@@ -79,7 +85,9 @@ async function post(port: number, target: { path: string; body: string }): Promi
 /** Both answer the same rows: find's `data[]._id/name` and `_meta.result_count` = GraphQL's `results[].id/name` and `totalCount`. */
 async function checkSameRows(port: number): Promise<void> {
   const find = (await post(port, FIND)) as { _meta: { result_count: number }; data: Array<{ _id: string; name: string }> };
-  const graphql = (await post(port, GRAPHQL)) as { data: { accounts: { totalCount: number; results: Array<{ id: string; name: string }> } } };
+  const graphql = (await post(port, GRAPHQL)) as {
+    data: { accounts: { totalCount: number; results: Array<{ id: string; name: string }> } };
+  };
   const a = JSON.stringify({ count: find._meta.result_count, rows: find.data.map((r) => [r._id, r.name]) });
   const b = JSON.stringify({ count: graphql.data.accounts.totalCount, rows: graphql.data.accounts.results.map((r) => [r.id, r.name]) });
   if (a !== b || find.data.length !== ROWS) throw new Error(`the two answers differ:\n  find:    ${a}\n  graphql: ${b}`);
@@ -100,7 +108,14 @@ function cpuMs(pid: number | undefined): number | undefined {
 function load(port: number, target: { path: string; body: string }, seconds: number): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     autocannon(
-      { url: `http://127.0.0.1:${port}${target.path}`, method: 'POST', headers: HEADERS, body: target.body, connections: CONNECTIONS, duration: seconds },
+      {
+        url: `http://127.0.0.1:${port}${target.path}`,
+        method: 'POST',
+        headers: HEADERS,
+        body: target.body,
+        connections: CONNECTIONS,
+        duration: seconds,
+      },
       (err, result) => (err ? reject(err) : resolve(result)),
     );
   });
@@ -126,7 +141,10 @@ async function main(): Promise<void> {
     const cpu: Record<'find' | 'graphql', number[]> = { find: [], graphql: [] };
     for (const target of [FIND, GRAPHQL]) await load(service.port, target, WARMUP_S);
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const [name, target] of [['find', FIND], ['graphql', GRAPHQL]] as const) {
+      for (const [name, target] of [
+        ['find', FIND],
+        ['graphql', GRAPHQL],
+      ] as const) {
         const before = cpuMs(service.child.pid);
         const result = await load(service.port, target, DURATION_S);
         const after = cpuMs(service.child.pid);
@@ -134,13 +152,18 @@ async function main(): Promise<void> {
         runs[name].push(result.requests.average);
         const perRequest = before !== undefined && after !== undefined ? (after - before) / result.requests.total : NaN;
         cpu[name].push(Math.round(perRequest * 1000) / 1000);
-        log(`round ${round} ${name}: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, service CPU ${perRequest.toFixed(3)} ms/request`);
+        log(
+          `round ${round} ${name}: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, service CPU ${perRequest.toFixed(3)} ms/request`,
+        );
       }
     }
     const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
     const ratios = runs.graphql.map((g, i) => Math.round((g / (runs.find[i] as number)) * 100) / 100);
     const sorted = [...ratios].sort((a, b) => a - b);
-    const median = sorted.length % 2 === 1 ? (sorted[(sorted.length - 1) / 2] as number) : ((sorted[sorted.length / 2 - 1] as number) + (sorted[sorted.length / 2] as number)) / 2;
+    const median =
+      sorted.length % 2 === 1
+        ? (sorted[(sorted.length - 1) / 2] as number)
+        : ((sorted[sorted.length / 2 - 1] as number) + (sorted[sorted.length / 2] as number)) / 2;
     const summary = {
       rows: ROWS,
       connections: CONNECTIONS,
@@ -161,10 +184,16 @@ async function main(): Promise<void> {
         `service CPU per request find ${summary.cpu_ms_per_request.find} ms, graphql ${summary.cpu_ms_per_request.graphql} ms (find/graphql ${summary.cpu_ratio})\n`,
     );
     mkdirSync(path.join(benchDir, 'results'), { recursive: true });
-    writeFileSync(path.join(benchDir, 'results', `graphql-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`), `${JSON.stringify(summary, null, 2)}\n`);
+    writeFileSync(
+      path.join(benchDir, 'results', `graphql-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`),
+      `${JSON.stringify(summary, null, 2)}\n`,
+    );
   } finally {
     service?.child.stdin?.end();
-    await client.db(dbName).dropDatabase().catch(() => undefined);
+    await client
+      .db(dbName)
+      .dropDatabase()
+      .catch(() => undefined);
     await client.close();
     await provisioned.stop();
   }

@@ -46,11 +46,23 @@ async function main(): Promise<void> {
     const wallets = await seed(db);
     const port = await freePort();
     // the service as npm start runs it: compiled by tsc, plain node
-    const build = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+    const build = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: root,
+      stdio: 'inherit',
+    });
     if (build.status !== 0) throw new Error('tsc failed');
     service = spawn(process.execPath, ['dist/main.js'], {
       cwd: root,
-      env: { ...process.env, MONGODB_URL: database.url, MONGODB_DB: dbName, PORT: String(port), API_KEYS: `bench:${KEY}`, WORKER: 'off', LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+      env: {
+        ...process.env,
+        MONGODB_URL: database.url,
+        MONGODB_DB: dbName,
+        PORT: String(port),
+        API_KEYS: `bench:${KEY}`,
+        WORKER: 'off',
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+      },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     await waitForHttp(`http://127.0.0.1:${port}/healthz`);
@@ -76,7 +88,10 @@ async function main(): Promise<void> {
     }
     // autocannon stops by dropping its connections; the service still finishes what it had started
     const deadline = Date.now() + 30_000;
-    while ((await db.collection('wallet_transaction').countDocuments({ state: { $nin: ['done', 'canceled'] } })) > 0 && Date.now() < deadline) {
+    while (
+      (await db.collection('wallet_transaction').countDocuments({ state: { $nin: ['done', 'canceled'] } })) > 0 &&
+      Date.now() < deadline
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const books = await verifyBooks(db, { requireSettled: true });
@@ -85,9 +100,26 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
       database: database.description,
-      settings: { seconds_per_round: SECONDS, rounds: ROUNDS, order: 'ABBA', connections: CONNECTIONS, wallets: WALLETS, service: 'dist/main.js (tsc), NODE_ENV=production, LOG_LEVEL=warn, WORKER=off' },
-      api: { tx_per_s: round1(mean(api.map((r) => r.rps))), p99_ms: Math.max(...api.map((r) => r.p99)), errors: api.reduce((a, r) => a + r.errors, 0), rounds: api },
-      direct: { tx_per_s: round1(mean(direct.map((r) => r.rps))), p99_ms: Math.max(...direct.map((r) => r.p99)), errors: direct.reduce((a, r) => a + r.errors, 0), rounds: direct },
+      settings: {
+        seconds_per_round: SECONDS,
+        rounds: ROUNDS,
+        order: 'ABBA',
+        connections: CONNECTIONS,
+        wallets: WALLETS,
+        service: 'dist/main.js (tsc), NODE_ENV=production, LOG_LEVEL=warn, WORKER=off',
+      },
+      api: {
+        tx_per_s: round1(mean(api.map((r) => r.rps))),
+        p99_ms: Math.max(...api.map((r) => r.p99)),
+        errors: api.reduce((a, r) => a + r.errors, 0),
+        rounds: api,
+      },
+      direct: {
+        tx_per_s: round1(mean(direct.map((r) => r.rps))),
+        p99_ms: Math.max(...direct.map((r) => r.p99)),
+        errors: direct.reduce((a, r) => a + r.errors, 0),
+        rounds: direct,
+      },
       ratio: round3(mean(api.map((r) => r.rps)) / mean(direct.map((r) => r.rps))),
       target: 0.8,
       books_ok: books.ok,
@@ -108,11 +140,20 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-    if (!books.ok) process.stdout.write(`books broken:\n${books.breaks.slice(0, 20).map((b) => `  ${JSON.stringify(b)}`).join('\n')}\n`);
+    if (!books.ok)
+      process.stdout.write(
+        `books broken:\n${books.breaks
+          .slice(0, 20)
+          .map((b) => `  ${JSON.stringify(b)}`)
+          .join('\n')}\n`,
+      );
     if (!books.ok || result.api.errors > 0 || result.direct.errors > 0) process.exitCode = 1;
   } finally {
     service?.kill('SIGTERM');
-    await client.db(dbName).dropDatabase().catch(() => undefined);
+    await client
+      .db(dbName)
+      .dropDatabase()
+      .catch(() => undefined);
     await client.close();
     await database.stop();
   }
@@ -122,13 +163,44 @@ async function main(): Promise<void> {
 async function seed(db: Db): Promise<ObjectId[]> {
   const now = new Date();
   const wallets = Array.from({ length: WALLETS }, () => new ObjectId());
-  const accounts = wallets.map((_, i) => ({ _id: new ObjectId(), name: `bench ${i}`, phone: `1300000${String(i).padStart(4, '0')}`, state: 100, created_at: now, updated_at: now }));
+  const accounts = wallets.map((_, i) => ({
+    _id: new ObjectId(),
+    name: `bench ${i}`,
+    phone: `1300000${String(i).padStart(4, '0')}`,
+    state: 100,
+    created_at: now,
+    updated_at: now,
+  }));
   await db.collection('account').insertMany(accounts);
   await db.collection('wallet').insertMany(
-    wallets.map((_id, i) => ({ _id, account_id: accounts[i]?._id, state: 100, balance_money: Long.fromNumber(FUNDS), frozen_money: Long.ZERO, pending_transactions: [], created_at: now, updated_at: now })),
+    wallets.map((_id, i) => ({
+      _id,
+      account_id: accounts[i]?._id,
+      state: 100,
+      balance_money: Long.fromNumber(FUNDS),
+      frozen_money: Long.ZERO,
+      pending_transactions: [],
+      created_at: now,
+      updated_at: now,
+    })),
   );
   await db.collection('wallet_transaction').insertMany(
-    wallets.map((wallet, i) => ({ type: 'recharge', wallet_id: wallet, to_wallet_id: null, money: Long.fromNumber(FUNDS), out_trade_no: `seed-${i}`, gateway_trade_no: 'SEED', state: 'done', error: null, attempts: 1, next_attempt_at: now, lock_owner: null, lock_until: new Date(0), created_at: now, updated_at: now })),
+    wallets.map((wallet, i) => ({
+      type: 'recharge',
+      wallet_id: wallet,
+      to_wallet_id: null,
+      money: Long.fromNumber(FUNDS),
+      out_trade_no: `seed-${i}`,
+      gateway_trade_no: 'SEED',
+      state: 'done',
+      error: null,
+      attempts: 1,
+      next_attempt_at: now,
+      lock_owner: null,
+      lock_until: new Date(0),
+      created_at: now,
+      updated_at: now,
+    })),
   );
   await db.collection('wallet_transaction').createIndex({ out_trade_no: 1 }, { unique: true, name: 'out_trade_no_1' });
   return wallets;
@@ -139,7 +211,12 @@ function nextTransfer(wallets: ObjectId[]): { from: ObjectId; to: ObjectId; mone
   const n = sequence++;
   const from = wallets[n % wallets.length] as ObjectId;
   const to = wallets[(n * 7 + 1) % wallets.length] as ObjectId;
-  return { from, to: to.equals(from) ? (wallets[(n + 1) % wallets.length] as ObjectId) : to, money: 1 + (n % 97), outTradeNo: `bench-${process.pid}-${n}` };
+  return {
+    from,
+    to: to.equals(from) ? (wallets[(n + 1) % wallets.length] as ObjectId) : to,
+    money: 1 + (n % 97),
+    outTradeNo: `bench-${process.pid}-${n}`,
+  };
 }
 
 async function runApi(port: number, wallets: ObjectId[], seconds: number): Promise<{ rps: number; p99: number; errors: number }> {
@@ -154,7 +231,15 @@ async function runApi(port: number, wallets: ObjectId[], seconds: number): Promi
         headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
         setupRequest: (request) => {
           const t = nextTransfer(wallets);
-          return { ...request, body: JSON.stringify({ from_wallet_id: t.from.toHexString(), to_wallet_id: t.to.toHexString(), money: t.money, out_trade_no: t.outTradeNo }) };
+          return {
+            ...request,
+            body: JSON.stringify({
+              from_wallet_id: t.from.toHexString(),
+              to_wallet_id: t.to.toHexString(),
+              money: t.money,
+              out_trade_no: t.outTradeNo,
+            }),
+          };
         },
       },
     ],
@@ -174,26 +259,62 @@ async function transferDirect(db: Db, t: { from: ObjectId; to: ObjectId; money: 
   const fail = (step: string) => {
     throw new Error(`direct transfer failed at ${step}`);
   };
-  await txs.insertOne({ _id, type: 'transfer', wallet_id: t.from, to_wallet_id: t.to, money, out_trade_no: t.outTradeNo, gateway_trade_no: null, state: 'initial', error: null, attempts: 0, next_attempt_at: now(), lock_owner: owner, lock_until: lockUntil(), created_at: now(), updated_at: now() });
+  await txs.insertOne({
+    _id,
+    type: 'transfer',
+    wallet_id: t.from,
+    to_wallet_id: t.to,
+    money,
+    out_trade_no: t.outTradeNo,
+    gateway_trade_no: null,
+    state: 'initial',
+    error: null,
+    attempts: 0,
+    next_attempt_at: now(),
+    lock_owner: owner,
+    lock_until: lockUntil(),
+    created_at: now(),
+    updated_at: now(),
+  });
   const cas = async (from: string, to: string, release = false) => {
-    const r = await txs.updateOne({ _id, state: from, lock_owner: owner }, { $set: { state: to, updated_at: now(), lock_owner: release ? null : owner, lock_until: release ? new Date(0) : lockUntil() } });
+    const r = await txs.updateOne(
+      { _id, state: from, lock_owner: owner },
+      { $set: { state: to, updated_at: now(), lock_owner: release ? null : owner, lock_until: release ? new Date(0) : lockUntil() } },
+    );
     if (r.matchedCount !== 1) fail(to);
   };
   await cas('initial', 'pending');
   const fence = new Date(Date.now() + 20_000);
   const debit = await wallets.updateOne(
-    { _id: t.from, state: 100, pending_transactions: { $ne: _id }, $expr: { $and: [{ $gte: [{ $subtract: ['$balance_money', '$frozen_money'] }, t.money] }, { $lt: ['$$NOW', fence] }] } },
+    {
+      _id: t.from,
+      state: 100,
+      pending_transactions: { $ne: _id },
+      $expr: { $and: [{ $gte: [{ $subtract: ['$balance_money', '$frozen_money'] }, t.money] }, { $lt: ['$$NOW', fence] }] },
+    },
     { $push: { pending_transactions: _id }, $set: { updated_at: now() }, $inc: { balance_money: Long.fromNumber(-t.money) } } as never,
   );
   if (debit.matchedCount !== 1) fail('debit');
   const credit = await wallets.updateOne(
-    { _id: t.to, state: 100, pending_transactions: { $ne: _id }, $expr: { $and: [{ $lte: [{ $add: ['$balance_money', t.money] }, MAX_BALANCE] }, { $lt: ['$$NOW', fence] }] } },
+    {
+      _id: t.to,
+      state: 100,
+      pending_transactions: { $ne: _id },
+      $expr: { $and: [{ $lte: [{ $add: ['$balance_money', t.money] }, MAX_BALANCE] }, { $lt: ['$$NOW', fence] }] },
+    },
     { $push: { pending_transactions: _id }, $set: { updated_at: now() }, $inc: { balance_money: money, frozen_money: money } } as never,
   );
   if (credit.matchedCount !== 1) fail('credit');
   await cas('pending', 'applied');
-  await wallets.updateOne({ _id: t.from, pending_transactions: _id }, { $pull: { pending_transactions: _id }, $set: { updated_at: now() } } as never);
-  await wallets.updateOne({ _id: t.to, pending_transactions: _id }, { $pull: { pending_transactions: _id }, $set: { updated_at: now() }, $inc: { frozen_money: Long.fromNumber(-t.money) } } as never);
+  await wallets.updateOne({ _id: t.from, pending_transactions: _id }, {
+    $pull: { pending_transactions: _id },
+    $set: { updated_at: now() },
+  } as never);
+  await wallets.updateOne({ _id: t.to, pending_transactions: _id }, {
+    $pull: { pending_transactions: _id },
+    $set: { updated_at: now() },
+    $inc: { frozen_money: Long.fromNumber(-t.money) },
+  } as never);
   await cas('applied', 'done', true);
 }
 

@@ -52,7 +52,9 @@ async function main(): Promise<void> {
         results.push(await scenario(db, latencyMs, concurrency, payments));
         await db.dropDatabase();
         const last = results[results.length - 1] as Result;
-        process.stderr.write(`latency ${latencyMs} ms, concurrency ${concurrency}: ${last.perSecond.toFixed(1)}/s (${last.payments} in ${last.seconds.toFixed(2)} s)${last.booksOk ? '' : ' BOOKS BROKEN'}\n`);
+        process.stderr.write(
+          `latency ${latencyMs} ms, concurrency ${concurrency}: ${last.perSecond.toFixed(1)}/s (${last.payments} in ${last.seconds.toFixed(2)} s)${last.booksOk ? '' : ' BOOKS BROKEN'}\n`,
+        );
       }
     }
   } finally {
@@ -75,7 +77,14 @@ async function scenario(db: Db, latencyMs: number, concurrency: number, payments
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await worker.stop();
   const books = await verifyBooks(db, { requireSettled: true });
-  return { latencyMs, concurrency, payments, seconds, perSecond: payments / seconds, booksOk: books.ok && books.by_state.done === payments };
+  return {
+    latencyMs,
+    concurrency,
+    payments,
+    seconds,
+    perSecond: payments / seconds,
+    booksOk: books.ok && books.by_state.done === payments,
+  };
 }
 
 /** Wallets and recharges as wallet/recharge leaves them: pending, the money added and frozen, the id held. */
@@ -87,25 +96,49 @@ async function seed(db: Db, payments: number): Promise<void> {
     const _id = new ObjectId();
     wallet.ids.push(_id);
     return {
-      _id, type: 'recharge', wallet_id: wallet._id, to_wallet_id: null, money: Long.fromNumber(MONEY), out_trade_no: `bench-${i}`, gateway_trade_no: null,
-      state: 'pending', error: null, attempts: 0, next_attempt_at: now, lock_owner: null, lock_until: new Date(0), created_at: now, updated_at: now,
+      _id,
+      type: 'recharge',
+      wallet_id: wallet._id,
+      to_wallet_id: null,
+      money: Long.fromNumber(MONEY),
+      out_trade_no: `bench-${i}`,
+      gateway_trade_no: null,
+      state: 'pending',
+      error: null,
+      attempts: 0,
+      next_attempt_at: now,
+      lock_owner: null,
+      lock_until: new Date(0),
+      created_at: now,
+      updated_at: now,
     };
   });
   await db.collection('wallet_transaction').insertMany(txs);
   await db.collection('wallet').insertMany(
     wallets.map((w) => ({
-      _id: w._id, account_id: new ObjectId(), balance_money: Long.fromNumber(MONEY * w.ids.length), frozen_money: Long.fromNumber(MONEY * w.ids.length),
-      pending_transactions: w.ids, state: 100, created_at: now, updated_at: now,
+      _id: w._id,
+      account_id: new ObjectId(),
+      balance_money: Long.fromNumber(MONEY * w.ids.length),
+      frozen_money: Long.fromNumber(MONEY * w.ids.length),
+      pending_transactions: w.ids,
+      state: 100,
+      created_at: now,
+      updated_at: now,
     })),
   );
 }
 
 function report(results: Result[]): void {
-  const lines = ['| gateway latency | WORKER_CONCURRENCY | payments | seconds | payments/s | vs concurrency 1 | books |', '| --- | --- | --- | --- | --- | --- | --- |'];
+  const lines = [
+    '| gateway latency | WORKER_CONCURRENCY | payments | seconds | payments/s | vs concurrency 1 | books |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
   for (const r of results) {
     const base = results.find((b) => b.latencyMs === r.latencyMs && b.concurrency === 1);
     const ratio = base ? `${(r.perSecond / base.perSecond).toFixed(2)}×` : '—';
-    lines.push(`| ${r.latencyMs} ms | ${r.concurrency} | ${r.payments} | ${r.seconds.toFixed(2)} | ${r.perSecond.toFixed(1)} | ${ratio} | ${r.booksOk ? 'ok' : 'BROKEN'} |`);
+    lines.push(
+      `| ${r.latencyMs} ms | ${r.concurrency} | ${r.payments} | ${r.seconds.toFixed(2)} | ${r.perSecond.toFixed(1)} | ${ratio} | ${r.booksOk ? 'ok' : 'BROKEN'} |`,
+    );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }

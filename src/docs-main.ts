@@ -16,4 +16,6 @@ writeFileSync(path.join(docsDir, 'api.md'), renderSep12(table));
 writeFileSync(path.join(docsDir, 'openapi.json'), `${JSON.stringify(renderOpenApi(table), null, 2)}\n`);
 writeFileSync(path.join(docsDir, '..', RESULT_SCHEMA_JSON_SCHEMA), `${JSON.stringify(resultSchemaJsonSchema(), null, 2)}\n`);
 writeFileSync(path.join(docsDir, 'schema.graphql'), printGraphqlSchema(buildGraphqlSchema(table)));
-process.stdout.write(`wrote docs/api.md, docs/openapi.json, docs/schema.graphql and ${RESULT_SCHEMA_JSON_SCHEMA} (${table.list().length} actions)\n`);
+process.stdout.write(
+  `wrote docs/api.md, docs/openapi.json, docs/schema.graphql and ${RESULT_SCHEMA_JSON_SCHEMA} (${table.list().length} actions)\n`,
+);

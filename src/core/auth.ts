@@ -23,7 +23,11 @@ export type Authenticator = (authorization: string | undefined) => string | null
  */
 export function createAuthenticator(keys: readonly ApiKey[]): Authenticator {
   if (keys.length === 0) throw new Error('createAuthenticator: at least one API key is required');
-  const secrets = keys.map((key) => ({ name: key.name, secret: Buffer.from(key.secret, 'utf8'), scratch: Buffer.alloc(Buffer.byteLength(key.secret, 'utf8')) }));
+  const secrets = keys.map((key) => ({
+    name: key.name,
+    secret: Buffer.from(key.secret, 'utf8'),
+    scratch: Buffer.alloc(Buffer.byteLength(key.secret, 'utf8')),
+  }));
   return function authenticate(authorization) {
     const token = bearerToken(authorization);
     if (token === null) return null;
@@ -54,7 +58,11 @@ export function parseScopes(text: string): KeyScope[] | string {
     const match = SCOPE.exec(item.trim());
     if (!match) return `bad scope "${item}" (use read, write, <resource>, <resource>.read or <resource>.write, joined by |)`;
     const [, global, resource, access] = match;
-    scopes.push(global ? { resource: null, access: global as 'read' | 'write' } : { resource: resource as string, access: (access as 'read' | 'write' | undefined) ?? 'any' });
+    scopes.push(
+      global
+        ? { resource: null, access: global as 'read' | 'write' }
+        : { resource: resource as string, access: (access as 'read' | 'write' | undefined) ?? 'any' },
+    );
   }
   return scopes;
 }
@@ -62,7 +70,9 @@ export function parseScopes(text: string): KeyScope[] | string {
 /** Whether a key with these scopes (undefined: unlimited) may call an action of `resource` with that access. */
 export function scopesAllow(scopes: readonly KeyScope[] | undefined, resource: string, access: 'read' | 'write'): boolean {
   if (scopes === undefined) return true;
-  return scopes.some((scope) => (scope.resource === null || scope.resource === resource) && (scope.access === 'any' || scope.access === access));
+  return scopes.some(
+    (scope) => (scope.resource === null || scope.resource === resource) && (scope.access === 'any' || scope.access === access),
+  );
 }
 
 /** The first scope that names a resource the service does not have, as a message (a typo would silently forbid). */

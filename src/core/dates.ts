@@ -7,7 +7,9 @@ export function parseDateTime(text: string): Date | null {
   const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone = 'Z'] = m;
   if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return null;
   // built in a leap year, then moved to the real one: Date.UTC would read years 0-99 as 1900-1999
-  const check = new Date(Date.UTC(2000, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Number(frac.padEnd(3, '0').slice(0, 3))));
+  const check = new Date(
+    Date.UTC(2000, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Number(frac.padEnd(3, '0').slice(0, 3))),
+  );
   check.setUTCFullYear(Number(y));
   if (check.getUTCFullYear() !== Number(y) || check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d)) {
     return null;

@@ -4,7 +4,14 @@ import type { ErrorCode } from './errors.js';
 import { validateItemwise } from './batch-partial.js';
 import { Model } from './model.js';
 import type { RowWindow } from './paging.js';
-import { compileParams, type Params, type ParamRule, type ParamsDeclaration, type ParamsValidator, type UnknownParamHints } from './params.js';
+import {
+  compileParams,
+  type Params,
+  type ParamRule,
+  type ParamsDeclaration,
+  type ParamsValidator,
+  type UnknownParamHints,
+} from './params.js';
 import { DeclarationError, DeclarationProblems, type DeclarationProblem } from './declaration-error.js';
 import { checkDeclarations } from './declarations.js';
 import { RESULT_METAS, ShapeError, type ResultMeta, type ResultSchema, type SchemaRegistry } from './result-schemas.js';
@@ -125,12 +132,14 @@ export function buildActionTable(resources: readonly ResourceDefinition[], schem
   const problems = new DeclarationProblems();
   const models = new Map<string, Model>();
   const collections = new Map<string, string>();
-  const bad = (resource: ResourceDefinition, message: string) => problems.add({ code: 'bad_resource', where: `resource ${resource.name}`, message });
+  const bad = (resource: ResourceDefinition, message: string) =>
+    problems.add({ code: 'bad_resource', where: `resource ${resource.name}`, message });
   for (const resource of resources) {
     if (!NAME.test(resource.name)) bad(resource, 'names are lower_snake_case');
     else if (models.has(resource.name)) bad(resource, 'is declared twice');
     else if (!(resource.model instanceof Model)) bad(resource, 'has no model');
-    else if ([...collections.values()].includes(resource.model.collectionName)) bad(resource, `collection "${resource.model.collectionName}" is used twice`);
+    else if ([...collections.values()].includes(resource.model.collectionName))
+      bad(resource, `collection "${resource.model.collectionName}" is used twice`);
     else {
       models.set(resource.name, resource.model);
       collections.set(resource.name, resource.model.collectionName);

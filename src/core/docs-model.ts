@@ -66,7 +66,9 @@ export function actionTitle(action: CompiledAction, resource: Pick<ResourceDefin
 
 /** Every error code an action can answer, in the order of the error table. */
 export function actionErrorCodes(action: CompiledAction): ErrorCode[] {
-  const own = new Set<string>(action.definition.errors ?? STANDARD_ERRORS.find(([pattern]) => pattern.test(action.name))?.[1] ?? CUSTOM_ERRORS);
+  const own = new Set<string>(
+    action.definition.errors ?? STANDARD_ERRORS.find(([pattern]) => pattern.test(action.name))?.[1] ?? CUSTOM_ERRORS,
+  );
   return (Object.keys(ERROR_CODES) as ErrorCode[]).filter((code) => {
     if (NOT_AN_OPERATION.has(code)) return false;
     if (action.public && (code === 'unauthorized' || code === 'forbidden')) return false;

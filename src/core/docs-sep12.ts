@@ -66,9 +66,17 @@ function renderAction(action: CompiledAction, resource: ResourceDefinition, ctx:
     block.push(`${INDENT}C: ${kind} ${members.join(', ')}`);
   }
   if (isExportAction(action.definition)) {
-    block.push('响应', `${INDENT}xlsx文件: one row per record, columns = the fields of ${action.schema.name}`, ...renderResult('result_set', action.schema, ctx, INDENT));
+    block.push(
+      '响应',
+      `${INDENT}xlsx文件: one row per record, columns = the fields of ${action.schema.name}`,
+      ...renderResult('result_set', action.schema, ctx, INDENT),
+    );
   } else {
-    block.push('响应', `${INDENT}result schema: ${action.schema.name} (${action.envelope})`, ...renderResult(action.envelope, action.schema, ctx, INDENT));
+    block.push(
+      '响应',
+      `${INDENT}result schema: ${action.schema.name} (${action.envelope})`,
+      ...renderResult(action.envelope, action.schema, ctx, INDENT),
+    );
   }
   const checks = paramChecks(action, resource);
   if (checks.length > 0)
@@ -115,7 +123,14 @@ function renderResult(envelope: ResultMeta, schema: ResultSchema, ctx: Sep12Cont
   }
 }
 
-function renderFields(owner: ResultSchema, fields: FieldInfo[], ctx: Sep12Context, indent: string, depth: number, stored = owner.modelName !== undefined): string[] {
+function renderFields(
+  owner: ResultSchema,
+  fields: FieldInfo[],
+  ctx: Sep12Context,
+  indent: string,
+  depth: number,
+  stored = owner.modelName !== undefined,
+): string[] {
   const inner = stored || owner.modelName !== undefined;
   const lines: string[] = [];
   for (const field of fields) {

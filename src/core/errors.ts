@@ -9,12 +9,20 @@ export const ERROR_CODES = {
     zh: '请求体无法按其 Content-Encoding 解码',
   },
   invalid_params: { status: 400, message: 'Invalid parameters', zh: '参数错误' },
-  too_many_results: { status: 400, message: 'Too many records match; narrow the filters or use find', zh: '匹配的记录过多，请缩小筛选范围或使用 find 分页查询' },
+  too_many_results: {
+    status: 400,
+    message: 'Too many records match; narrow the filters or use find',
+    zh: '匹配的记录过多，请缩小筛选范围或使用 find 分页查询',
+  },
   unauthorized: { status: 401, message: 'Missing or invalid API key', zh: '未授权：缺少或错误的 API 密钥' },
   forbidden: { status: 403, message: 'Not allowed', zh: '无权执行此操作' },
   not_found: { status: 404, message: 'Record not found', zh: '记录不存在' },
   unknown_action: { status: 404, message: 'Unknown resource or action', zh: '接口不存在' },
-  method_not_allowed: { status: 405, message: 'This path does not take this method (see the Allow header)', zh: '该接口不支持此 HTTP 方法' },
+  method_not_allowed: {
+    status: 405,
+    message: 'This path does not take this method (see the Allow header)',
+    zh: '该接口不支持此 HTTP 方法',
+  },
   conflict: { status: 409, message: 'Conflict with the current state of the record', zh: '与记录当前状态冲突' },
   idempotency_conflict: {
     status: 409,
@@ -47,20 +55,36 @@ export interface MessageTemplate {
  */
 export const MESSAGES = {
   invalid_param: { code: 'invalid_params', en: 'Invalid parameter {field}: {detail}{more}', zh: '参数 {field} 错误{more_zh}' },
-  no_field_to_change: { code: 'invalid_params', en: 'No field to change was given (update takes at least one of {fields})', zh: '未提供要修改的字段（update 至少需要 {fields} 之一）' },
+  no_field_to_change: {
+    code: 'invalid_params',
+    en: 'No field to change was given (update takes at least one of {fields})',
+    zh: '未提供要修改的字段（update 至少需要 {fields} 之一）',
+  },
   too_many_results: {
     code: 'too_many_results',
     en: 'More than {cap} {resource} records match; narrow the filters or page through {resource}/find',
     zh: '匹配的 {resource} 记录超过 {cap} 条，请缩小筛选范围或使用 {resource}/find 分页查询',
   },
   body_not_object: { code: 'invalid_json', en: 'The request body must be a JSON object', zh: '请求体必须是 JSON 对象' },
-  key_forbidden: { code: 'forbidden', en: 'The key "{key}" may not call {action} ({access})', zh: '密钥 "{key}" 无权调用 {action}（{access}）' },
+  key_forbidden: {
+    code: 'forbidden',
+    en: 'The key "{key}" may not call {action} ({access})',
+    zh: '密钥 "{key}" 无权调用 {action}（{access}）',
+  },
   unknown_action: { code: 'unknown_action', en: 'Unknown action {action}', zh: '接口 {action} 不存在' },
-  method_not_allowed: { code: 'method_not_allowed', en: '{method} is not allowed on {path}; it takes {allow}', zh: '{path} 不支持 {method}，请使用 {allow}' },
+  method_not_allowed: {
+    code: 'method_not_allowed',
+    en: '{method} is not allowed on {path}; it takes {allow}',
+    zh: '{path} 不支持 {method}，请使用 {allow}',
+  },
   record_not_found: { code: 'not_found', en: '{resource} {id} not found', zh: '{resource} {id} 不存在' },
   no_record_with_key: { code: 'not_found', en: 'no {resource} with this {key}', zh: '没有 {key} 为该值的 {resource}' },
   records_missing: { code: 'not_found', en: '{count} of the records do not exist', zh: '其中 {count} 条记录不存在' },
-  records_deleted_meanwhile: { code: 'not_found', en: '{count} of the records were deleted meanwhile', zh: '其中 {count} 条记录在此期间已被删除' },
+  records_deleted_meanwhile: {
+    code: 'not_found',
+    en: '{count} of the records were deleted meanwhile',
+    zh: '其中 {count} 条记录在此期间已被删除',
+  },
   duplicate_key: { code: 'conflict', en: 'Duplicate key', zh: '数据重复，违反唯一约束' },
   duplicate_value: { code: 'conflict', en: 'Duplicate value for {fields}', zh: '{fields} 的值已被占用，违反唯一约束' },
   duplicate_value_deleted: {
@@ -74,12 +98,32 @@ export const MESSAGES = {
     en: 'Duplicate value for {fields} (and duplicate values in the batch)',
     zh: '{fields} 的值已被占用，且批量数据中存在重复值',
   },
-  still_referenced: { code: 'conflict', en: '{resource} {id} is still referenced by {referrer}.{field}', zh: '{resource} {id} 仍被 {referrer}.{field} 引用，无法删除' },
-  transition_refused: { code: 'conflict', en: '{field} is {current}; this action needs {needed}', zh: '当前 {field} 为 {current}，此操作需要 {needed}' },
+  still_referenced: {
+    code: 'conflict',
+    en: '{resource} {id} is still referenced by {referrer}.{field}',
+    zh: '{resource} {id} 仍被 {referrer}.{field} 引用，无法删除',
+  },
+  transition_refused: {
+    code: 'conflict',
+    en: '{field} is {current}; this action needs {needed}',
+    zh: '当前 {field} 为 {current}，此操作需要 {needed}',
+  },
   not_deleted: { code: 'conflict', en: '{resource} {id} is not deleted', zh: '{resource} {id} 未被删除，无需恢复' },
-  changed_meanwhile: { code: 'conflict', en: '{resource} {id} changed meanwhile; try again', zh: '{resource} {id} 在此期间已被修改，请重试' },
-  restore_value_taken: { code: 'conflict', en: 'Cannot restore: {fields} taken by a live {resource}', zh: '无法恢复：{fields} 已被现有的 {resource} 占用' },
-  restore_reference_gone: { code: 'conflict', en: 'Cannot restore: {fields} no longer names a live record', zh: '无法恢复：{fields} 引用的记录已不存在' },
+  changed_meanwhile: {
+    code: 'conflict',
+    en: '{resource} {id} changed meanwhile; try again',
+    zh: '{resource} {id} 在此期间已被修改，请重试',
+  },
+  restore_value_taken: {
+    code: 'conflict',
+    en: 'Cannot restore: {fields} taken by a live {resource}',
+    zh: '无法恢复：{fields} 已被现有的 {resource} 占用',
+  },
+  restore_reference_gone: {
+    code: 'conflict',
+    en: 'Cannot restore: {fields} no longer names a live record',
+    zh: '无法恢复：{fields} 引用的记录已不存在',
+  },
 } as const satisfies Record<string, MessageTemplate>;
 
 export type MessageKey = keyof typeof MESSAGES;
@@ -148,7 +192,12 @@ export class ApiError extends Error {
 /** The error of a MESSAGES template: its code, both texts filled with `args`. */
 export function apiError(reason: MessageKey, args: MessageArgs = {}, options: { fields?: FieldError[]; cause?: unknown } = {}): ApiError {
   const template: MessageTemplate = MESSAGES[reason];
-  return new ApiError(template.code, { ...options, reason, message: formatMessage(template.en, args), zhMessage: formatMessage(template.zh, args) });
+  return new ApiError(template.code, {
+    ...options,
+    reason,
+    message: formatMessage(template.en, args),
+    zhMessage: formatMessage(template.zh, args),
+  });
 }
 
 /** An `invalid_params` error for one or more fields (`whole`: a message for the whole error instead). */
@@ -157,7 +206,16 @@ export function invalidParams(fields: FieldError[], whole?: { reason: MessageKey
   const first = fields[0];
   if (!first) return new ApiError('invalid_params');
   const more = fields.length - 1;
-  return apiError('invalid_param', { field: first.field, detail: first.messages.join('; '), more: more > 0 ? ` (and ${more} more)` : '', more_zh: more > 0 ? `（另有 ${more} 处错误）` : '' }, { fields });
+  return apiError(
+    'invalid_param',
+    {
+      field: first.field,
+      detail: first.messages.join('; '),
+      more: more > 0 ? ` (and ${more} more)` : '',
+      more_zh: more > 0 ? `（另有 ${more} 处错误）` : '',
+    },
+    { fields },
+  );
 }
 
 const DUPLICATE_KEY = 11000;
@@ -175,7 +233,11 @@ const UNAVAILABLE_ERRORS = new Set([
 const FAILOVER_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
 
 function isFailoverError(err: MongoError): boolean {
-  return (typeof err.code === 'number' && FAILOVER_CODES.has(err.code)) || err.hasErrorLabel('RetryableWriteError') || err.hasErrorLabel('ResetPool');
+  return (
+    (typeof err.code === 'number' && FAILOVER_CODES.has(err.code)) ||
+    err.hasErrorLabel('RetryableWriteError') ||
+    err.hasErrorLabel('ResetPool')
+  );
 }
 
 /** True when a driver error is a duplicate key violation of a unique index. */

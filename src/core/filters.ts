@@ -11,7 +11,17 @@ export type FilterDeclaration = Record<string, readonly FilterOperator[]>;
 
 const TEXT_OPERATORS = new Set<FilterOperator>(['icontains', 'istartswith', 'iendswith']);
 const RANGE_OPERATORS = new Set<FilterOperator>(['gt', 'gte', 'lt', 'lte']);
-const ORDERED_KINDS = new Set<ParamType['kind']>(['string', 'int', 'float', 'datetime', 'date', 'time', 'object_id', 'enum_int', 'enum_str']);
+const ORDERED_KINDS = new Set<ParamType['kind']>([
+  'string',
+  'int',
+  'float',
+  'datetime',
+  'date',
+  'time',
+  'object_id',
+  'enum_int',
+  'enum_str',
+]);
 const MAX_IN_VALUES = 1000;
 const MAX_TEXT_FILTER = 200;
 

@@ -88,7 +88,12 @@ export class Model {
   }
 
   /** updateChecked that also returns the record as it was, to put it back if a later check fails. */
-  async updateCheckedBefore(db: Db, filter: Filter<Document> & { _id: ObjectId }, update: UpdateFilter<Document>, now: Date): Promise<Document> {
+  async updateCheckedBefore(
+    db: Db,
+    filter: Filter<Document> & { _id: ObjectId },
+    update: UpdateFilter<Document>,
+    now: Date,
+  ): Promise<Document> {
     const before = await this.collection(db).findOneAndUpdate(this.live(filter), withUpdatedAt(update, now), { returnDocument: 'before' });
     return before ?? (await this.explainNoMatch(db, filter._id, () => new ApiError('conflict')));
   }

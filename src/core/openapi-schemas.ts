@@ -106,7 +106,14 @@ const SCALAR_SCHEMAS: Record<string, Json> = {
   date: { type: 'string', format: 'date' },
 };
 
-function recordSchema(owner: ResultSchema, fields: FieldInfo[], schemas: SchemaRegistry, nullability: Nullability, depth: number, stored: boolean): Json {
+function recordSchema(
+  owner: ResultSchema,
+  fields: FieldInfo[],
+  schemas: SchemaRegistry,
+  nullability: Nullability,
+  depth: number,
+  stored: boolean,
+): Json {
   const properties: Json = {};
   for (const field of fields) properties[field.name] = fieldSchema(owner, field, schemas, nullability, depth, stored);
   const schema: Json = { type: 'object', required: fields.map((f) => f.name), properties };
@@ -115,7 +122,14 @@ function recordSchema(owner: ResultSchema, fields: FieldInfo[], schemas: SchemaR
   return schema;
 }
 
-function fieldSchema(owner: ResultSchema, field: FieldInfo, schemas: SchemaRegistry, nullability: Nullability, depth: number, stored: boolean): Json {
+function fieldSchema(
+  owner: ResultSchema,
+  field: FieldInfo,
+  schemas: SchemaRegistry,
+  nullability: Nullability,
+  depth: number,
+  stored: boolean,
+): Json {
   // what a stored record holds is stored too, and a ref reads stored records
   const inner = stored || owner.modelName !== undefined;
   const nested = field.schema ? schemas.get(field.schema) : undefined;

@@ -53,7 +53,10 @@ function operation(action: CompiledAction, resource: ResourceDefinition, table: 
     requestBody: { required: bodyRequired(action), content: { 'application/json': { schema: requestSchema(action) } } },
     responses: {
       200: isExportAction(action.definition)
-        ? { description: `an xlsx file, columns = the fields of ${action.schema.name}`, content: { [XLSX_TYPE]: { schema: { type: 'string', format: 'binary' } } } }
+        ? {
+            description: `an xlsx file, columns = the fields of ${action.schema.name}`,
+            content: { [XLSX_TYPE]: { schema: { type: 'string', format: 'binary' } } },
+          }
         : {
             description: `${action.schema.name} (${action.envelope})`,
             content: { 'application/json': { schema: resultSchema(action.envelope, action.schema, table.schemas, nullability) } },

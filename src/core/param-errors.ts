@@ -19,7 +19,11 @@ const TYPE_NAMES: Record<string, string> = {
 
 /** Our wording of ajv's errors, by keyword. */
 const KEYWORD_MESSAGES: Record<string, (p: Record<string, unknown>) => string> = {
-  type: (p) => `must be ${String(p.type).split(',').map((t) => TYPE_NAMES[t] ?? t).join(' or ')}`,
+  type: (p) =>
+    `must be ${String(p.type)
+      .split(',')
+      .map((t) => TYPE_NAMES[t] ?? t)
+      .join(' or ')}`,
   minLength: (p) => `must be at least ${plural(p.limit, 'character')}`,
   maxLength: (p) => `must be at most ${plural(p.limit, 'character')}`,
   minimum: (p) => `must be >= ${String(p.limit)}`,
@@ -51,8 +55,10 @@ export function fieldErrors(errors: ErrorObject[], unknown: UnknownParamHints = 
     }
     const p = error.params as Record<string, unknown>;
     if (error.keyword === 'required') add(joinPath(path, String(p.missingProperty)), 'is required');
-    else if (error.keyword === 'additionalProperties') add(joinPath(path, String(p.additionalProperty)), unknownMessage(path, String(p.additionalProperty), unknown));
-    else if (error.keyword === 'pattern') add(path, String((error.parentSchema as JsonSchema | undefined)?.['x-message'] ?? 'has the wrong format'));
+    else if (error.keyword === 'additionalProperties')
+      add(joinPath(path, String(p.additionalProperty)), unknownMessage(path, String(p.additionalProperty), unknown));
+    else if (error.keyword === 'pattern')
+      add(path, String((error.parentSchema as JsonSchema | undefined)?.['x-message'] ?? 'has the wrong format'));
     else add(path, KEYWORD_MESSAGES[error.keyword]?.(p) ?? error.message ?? 'is invalid');
   }
   return [...byField].slice(0, MAX_FIELD_ERRORS).map(([field, messages]) => ({ field, messages }));

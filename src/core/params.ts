@@ -112,7 +112,8 @@ function objectSchema(params: ParsedParam[]): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
   for (const param of params) {
     let schema = typeSchema(param.type);
-    if (param.type.kind === 'string' && !param.blank) schema = { ...schema, pattern: NOT_BLANK, 'x-message': 'must not be blank (only whitespace)' };
+    if (param.type.kind === 'string' && !param.blank)
+      schema = { ...schema, pattern: NOT_BLANK, 'x-message': 'must not be blank (only whitespace)' };
     if (param.nullMessage) schema = { ...schema, 'x-null-message': param.nullMessage };
     properties[param.name] = param.nullable ? nullableSchema(schema) : schema;
   }

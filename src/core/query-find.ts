@@ -28,7 +28,11 @@ export function queryFind(options: QueryFindOptions): ActionDefinition {
         const { filter, sort } = build(params);
         // derive() may read any field, so the whole record is read then
         const projection = map ? undefined : ctx.resultProjection;
-        const page = await findPage(model.collection(ctx.db), filter, { ...(ctx.window ?? pageOf(params)), sort, ...(projection ? { projection } : {}) });
+        const page = await findPage(model.collection(ctx.db), filter, {
+          ...(ctx.window ?? pageOf(params)),
+          sort,
+          ...(projection ? { projection } : {}),
+        });
         return { _meta: page._meta, data: map ? page.data.map((record: Document) => map(record)) : page.data };
       },
     },

@@ -20,7 +20,12 @@ const POLL_MS = [2, 5, 10, 20, 40];
  * Field errors for references in `docs` that do not name a live record: one `$in` per reference field for the
  * whole batch (more rounds only while a delete decides). `fieldPath(i, field)` names the field (`docs[3].group_id`).
  */
-export async function missingReferences(db: Db, model: Model, docs: readonly Document[], fieldPath: (index: number, field: string) => string): Promise<FieldError[]> {
+export async function missingReferences(
+  db: Db,
+  model: Model,
+  docs: readonly Document[],
+  fieldPath: (index: number, field: string) => string,
+): Promise<FieldError[]> {
   const errors: FieldError[] = [];
   for (const [field, target] of model.targets) {
     const wanted = docs.map((doc) => doc[field] as ObjectId | null | undefined);
@@ -28,7 +33,8 @@ export async function missingReferences(db: Db, model: Model, docs: readonly Doc
     if (ids.length === 0) continue;
     const present = await settledLiveIds(db, target, ids);
     wanted.forEach((id, index) => {
-      if (id != null && !present.has(id.toHexString())) errors.push({ field: fieldPath(index, field), messages: [`no ${target.name} with this id`] });
+      if (id != null && !present.has(id.toHexString()))
+        errors.push({ field: fieldPath(index, field), messages: [`no ${target.name} with this id`] });
     });
   }
   return errors;
@@ -64,7 +70,12 @@ export interface DeleteOutcome {
  * Soft-deletes the live records among `ids` unless one is referenced: then nothing is deleted and the 409 names
  * each referenced id (`_id`, or `_ids[i]` in a batch). A constant number of commands, whatever the number of ids.
  */
-export async function deleteUnreferenced(db: Db, model: Model, ids: readonly ObjectId[], fieldOf: (index: number) => string): Promise<DeleteOutcome> {
+export async function deleteUnreferenced(
+  db: Db,
+  model: Model,
+  ids: readonly ObjectId[],
+  fieldOf: (index: number) => string,
+): Promise<DeleteOutcome> {
   const token = new ObjectId();
   const mine = await markForDelete(db, model, ids, token);
   const referenced = await referrersOf(db, model, mine);
@@ -93,7 +104,9 @@ async function markForDelete(db: Db, model: Model, ids: readonly ObjectId[], tok
       $set: { [DELETING]: { by: token, until: new Date(now.getTime() + MARK_TTL_MS) } },
     });
     const live = await collection.find(model.live({ _id: { $in: [...ids] } }), { projection: { _id: 1, [DELETING]: 1 } }).toArray();
-    const mine = live.filter((doc) => (doc[DELETING] as { by?: ObjectId } | undefined)?.by?.equals(token)).map((doc) => doc._id as ObjectId);
+    const mine = live
+      .filter((doc) => (doc[DELETING] as { by?: ObjectId } | undefined)?.by?.equals(token))
+      .map((doc) => doc._id as ObjectId);
     if (mine.length === live.length) return mine;
     // another delete decides about some of them: give ours back (two batches holding each other's ids would
     // otherwise wait on each other), let it finish, and try again after a jittered pause
@@ -116,7 +129,12 @@ async function referrersOf(db: Db, model: Model, ids: readonly ObjectId[]): Prom
   return found;
 }
 
-function referencedConflict(model: Model, ids: readonly ObjectId[], referenced: Map<string, { resource: string; field: string }>, fieldOf: (index: number) => string): ApiError {
+function referencedConflict(
+  model: Model,
+  ids: readonly ObjectId[],
+  referenced: Map<string, { resource: string; field: string }>,
+  fieldOf: (index: number) => string,
+): ApiError {
   const fields: FieldError[] = [];
   let first: MessageArgs | undefined;
   ids.forEach((id, index) => {

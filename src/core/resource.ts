@@ -45,7 +45,12 @@ export interface ResultOption {
 
 /** A `mark_*` transition: one conditional update of `field` from one of `from` to `to`. */
 export type MarkOptions = ResultOption & { field?: string; from: unknown[]; to: unknown };
-export type FindOptions = ResultOption & { result: string; filters?: FilterDeclaration; sortable?: string[]; defaultSort?: Record<string, 1 | -1> };
+export type FindOptions = ResultOption & {
+  result: string;
+  filters?: FilterDeclaration;
+  sortable?: string[];
+  defaultSort?: Record<string, 1 | -1>;
+};
 export type SelectOptions = ResultOption & { result: string; filters?: FilterDeclaration; limit?: number };
 
 /** The standard actions of seed 004, bound to one resource. */
@@ -99,7 +104,12 @@ export function defineResource(spec: ResourceSpec): ResourceDefinition {
   const problems = new DeclarationProblems();
   for (const problem of checkResourceSpec(spec)) problems.add(problem);
   for (const field of spec.updatableTransitionFields ?? []) {
-    if (!(field in spec.fields)) problems.add({ code: 'bad_resource', where: `resource ${spec.name}`, message: `updatableTransitionFields: ${field} is not a declared field` });
+    if (!(field in spec.fields))
+      problems.add({
+        code: 'bad_resource',
+        where: `resource ${spec.name}`,
+        message: `updatableTransitionFields: ${field} is not a declared field`,
+      });
   }
   // a spec whose fields do not parse gives no standard actions to check; other mistakes leave them checkable
   const unbuildable = problems.list.some((p) => p.code === 'bad_param' || p.code === 'bad_resource');
@@ -148,7 +158,9 @@ function createCore(spec: ResourceSpec, model: Model) {
     model,
     fields,
     fieldTypes,
-    uniqueFields: (spec.indexes ?? []).filter((index) => index.unique && Object.keys(index.key).length === 1).map((index) => Object.keys(index.key)[0] as string),
+    uniqueFields: (spec.indexes ?? [])
+      .filter((index) => index.unique && Object.keys(index.key).length === 1)
+      .map((index) => Object.keys(index.key)[0] as string),
     derive: spec.derive ?? ((record) => record),
     transitions: new Map(),
     whenDeclared: (step) => steps.push(step),

@@ -4,7 +4,16 @@ import type { ActionDefinition } from './dispatch.js';
 import { apiError, invalidParams, type FieldError } from './errors.js';
 import { deleteUnreferenced, missingReferences } from './reference-guard.js';
 import { updatableParams, type MarkOptions, type ResourceCore, type ResultOption } from './resource.js';
-import { bulkError, firstWriteErrorIndex, requireUnique, splitChanges, undoWrites, type Change, type FieldPath, type Write } from './write-checks.js';
+import {
+  bulkError,
+  firstWriteErrorIndex,
+  requireUnique,
+  splitChanges,
+  undoWrites,
+  type Change,
+  type FieldPath,
+  type Write,
+} from './write-checks.js';
 
 /** The most ids or docs one batch action takes. */
 export const MAX_BATCH = 1000;
@@ -28,7 +37,9 @@ export function batchMarkAction(core: ResourceCore, { field = 'state', from, to,
     handler: async ({ _ids }, ctx) => {
       const outcome = await core.model
         .collection(ctx.db)
-        .updateMany(core.model.live({ _id: { $in: _ids as ObjectId[] }, [field]: { $in: from } }), { $set: { [field]: to, updated_at: new Date() } });
+        .updateMany(core.model.live({ _id: { $in: _ids as ObjectId[] }, [field]: { $in: from } }), {
+          $set: { [field]: to, updated_at: new Date() },
+        });
       return { matched_count: outcome.matchedCount, modified_count: outcome.modifiedCount };
     },
   };
@@ -61,7 +72,12 @@ export function batchCreateAction(core: ResourceCore, { result, summary }: Resul
     envelope: 'ok_result',
     handler: async (params, ctx) => {
       if (params.atomic === false) {
-        return await createItemwise(params, { model: core.model, db: ctx.db, uniqueFields: core.uniqueFields, defaults: core.spec.defaults });
+        return await createItemwise(params, {
+          model: core.model,
+          db: ctx.db,
+          uniqueFields: core.uniqueFields,
+          defaults: core.spec.defaults,
+        });
       }
       const docs = (params.docs as Document[]).map((doc) => ({ ...core.spec.defaults, ...doc }));
       await requireReferences(ctx.db, core, docs);
@@ -92,7 +108,8 @@ export function batchCreateAction(core: ResourceCore, { result, summary }: Resul
 /** `batch_update {docs: [{_id, ...}]}`: every doc checked first, then all written or none. */
 export function batchUpdateAction(core: ResourceCore, { result, summary }: ResultOption): ActionDefinition {
   const definition: ActionDefinition = {
-    summary: summary ?? `Change up to ${MAX_BATCH} ${core.spec.name} records by _id; all are checked first and either all are written or none`,
+    summary:
+      summary ?? `Change up to ${MAX_BATCH} ${core.spec.name} records by _id; all are checked first and either all are written or none`,
     params: {},
     result: result ?? BATCH_RESULT,
     envelope: 'ok_result',
@@ -117,7 +134,11 @@ export function batchUpdateAction(core: ResourceCore, { result, summary }: Resul
         if (Object.keys(change.$unset).length > 0) update.$unset = change.$unset;
         return { updateOne: { filter: core.model.live({ _id: doc._id }), update } };
       });
-      const writes: Write[] = docs.map((doc, i) => ({ _id: doc._id, change: changes[i] as Change, before: byId.get(doc._id.toHexString()) as Document }));
+      const writes: Write[] = docs.map((doc, i) => ({
+        _id: doc._id,
+        change: changes[i] as Change,
+        before: byId.get(doc._id.toHexString()) as Document,
+      }));
       let outcome: { matchedCount: number; modifiedCount: number };
       try {
         outcome = await collection.bulkWrite(operations, { ordered: true });
@@ -144,7 +165,9 @@ export function batchUpdateAction(core: ResourceCore, { result, summary }: Resul
   core.whenDeclared(() => {
     const { params, refused } = updatableParams(core);
     // the handler refuses a doc that changes nothing: the schema says it as "_id and at least one more field"
-    definition.params = { docs: { type: `M list<dict>(1,${MAX_BATCH})`, fields: { _id: 'M object_id', ...params }, stated: { items: { minProperties: 2 } } } };
+    definition.params = {
+      docs: { type: `M list<dict>(1,${MAX_BATCH})`, fields: { _id: 'M object_id', ...params }, stated: { items: { minProperties: 2 } } },
+    };
     definition.paramChecks = ['every docs[]._id at most once'];
     definition.unknownParams = { refused: Object.fromEntries(Object.entries(refused).map(([field, why]) => [`docs[].${field}`, why])) };
   });
@@ -159,11 +182,14 @@ function refuseRepeatsAndEmpty(docs: Array<Document & { _id: ObjectId }>, change
     if (seen.has(key)) problems.push({ field: docPath(i, '_id'), messages: [`repeats docs[${seen.get(key)}]._id`] });
     seen.set(key, i);
     const change = changes[i] as Change;
-    if (Object.keys(change.$set).length + Object.keys(change.$unset).length === 0) problems.push({ field: `docs[${i}]`, messages: ['gives no field to change'] });
+    if (Object.keys(change.$set).length + Object.keys(change.$unset).length === 0)
+      problems.push({ field: `docs[${i}]`, messages: ['gives no field to change'] });
   });
   if (problems.length > 0) throw invalidParams(problems);
 }
 
 function absent(core: ResourceCore, docs: Array<{ _id: ObjectId }>, present: Map<string, unknown>): FieldError[] {
-  return docs.flatMap((doc, i) => (present.has(doc._id.toHexString()) ? [] : [{ field: docPath(i, '_id'), messages: [`no ${core.spec.name} with this id`] }]));
+  return docs.flatMap((doc, i) =>
+    present.has(doc._id.toHexString()) ? [] : [{ field: docPath(i, '_id'), messages: [`no ${core.spec.name} with this id`] }],
+  );
 }

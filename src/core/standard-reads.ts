@@ -55,7 +55,10 @@ export function findAction(core: ResourceCore, options: FindOptions): ActionDefi
     result: options.result,
     summary: options.summary ?? `Find ${core.spec.name} records by filters, a page at a time`,
     params: { _sort: sortParam(sortable), ...filters.params },
-    build: (params) => ({ filter: core.model.live(filters.toQuery(params)), sort: parseSort(params._sort as string | undefined, sortable, defaultSort) }),
+    build: (params) => ({
+      filter: core.model.live(filters.toQuery(params)),
+      sort: parseSort(params._sort as string | undefined, sortable, defaultSort),
+    }),
     ...(core.spec.derive ? { map: core.derive } : {}),
   });
   find.access = 'read';
@@ -64,7 +67,10 @@ export function findAction(core: ResourceCore, options: FindOptions): ActionDefi
 }
 
 /** `find_one`: exactly one of the lookup keys (one key: it is required). */
-export function findOneAction(core: ResourceCore, { result, keys, summary }: ResultOption & { result: string; keys: string[] }): ActionDefinition {
+export function findOneAction(
+  core: ResourceCore,
+  { result, keys, summary }: ResultOption & { result: string; keys: string[] },
+): ActionDefinition {
   const params: ParamsDeclaration = {};
   for (const key of keys) {
     const type = core.fieldTypes[key];
@@ -81,7 +87,9 @@ export function findOneAction(core: ResourceCore, { result, keys, summary }: Res
     handler: async (given, ctx) => {
       const key = keys.find((k) => given[k] !== undefined) as string;
       const projection = readProjection(core, ctx);
-      const record = await core.model.collection(ctx.db).findOne(core.model.live({ [key]: { $eq: given[key] } }), projection ? { projection } : {});
+      const record = await core.model
+        .collection(ctx.db)
+        .findOne(core.model.live({ [key]: { $eq: given[key] } }), projection ? { projection } : {});
       if (!record) throw apiError('no_record_with_key', { resource: core.spec.name, key });
       return core.derive(record);
     },

@@ -1,6 +1,6 @@
 import type { Db, Document, ObjectId } from 'mongodb';
 import type { ActionDefinition } from './dispatch.js';
-import { ApiError, apiError, invalidParams } from './errors.js';
+import { type ApiError, apiError, invalidParams } from './errors.js';
 import { DELETED_AT } from './model.js';
 import type { ParamsDeclaration } from './params.js';
 import { deleteUnreferenced, missingReferences } from './reference-guard.js';
@@ -84,7 +84,8 @@ export function updateAction(core: ResourceCore, { result, summary }: ResultOpti
     const { params, refused } = updatableParams(core);
     const fields = Object.keys(params);
     definition.params = { _id: 'M object_id', ...params };
-    definition.rules = fields.length > 1 ? [{ atLeastOne: fields, none: { reason: 'no_field_to_change', args: { fields: fields.join(', ') } } }] : [];
+    definition.rules =
+      fields.length > 1 ? [{ atLeastOne: fields, none: { reason: 'no_field_to_change', args: { fields: fields.join(', ') } } }] : [];
     if (fields.length === 1) {
       // with a single changeable field there is nothing to choose: it is required
       const only = fields[0] as string;
@@ -134,7 +135,9 @@ export function markDeleteAction(core: ResourceCore, { result, summary }: Result
 export function markRestoreAction(core: ResourceCore, { result, summary }: ResultOption): ActionDefinition {
   core.requireSoftDelete('mark_restore');
   return {
-    summary: summary ?? `Bring back a deleted ${core.spec.name}; 409 when a live record took one of its unique values or a record it references is gone`,
+    summary:
+      summary ??
+      `Bring back a deleted ${core.spec.name}; 409 when a live record took one of its unique values or a record it references is gone`,
     params: { _id: 'M object_id' },
     result: result ?? OK_RESULT,
     envelope: 'ok_result',
@@ -151,7 +154,10 @@ export function markRestoreAction(core: ResourceCore, { result, summary }: Resul
       const now = new Date();
       let restored: number;
       try {
-        const outcome = await collection.updateOne({ _id: id, [DELETED_AT]: record[DELETED_AT] }, { $unset: { [DELETED_AT]: '' }, $set: { updated_at: now } });
+        const outcome = await collection.updateOne(
+          { _id: id, [DELETED_AT]: record[DELETED_AT] },
+          { $unset: { [DELETED_AT]: '' }, $set: { updated_at: now } },
+        );
         restored = outcome.modifiedCount;
       } catch (err) {
         throw await explainWriteError(ctx.db, core.model, err, record);
@@ -159,7 +165,10 @@ export function markRestoreAction(core: ResourceCore, { result, summary }: Resul
       if (restored === 0) throw apiError('changed_meanwhile', named);
       const vanished = await missingReferences(ctx.db, core.model, [record], ownField);
       if (vanished.length > 0) {
-        await collection.updateOne({ _id: id, updated_at: now }, { $set: { [DELETED_AT]: record[DELETED_AT], updated_at: record.updated_at } });
+        await collection.updateOne(
+          { _id: id, updated_at: now },
+          { $set: { [DELETED_AT]: record[DELETED_AT], updated_at: record.updated_at } },
+        );
         throw restoreConflict(core, vanished);
       }
       return {};
@@ -172,7 +181,9 @@ async function refuseTakenValues(db: Db, core: ResourceCore, record: Document): 
   const fields = [];
   for (const field of core.uniqueFields) {
     if (record[field] == null) continue;
-    const holder = await core.model.collection(db).findOne(core.model.live({ [field]: record[field], _id: { $ne: record._id } }), { projection: { _id: 1 } });
+    const holder = await core.model
+      .collection(db)
+      .findOne(core.model.live({ [field]: record[field], _id: { $ne: record._id } }), { projection: { _id: 1 } });
     if (holder) fields.push({ field, messages: [`is taken by a live ${core.spec.name} meanwhile`] });
   }
   if (fields.length > 0) {
@@ -180,6 +191,6 @@ async function refuseTakenValues(db: Db, core: ResourceCore, record: Document): 
   }
 }
 
-function restoreConflict(core: ResourceCore, gone: Array<{ field: string; messages: string[] }>): ApiError {
+function restoreConflict(_core: ResourceCore, gone: Array<{ field: string; messages: string[] }>): ApiError {
   return apiError('restore_reference_gone', { fields: gone.map((f) => f.field).join(', ') }, { fields: gone });
 }

@@ -31,7 +31,14 @@ export function splitChanges(changes: Params): Change {
  * Values of single-field unique indexes must differ within the batch and from other stored records; the error says
  * which of the two it is, and when the holder is a soft-deleted record.
  */
-export async function requireUnique(db: Db, model: Model, uniqueFields: readonly string[], docs: Document[], path: FieldPath, ownIds: ObjectId[]): Promise<void> {
+export async function requireUnique(
+  db: Db,
+  model: Model,
+  uniqueFields: readonly string[],
+  docs: Document[],
+  path: FieldPath,
+  ownIds: ObjectId[],
+): Promise<void> {
   const repeats: FieldError[] = [];
   const taken: FieldError[] = [];
   for (const field of uniqueFields) {
@@ -59,7 +66,11 @@ export async function requireUnique(db: Db, model: Model, uniqueFields: readonly
   if (repeats.length === 0 && taken.length === 0) return;
   const fields = [...repeats, ...taken];
   if (taken.length === 0) throw apiError('duplicate_in_batch', {}, { fields });
-  throw apiError(repeats.length > 0 ? 'duplicate_value_and_in_batch' : 'duplicate_value', { fields: taken.map((f) => f.field).join(', ') }, { fields });
+  throw apiError(
+    repeats.length > 0 ? 'duplicate_value_and_in_batch' : 'duplicate_value',
+    { fields: taken.map((f) => f.field).join(', ') },
+    { fields },
+  );
 }
 
 function takenMessage(model: Model, holder: Document): string {
@@ -85,7 +96,11 @@ export async function explainWriteError(db: Db, model: Model, err: unknown, doc:
     }),
   );
   if (!deleted) return error;
-  return apiError('duplicate_value_deleted', { fields: fields.map((f) => f.field).join(', '), resource: model.name }, { fields, cause: err });
+  return apiError(
+    'duplicate_value_deleted',
+    { fields: fields.map((f) => f.field).join(', '), resource: model.name },
+    { fields, cause: err },
+  );
 }
 
 /**
@@ -121,5 +136,9 @@ export function bulkError(err: unknown, path: FieldPath): ApiError {
 /** The 409 of a `mark_*` whose record is in another state. */
 export function transitionConflict(field: string, current: unknown, from: readonly unknown[]): ApiError {
   const needed = from.map((v) => JSON.stringify(v)).join(' or ');
-  return apiError('transition_refused', { field, current: JSON.stringify(current), needed }, { fields: [{ field, messages: [`is ${JSON.stringify(current)}`] }] });
+  return apiError(
+    'transition_refused',
+    { field, current: JSON.stringify(current), needed },
+    { fields: [{ field, messages: [`is ${JSON.stringify(current)}`] }] },
+  );
 }

@@ -15,7 +15,7 @@ export const GRAPHIQL_ASSETS: Record<string, { file?: string; text?: string; typ
   // a file of its own, not an inline script: the page's CSP allows scripts from this server only
   'start.js': {
     text: [
-      "const fetcher = GraphiQL.createFetcher({ url: location.pathname });",
+      'const fetcher = GraphiQL.createFetcher({ url: location.pathname });',
       "const headers = JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2);",
       "ReactDOM.createRoot(document.getElementById('graphiql')).render(",
       "  React.createElement(GraphiQL, { fetcher, defaultHeaders: headers, defaultEditorToolsVisibility: 'headers' }),",
@@ -49,7 +49,8 @@ export function graphiqlPage(assetBase: string): string {
 }
 
 /** Content-Security-Policy of the page: everything from this server only. */
-export const GRAPHIQL_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:";
+export const GRAPHIQL_CSP =
+  "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:";
 
 function packageFile(name: string, file: string): string {
   return path.join(path.dirname(require.resolve(`${name}/package.json`)), file);

@@ -40,7 +40,9 @@ export function graphqlRoute(schema: () => GraphQLSchema, settings: GraphqlSetti
     validate: (schema, document, rules) => documents.validate(schema, document, rules ?? []),
     onSubscribe: (_req, params) => {
       if (typeof params.query === 'string' && params.query.length > limits.maxQueryLength) {
-        return [new GraphQLError(`The query is longer than ${limits.maxQueryLength} characters`, { extensions: { code: 'query_too_large' } })];
+        return [
+          new GraphQLError(`The query is longer than ${limits.maxQueryLength} characters`, { extensions: { code: 'query_too_large' } }),
+        ];
       }
       return undefined;
     },
@@ -128,7 +130,7 @@ function toGraphqlRequest(req: Request, context: RequestContext): GraphqlRequest
 }
 
 /** The operation's errors as clients may see them: ours keep code and fields; anything else becomes `internal`. */
-function hideInternalErrors(result: ExecutionResult, { graphql, state }: RequestContext): ExecutionResult {
+function hideInternalErrors(result: ExecutionResult, { graphql }: RequestContext): ExecutionResult {
   if (!result.errors) return result;
   const errors = result.errors.map((error) => {
     if (error.extensions.code !== undefined || error.originalError === undefined) return error;

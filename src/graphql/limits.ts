@@ -44,7 +44,13 @@ function depthRule(maxDepth: number): ValidationRule {
   return (context) => ({
     OperationDefinition(operation) {
       const depth = depthOf(operation.selectionSet, fragmentsOf(context), new Set());
-      if (depth > maxDepth) context.reportError(new GraphQLError(`The query is nested ${depth} levels deep; at most ${maxDepth} are allowed`, { nodes: operation, extensions: { code: 'query_too_deep' } }));
+      if (depth > maxDepth)
+        context.reportError(
+          new GraphQLError(`The query is nested ${depth} levels deep; at most ${maxDepth} are allowed`, {
+            nodes: operation,
+            extensions: { code: 'query_too_deep' },
+          }),
+        );
     },
   });
 }
@@ -70,7 +76,9 @@ function aliasRule(maxAliases: number): ValidationRule {
     return {
       Field(node) {
         if (node.alias && ++aliases === maxAliases + 1) {
-          context.reportError(new GraphQLError(`The query uses more than ${maxAliases} aliases`, { nodes: node, extensions: { code: 'too_many_aliases' } }));
+          context.reportError(
+            new GraphQLError(`The query uses more than ${maxAliases} aliases`, { nodes: node, extensions: { code: 'too_many_aliases' } }),
+          );
         }
       },
     };
@@ -82,7 +90,12 @@ function costRule(maxCost: number, variables: Record<string, unknown>): Validati
     OperationDefinition(operation) {
       const cost = costOf(context, operation, variables);
       if (cost > maxCost) {
-        context.reportError(new GraphQLError(`The query may cost ${cost} (fields × rows); at most ${maxCost} is allowed`, { nodes: operation, extensions: { code: 'query_too_costly' } }));
+        context.reportError(
+          new GraphQLError(`The query may cost ${cost} (fields × rows); at most ${maxCost} is allowed`, {
+            nodes: operation,
+            extensions: { code: 'query_too_costly' },
+          }),
+        );
       }
     },
   });
@@ -94,7 +107,12 @@ function costRule(maxCost: number, variables: Record<string, unknown>): Validati
  */
 export function costOf(context: ValidationContext, operation: OperationDefinitionNode, variables: Record<string, unknown>): number {
   const schema = context.getSchema();
-  const root = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
+  const root =
+    operation.operation === 'mutation'
+      ? schema.getMutationType()
+      : operation.operation === 'subscription'
+        ? schema.getSubscriptionType()
+        : schema.getQueryType();
   const fragments = fragmentsOf(context);
   const walk = (selectionSet: SelectionSetNode | undefined, parent: unknown, rows: number, seen: Set<string>): number => {
     if (!selectionSet || !parent || typeof (parent as { getFields?: unknown }).getFields !== 'function') return 0;
@@ -107,7 +125,12 @@ export function costOf(context: ValidationContext, operation: OperationDefinitio
       } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
         const fragment = fragments.get(selection.name.value);
         if (!fragment || seen.has(fragment.name.value)) continue;
-        total += walk(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value), rows, new Set([...seen, fragment.name.value]));
+        total += walk(
+          fragment.selectionSet,
+          schema.getType(fragment.typeCondition.name.value),
+          rows,
+          new Set([...seen, fragment.name.value]),
+        );
       } else {
         const field = fields[selection.name.value];
         total += rows;

@@ -83,7 +83,8 @@ class ListSource {
     const window = this.window(args);
     const body: Record<string, unknown> = { ...this.filters };
     // a find that pages itself (not through queryFind/std.find) reads _meta, not the window: give it the same rows when a page can say them
-    if (this.pagesByMeta && window.offset % window.limit === 0) body._meta = { page: window.offset / window.limit + 1, limit: window.limit };
+    if (this.pagesByMeta && window.offset % window.limit === 0)
+      body._meta = { page: window.offset / window.limit + 1, limit: window.limit };
     if (args.ordering !== undefined && args.ordering !== null) body._sort = toSortParam(args.ordering);
     const page = this.run(body, window);
     this.first ??= page;
@@ -109,7 +110,8 @@ class ListSource {
   private window({ limit, offset }: ResultsArgs): RowWindow {
     const problems = [];
     const rows = limit ?? DEFAULT_RESULTS_LIMIT;
-    if (!Number.isInteger(rows) || rows < 1 || rows > MAX_RESULTS_LIMIT) problems.push({ field: 'limit', messages: [`must be between 1 and ${MAX_RESULTS_LIMIT}`] });
+    if (!Number.isInteger(rows) || rows < 1 || rows > MAX_RESULTS_LIMIT)
+      problems.push({ field: 'limit', messages: [`must be between 1 and ${MAX_RESULTS_LIMIT}`] });
     const skip = offset ?? 0;
     if (!Number.isInteger(skip) || skip < 0) problems.push({ field: 'offset', messages: ['must be >= 0'] });
     if (problems.length > 0) {

@@ -72,16 +72,25 @@ export function mutationFields(
     }
   };
   const inputArg = `new${typeBase}`;
-  for (const [kind, action] of [['Create', actions.create], ['Update', actions.update]] as const) {
+  for (const [kind, action] of [
+    ['Create', actions.create],
+    ['Update', actions.update],
+  ] as const) {
     if (!action) continue;
     const typeName = `${typeBase}${kind}GenericType`;
     claimName(typeName, `${action.resource}/${action.name}`);
     const input = inputFields(action.validator.params, camelCase, typeName, claimName);
     const inputType = new GraphQLInputObjectType({ name: typeName, fields: input.fields });
-    fields[`${singular}${kind}`] = mutation(payload, { [inputArg]: { type: new GraphQLNonNull(inputType) } }, action, kind === 'Update', async (args, ctx) => {
-      const done = (await runAction(action, input.toParams(args[inputArg] as Record<string, unknown>), ctx)) as { _id?: unknown };
-      return readBack(done._id, ctx);
-    });
+    fields[`${singular}${kind}`] = mutation(
+      payload,
+      { [inputArg]: { type: new GraphQLNonNull(inputType) } },
+      action,
+      kind === 'Update',
+      async (args, ctx) => {
+        const done = (await runAction(action, input.toParams(args[inputArg] as Record<string, unknown>), ctx)) as { _id?: unknown };
+        return readBack(done._id, ctx);
+      },
+    );
   }
   if (actions.delete) {
     const action = actions.delete;
@@ -91,10 +100,16 @@ export function mutationFields(
     });
   }
   for (const { verb, action } of actions.marks) {
-    fields[`${singular}Mark${pascalCase(verb)}`] = mutation(payload, { id: { type: new GraphQLNonNull(GraphQLID) } }, action, true, async (args, ctx) => {
-      await runAction(action, { _id: args.id }, ctx);
-      return readBack(args.id, ctx);
-    });
+    fields[`${singular}Mark${pascalCase(verb)}`] = mutation(
+      payload,
+      { id: { type: new GraphQLNonNull(GraphQLID) } },
+      action,
+      true,
+      async (args, ctx) => {
+        await runAction(action, { _id: args.id }, ctx);
+        return readBack(args.id, ctx);
+      },
+    );
   }
   return fields;
 }

@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { ActionContext } from '../core/app.js';
 import type { CompiledAction, HandlerContext } from '../core/dispatch.js';
-import { ApiError, toApiError, type FieldError } from '../core/errors.js';
+import { type ApiError, toApiError, type FieldError } from '../core/errors.js';
 import type { RowWindow } from '../core/paging.js';
 import { graphqlFieldPath } from './names.js';
 
@@ -15,7 +15,12 @@ export interface GraphqlContext extends Record<PropertyKey, unknown> {
 }
 
 /** Runs a compiled action on a params body: the same validation, handler and shaping as `POST /<resource>/<action>`. */
-export async function runAction(action: CompiledAction, body: Record<string, unknown>, ctx: GraphqlContext, window?: RowWindow): Promise<unknown> {
+export async function runAction(
+  action: CompiledAction,
+  body: Record<string, unknown>,
+  ctx: GraphqlContext,
+  window?: RowWindow,
+): Promise<unknown> {
   const actionCtx = ctx.actionContext() as HandlerContext;
   if (window) actionCtx.window = window;
   return action.run(body, actionCtx);
@@ -36,7 +41,8 @@ export function toGraphqlError(err: unknown, ctx: GraphqlContext, rename: Record
   if (apiError.status >= 500) ctx.reportInternal(apiError);
   const fields = graphqlFields(apiError.fields, rename);
   const first = fields[0];
-  const message = apiError.code === 'invalid_params' && first ? `Invalid argument ${first.field}: ${first.messages.join('; ')}` : apiError.message;
+  const message =
+    apiError.code === 'invalid_params' && first ? `Invalid argument ${first.field}: ${first.messages.join('; ')}` : apiError.message;
   return new GraphQLError(message, {
     extensions: { code: apiError.code, ...(fields.length > 0 ? { fields } : {}), request_id: ctx.requestId },
   });
@@ -45,6 +51,7 @@ export function toGraphqlError(err: unknown, ctx: GraphqlContext, rename: Record
 /** The `errors` of a mutation answer: `{field, messages, code}`; an error about no field in particular names `id` or `__all__`. */
 export function mutationErrors(error: ApiError, hasId: boolean): Array<FieldError & { code: string }> {
   const fields = graphqlFields(error.fields);
-  if (fields.length === 0) return [{ field: hasId && error.code === 'not_found' ? 'id' : '__all__', messages: [error.message], code: error.code }];
+  if (fields.length === 0)
+    return [{ field: hasId && error.code === 'not_found' ? 'id' : '__all__', messages: [error.message], code: error.code }];
   return fields.map((f) => ({ ...f, code: error.code }));
 }

@@ -10,7 +10,8 @@ export const SafeIntScalar = new GraphQLScalarType({
   serialize: (value) => safeInt(value, 'SafeInt cannot represent'),
   parseValue: (value) => safeInt(value, 'SafeInt cannot represent'),
   parseLiteral: (node: ValueNode) => {
-    if (node.kind !== Kind.INT) throw new GraphQLError(`SafeInt cannot represent a non-integer value: ${literalText(node)}`, { nodes: node });
+    if (node.kind !== Kind.INT)
+      throw new GraphQLError(`SafeInt cannot represent a non-integer value: ${literalText(node)}`, { nodes: node });
     return safeInt(Number(node.value), 'SafeInt cannot represent');
   },
 });

@@ -31,7 +31,12 @@ export function buildGraphqlSchema(table: ActionTable): GraphQLSchema {
   const outputs = new OutputTypes(table.schemas, claimName);
   const query: GraphQLFieldConfigMap<unknown, GraphqlContext> = {};
   const mutation: GraphQLFieldConfigMap<unknown, GraphqlContext> = {};
-  const addField = (fields: GraphQLFieldConfigMap<unknown, GraphqlContext>, name: string, config: (typeof fields)[string], where: string) => {
+  const addField = (
+    fields: GraphQLFieldConfigMap<unknown, GraphqlContext>,
+    name: string,
+    config: (typeof fields)[string],
+    where: string,
+  ) => {
     if (name in fields) throw new DeclarationError(where, `GraphQL field ${name} is made twice`);
     fields[name] = config;
   };
@@ -43,7 +48,12 @@ export function buildGraphqlSchema(table: ActionTable): GraphQLSchema {
     const objectType = get ? outputs.forSchema(get.schema.name) : undefined;
     const typeBase = pascalCase(resource.name);
     if (find) {
-      addField(query, pluralCamel(resource.name), listField(find, typeBase, outputs.forSchema(find.schema.name), claimName), `${resource.name}/find`);
+      addField(
+        query,
+        pluralCamel(resource.name),
+        listField(find, typeBase, outputs.forSchema(find.schema.name), claimName),
+        `${resource.name}/find`,
+      );
     }
     if (get && objectType) addField(query, camelCase(resource.name), singleField(get, objectType), `${resource.name}/get`);
 
@@ -60,7 +70,8 @@ export function buildGraphqlSchema(table: ActionTable): GraphQLSchema {
       if (usable(other, 'ok_result', ['_id'])) actions.marks.push({ verb: other.name.slice('mark_'.length), action: other });
     }
     if (actions.create || actions.update || actions.delete || actions.marks.length > 0) {
-      for (const [name, config] of Object.entries(mutationFields(actions, objectType, claimName))) addField(mutation, name, config, resource.name);
+      for (const [name, config] of Object.entries(mutationFields(actions, objectType, claimName)))
+        addField(mutation, name, config, resource.name);
     }
   }
 

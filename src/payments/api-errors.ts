@@ -1,5 +1,11 @@
 import { ApiError, apiError } from '../core/errors.js';
-import { IdempotencyConflictError, NotCancellableError, PaymentRefusedError, TransactionNotFoundError, UnknownCollectError } from './errors.js';
+import {
+  IdempotencyConflictError,
+  NotCancellableError,
+  PaymentRefusedError,
+  TransactionNotFoundError,
+  UnknownCollectError,
+} from './errors.js';
 
 /**
  * The one place where the payment engine's errors become API errors (DESIGN.md §3). `paramOf` names the request
@@ -20,9 +26,17 @@ export function toPaymentApiError(err: unknown, paramOf: Record<string, string> 
       case 'wallet_disabled':
         return new ApiError('conflict', { message, zhMessage: '钱包已停用', fields });
       case 'not_refundable':
-        return new ApiError('conflict', { message, zhMessage: '该收款不可退款', fields: [{ field: 'collect_out_trade_no', messages: [tx.error.message] }] });
+        return new ApiError('conflict', {
+          message,
+          zhMessage: '该收款不可退款',
+          fields: [{ field: 'collect_out_trade_no', messages: [tx.error.message] }],
+        });
       case 'refund_exceeds_collected':
-        return new ApiError('conflict', { message, zhMessage: '退款总额超出收款金额', fields: [{ field: 'money', messages: ['is more than is left to refund'] }] });
+        return new ApiError('conflict', {
+          message,
+          zhMessage: '退款总额超出收款金额',
+          fields: [{ field: 'money', messages: ['is more than is left to refund'] }],
+        });
       default:
         return new ApiError('conflict', { message, zhMessage: '余额超出上限', fields });
     }
@@ -33,10 +47,19 @@ export function toPaymentApiError(err: unknown, paramOf: Record<string, string> 
       fields: [{ field: 'out_trade_no', messages: ['was already used with different parameters'] }],
     });
   }
-  if (err instanceof TransactionNotFoundError) return apiError('record_not_found', { resource: 'wallet_transaction', id: err.txId.toHexString() });
-  if (err instanceof UnknownCollectError) return new ApiError('not_found', { message: err.message, fields: [{ field: 'collect_out_trade_no', messages: ['no collect with this out_trade_no'] }] });
+  if (err instanceof TransactionNotFoundError)
+    return apiError('record_not_found', { resource: 'wallet_transaction', id: err.txId.toHexString() });
+  if (err instanceof UnknownCollectError)
+    return new ApiError('not_found', {
+      message: err.message,
+      fields: [{ field: 'collect_out_trade_no', messages: ['no collect with this out_trade_no'] }],
+    });
   if (err instanceof NotCancellableError) {
-    return new ApiError('conflict', { message: err.message, zhMessage: '当前状态不允许取消', fields: [{ field: 'state', messages: [`is ${err.tx.state}`] }] });
+    return new ApiError('conflict', {
+      message: err.message,
+      zhMessage: '当前状态不允许取消',
+      fields: [{ field: 'state', messages: [`is ${err.tx.state}`] }],
+    });
   }
   return err;
 }

@@ -21,7 +21,14 @@ export interface PaymentsConfig {
     maxAttempts: number;
   };
   gateway:
-    | { kind: 'simulator'; latencyMs: number; decline: RegExp | undefined; timeout: RegExp | undefined; timeouts: number; timeoutMode: 'before' | 'after' }
+    | {
+        kind: 'simulator';
+        latencyMs: number;
+        decline: RegExp | undefined;
+        timeout: RegExp | undefined;
+        timeouts: number;
+        timeoutMode: 'before' | 'after';
+      }
     | { kind: 'http'; url: string; timeoutMs: number; token: string | undefined };
   faults: FaultOptions;
 }
@@ -38,8 +45,10 @@ export function loadPaymentsConfig(env: Env = process.env): PaymentsConfig {
   // the gateway for the same payment while the first call is still running
   const budget = gatewayCallBudgetMs(gateway);
   const leaseTtlMs = readInt(env, 'WORKER_LEASE_TTL_MS', 15_000, 100, 600_000);
-  if (leaseTtlMs <= budget + 100) throw new ConfigError('WORKER_LEASE_TTL_MS', `must be more than a gateway call may take plus 100 ms (${budget + 100})`);
-  if (lockTtlMs <= budget + 100) throw new ConfigError('WALLET_LOCK_TTL_MS', `must be more than a gateway call may take plus 100 ms (${budget + 100})`);
+  if (leaseTtlMs <= budget + 100)
+    throw new ConfigError('WORKER_LEASE_TTL_MS', `must be more than a gateway call may take plus 100 ms (${budget + 100})`);
+  if (lockTtlMs <= budget + 100)
+    throw new ConfigError('WALLET_LOCK_TTL_MS', `must be more than a gateway call may take plus 100 ms (${budget + 100})`);
   if (faultsEnabled && nodeEnv === 'production') throw new ConfigError('FAULT_INJECTION', 'is not allowed with NODE_ENV=production');
   if (env.CRASH_AT && !faultsEnabled) throw new ConfigError('CRASH_AT', 'needs FAULT_INJECTION=enabled (tests only)');
   if (env.STALL_AT && !faultsEnabled) throw new ConfigError('STALL_AT', 'needs FAULT_INJECTION=enabled (tests only)');
@@ -57,7 +66,12 @@ export function loadPaymentsConfig(env: Env = process.env): PaymentsConfig {
       maxAttempts: readInt(env, 'WORKER_MAX_ATTEMPTS', 12, 1, 1_000),
     },
     gateway,
-    faults: { enabled: faultsEnabled, crashAt: env.CRASH_AT || undefined, stallAt: env.STALL_AT || undefined, stallMs: readInt(env, 'STALL_MS', 0, 0, 600_000) },
+    faults: {
+      enabled: faultsEnabled,
+      crashAt: env.CRASH_AT || undefined,
+      stallAt: env.STALL_AT || undefined,
+      stallMs: readInt(env, 'STALL_MS', 0, 0, 600_000),
+    },
   };
 }
 
@@ -71,7 +85,12 @@ function readGateway(env: Env): PaymentsConfig['gateway'] {
   if (kind === 'http') {
     const url = readString(env, 'GATEWAY_URL', '');
     if (!/^https?:\/\/\S+$/.test(url)) throw new ConfigError('GATEWAY_URL', 'must be an http(s) URL when GATEWAY=http');
-    return { kind, url: url.replace(/\/+$/, ''), timeoutMs: readInt(env, 'GATEWAY_TIMEOUT_MS', 10_000, 100, 600_000), token: env.GATEWAY_TOKEN || undefined };
+    return {
+      kind,
+      url: url.replace(/\/+$/, ''),
+      timeoutMs: readInt(env, 'GATEWAY_TIMEOUT_MS', 10_000, 100, 600_000),
+      token: env.GATEWAY_TOKEN || undefined,
+    };
   }
   return {
     kind,

@@ -116,7 +116,12 @@ export class TransactionDriver {
   }
 
   /** Compare-and-set of the state (and our ownership); anything else means another actor took over. */
-  protected async transition(db: Db, hold: Hold, to: TxState, options: { release?: boolean; error?: TxDoc['error']; set?: Partial<TxDoc> } = {}): Promise<void> {
+  protected async transition(
+    db: Db,
+    hold: Hold,
+    to: TxState,
+    options: { release?: boolean; error?: TxDoc['error']; set?: Partial<TxDoc> } = {},
+  ): Promise<void> {
     const now = new Date();
     const set: Partial<TxDoc> = {
       ...options.set,
@@ -147,7 +152,10 @@ export class TransactionDriver {
     const now = Date.now();
     if (!force && now - hold.renewedAt < this.options.lockTtlMs / 3) return;
     const until = new Date(now + this.options.lockTtlMs);
-    const result = await transactions(db).updateOne({ _id: hold.tx._id, state: hold.tx.state, lock_owner: hold.owner }, { $set: { lock_until: until } });
+    const result = await transactions(db).updateOne(
+      { _id: hold.tx._id, state: hold.tx.state, lock_owner: hold.owner },
+      { $set: { lock_until: until } },
+    );
     if (result.matchedCount !== 1) throw new LockLostError(hold.tx._id);
     hold.tx.lock_until = until;
     hold.renewedAt = now;

@@ -3,7 +3,14 @@ import { isDuplicateKeyError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { GatewayUnavailableError, type GatewayResult, type PaymentGateway } from './gateway.js';
 import { transactions } from './collections.js';
-import { IdempotencyConflictError, LockLostError, NotCancellableError, PaymentRefusedError, TransactionNotFoundError, UnknownCollectError } from './errors.js';
+import {
+  IdempotencyConflictError,
+  LockLostError,
+  NotCancellableError,
+  PaymentRefusedError,
+  TransactionNotFoundError,
+  UnknownCollectError,
+} from './errors.js';
 import { REFUSALS } from './legs.js';
 import {
   awaitingGatewayFilter,
@@ -81,8 +88,15 @@ export class PaymentEngine extends TransactionDriver {
    * A refund of all or part of a collect, named by the collect's out_trade_no: the merchant's wallet pays the payer
    * back. Its first leg reserves the amount on the collect, so refunds never exceed what was collected in total.
    */
-  async submitRefund(db: Db, request: { collect_out_trade_no: string; money: number; out_trade_no: string }, log: Logger): Promise<SubmitOutcome> {
-    const collect = await transactions(db).findOne({ out_trade_no: request.collect_out_trade_no, type: 'collect' }, { projection: { wallet_id: 1, to_wallet_id: 1 } });
+  async submitRefund(
+    db: Db,
+    request: { collect_out_trade_no: string; money: number; out_trade_no: string },
+    log: Logger,
+  ): Promise<SubmitOutcome> {
+    const collect = await transactions(db).findOne(
+      { out_trade_no: request.collect_out_trade_no, type: 'collect' },
+      { projection: { wallet_id: 1, to_wallet_id: 1 } },
+    );
     if (!collect) throw new UnknownCollectError(request.collect_out_trade_no);
     const refund: PaymentRequest = {
       type: 'refund',
@@ -165,7 +179,13 @@ export class PaymentEngine extends TransactionDriver {
   }
 
   /** Calls the gateway for a claimed payment and drives it on: done, canceled (declined), or pending for a retry. */
-  async callGateway(db: Db, hold: Hold, gateway: PaymentGateway, retry: { backoffMs: (attempts: number) => number; maxAttempts: number }, log: Logger): Promise<TxDoc> {
+  async callGateway(
+    db: Db,
+    hold: Hold,
+    gateway: PaymentGateway,
+    retry: { backoffMs: (attempts: number) => number; maxAttempts: number },
+    log: Logger,
+  ): Promise<TxDoc> {
     const { tx } = hold;
     const order = { out_trade_no: tx.out_trade_no, money: tx.money, wallet_id: tx.wallet_id.toHexString() };
     let result: GatewayResult;
@@ -269,7 +289,11 @@ export class PaymentEngine extends TransactionDriver {
     const hold = await this.lock(db, txId, owner, awaitingGatewayFilter());
     if (!hold) {
       const tx = await transactions(db).findOne({ _id: txId });
-      throw new Error(tx ? `transaction ${txId.toHexString()} is ${tx.state}${tx.lock_until.getTime() > Date.now() ? ' and being processed' : ''}: nothing to resolve` : `no transaction ${txId.toHexString()}`);
+      throw new Error(
+        tx
+          ? `transaction ${txId.toHexString()} is ${tx.state}${tx.lock_until.getTime() > Date.now() ? ' and being processed' : ''}: nothing to resolve`
+          : `no transaction ${txId.toHexString()}`,
+      );
     }
     return await this.applyVerdict(db, hold, outcome, { parked: false });
   }
@@ -288,12 +312,15 @@ function sameRequest(tx: TxDoc, request: PaymentRequest): boolean {
   return (
     tx.type === request.type &&
     tx.wallet_id.equals(request.wallet_id) &&
-    (tx.to_wallet_id === null ? request.to_wallet_id === null : request.to_wallet_id !== null && tx.to_wallet_id.equals(request.to_wallet_id)) &&
+    (tx.to_wallet_id === null
+      ? request.to_wallet_id === null
+      : request.to_wallet_id !== null && tx.to_wallet_id.equals(request.to_wallet_id)) &&
     Number(tx.money) === request.money &&
-    (tx.refund_of === undefined ? request.refund_of === undefined : request.refund_of !== undefined && tx.refund_of.equals(request.refund_of))
+    (tx.refund_of === undefined
+      ? request.refund_of === undefined
+      : request.refund_of !== undefined && tx.refund_of.equals(request.refund_of))
   );
 }
-
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

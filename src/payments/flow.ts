@@ -80,7 +80,9 @@ export function stepOf(tx: Pick<TxDoc, 'type' | 'state'>): FlowStep | null {
 }
 
 /** The kinds that call the gateway. */
-export const GATEWAY_TYPES: TxType[] = TX_TYPES.filter((type) => TX_STATES.some((state) => TX_FLOW[type][state]?.action === 'call_gateway'));
+export const GATEWAY_TYPES: TxType[] = TX_TYPES.filter((type) =>
+  TX_STATES.some((state) => TX_FLOW[type][state]?.action === 'call_gateway'),
+);
 
 /** The state in which a kind applies its legs. */
 export function applyStateOf(type: TxType): TxState {
@@ -101,7 +103,10 @@ function flowFilter(pick: (step: FlowStep) => Document | false): Document {
   const clauses: Document[] = [];
   const everyKind: TxState[] = [];
   for (const state of TX_STATES) {
-    const picked = TX_TYPES.map((type) => ({ type, step: TX_FLOW[type][state] })).map(({ type, step }) => ({ type, extra: step ? pick(step) : false }));
+    const picked = TX_TYPES.map((type) => ({ type, step: TX_FLOW[type][state] })).map(({ type, step }) => ({
+      type,
+      extra: step ? pick(step) : false,
+    }));
     const types = picked.filter((p) => p.extra !== false);
     if (types.length === 0) continue;
     const extras = new Set(types.map((p) => JSON.stringify(p.extra)));
@@ -117,7 +122,10 @@ function flowFilter(pick: (step: FlowStep) => Document | false): Document {
     if (entry) (entry.type.$in as TxType[]).push(type as TxType);
     else merged.set(key, { ...rest, type: { $in: [type] } });
   }
-  const all = [...(everyKind.length > 0 ? [{ state: everyKind.length === 1 ? everyKind[0] : { $in: everyKind } }] : []), ...merged.values()];
+  const all = [
+    ...(everyKind.length > 0 ? [{ state: everyKind.length === 1 ? everyKind[0] : { $in: everyKind } }] : []),
+    ...merged.values(),
+  ];
   if (all.length === 1) return all[0] as Document;
   return { $or: all };
 }
@@ -213,7 +221,12 @@ export function crashPoints(): CrashPoint[] {
         if (!step) break;
         // a state only the worker drives is where the request lets go and the worker claims the transaction
         if (step.driver === 'worker') actor = 'worker';
-        if (step.action === 'apply') for (const role of roles) add(`before_apply_${role}`, state), add(`after_apply_${role}`, state);
+        if (step.action === 'apply') {
+          for (const role of roles) {
+            add(`before_apply_${role}`, state);
+            add(`after_apply_${role}`, state);
+          }
+        }
         if (step.action === 'call_gateway') add('after_gateway', state);
         if (step.action === 'commit') for (const role of roles) add(`after_commit_${role}`, state);
         if (step.action === 'rollback') for (const role of [...roles].reverse()) add(`after_rollback_${role}`, state);

@@ -77,9 +77,14 @@ export class SimulatedGateway implements PaymentGateway {
   private async call(kind: 'charge' | 'payout', order: GatewayOrder): Promise<GatewayResult> {
     if (this.options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.options.latencyMs));
     const times = this.options.timeout?.test(order.out_trade_no) ? this.options.timeouts : 0;
-    const counted = await this.calls.findOneAndUpdate({ _id: order.out_trade_no }, { $inc: { calls: 1 } }, { upsert: true, returnDocument: 'after' });
+    const counted = await this.calls.findOneAndUpdate(
+      { _id: order.out_trade_no },
+      { $inc: { calls: 1 } },
+      { upsert: true, returnDocument: 'after' },
+    );
     const timesOut = (counted?.calls ?? 1) <= times;
-    if (timesOut && this.options.timeoutMode === 'before') throw new GatewayUnavailableError(`simulated timeout before executing ${order.out_trade_no}`);
+    if (timesOut && this.options.timeoutMode === 'before')
+      throw new GatewayUnavailableError(`simulated timeout before executing ${order.out_trade_no}`);
     const record = await this.execute(kind, order);
     if (timesOut) throw new GatewayUnavailableError(`simulated timeout after executing ${order.out_trade_no}`);
     return record.status === 'succeeded'
@@ -98,7 +103,9 @@ export class SimulatedGateway implements PaymentGateway {
       money: order.money,
       wallet_id: order.wallet_id,
       status: declined ? 'declined' : 'succeeded',
-      gateway_trade_no: declined ? null : `SIM${Date.now().toString(36).toUpperCase()}${Math.random().toString(36).slice(2, 8).toUpperCase()}`,
+      gateway_trade_no: declined
+        ? null
+        : `SIM${Date.now().toString(36).toUpperCase()}${Math.random().toString(36).slice(2, 8).toUpperCase()}`,
       reason: declined ? 'declined by the simulated gateway' : null,
       created_at: new Date(),
     };

@@ -46,13 +46,33 @@ interface LegRule {
   guard: 'available' | 'ceiling' | 'refundable';
 }
 
-const DEBIT: LegRule = { apply: { balance: -1, frozen: 0 }, commit: { balance: 0, frozen: 0 }, rollback: { balance: 1, frozen: 0 }, guard: 'available' };
-const CREDIT: LegRule = { apply: { balance: 1, frozen: 1 }, commit: { balance: 0, frozen: -1 }, rollback: { balance: -1, frozen: -1 }, guard: 'ceiling' };
+const DEBIT: LegRule = {
+  apply: { balance: -1, frozen: 0 },
+  commit: { balance: 0, frozen: 0 },
+  rollback: { balance: 1, frozen: 0 },
+  guard: 'available',
+};
+const CREDIT: LegRule = {
+  apply: { balance: 1, frozen: 1 },
+  commit: { balance: 0, frozen: -1 },
+  rollback: { balance: -1, frozen: -1 },
+  guard: 'ceiling',
+};
 const NO_MONEY: Delta = { balance: 0, frozen: 0 };
 
 export const LEG_RULES: Record<LegRole, LegRule> = {
-  recharge_target: { apply: { balance: 1, frozen: 1 }, commit: { balance: 0, frozen: -1 }, rollback: { balance: -1, frozen: -1 }, guard: 'ceiling' },
-  withdraw_source: { apply: { balance: 0, frozen: 1 }, commit: { balance: -1, frozen: -1 }, rollback: { balance: 0, frozen: -1 }, guard: 'available' },
+  recharge_target: {
+    apply: { balance: 1, frozen: 1 },
+    commit: { balance: 0, frozen: -1 },
+    rollback: { balance: -1, frozen: -1 },
+    guard: 'ceiling',
+  },
+  withdraw_source: {
+    apply: { balance: 0, frozen: 1 },
+    commit: { balance: -1, frozen: -1 },
+    rollback: { balance: 0, frozen: -1 },
+    guard: 'available',
+  },
   transfer_source: DEBIT,
   transfer_destination: CREDIT,
   collect_payer: DEBIT,
@@ -86,7 +106,14 @@ export interface WalletDoc {
 }
 
 /** Why an apply did not happen: a refusal, answered the same on every retry. */
-export const REFUSALS = ['insufficient_funds', 'wallet_not_found', 'wallet_disabled', 'balance_limit', 'not_refundable', 'refund_exceeds_collected'] as const;
+export const REFUSALS = [
+  'insufficient_funds',
+  'wallet_not_found',
+  'wallet_disabled',
+  'balance_limit',
+  'not_refundable',
+  'refund_exceeds_collected',
+] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
 /** `fenced`: the caller's lock could have run out, so the server refused the write (see applyLeg). */
@@ -108,7 +135,14 @@ function incOf(delta: Delta, money: number): Document | undefined {
  * compares its own clock (`$$NOW`) with the fence, set well before the lock runs out, so such a late write is
  * refused however late it arrives.
  */
-export async function applyLeg(db: Db, walletId: ObjectId, role: LegRole, txId: ObjectId, money: number, fence: Date): Promise<ApplyOutcome> {
+export async function applyLeg(
+  db: Db,
+  walletId: ObjectId,
+  role: LegRole,
+  txId: ObjectId,
+  money: number,
+  fence: Date,
+): Promise<ApplyOutcome> {
   const rule = LEG_RULES[role];
   if (rule.guard === 'refundable') return await applyReservation(db, walletId, txId, money, fence);
   const funds =
@@ -119,7 +153,10 @@ export async function applyLeg(db: Db, walletId: ObjectId, role: LegRole, txId: 
   const update: Document = { $push: { pending_transactions: txId }, $set: { updated_at: new Date() } };
   const inc = incOf(rule.apply, money);
   if (inc) update.$inc = inc;
-  const result = await wallets(db).updateOne({ _id: walletId, state: WALLET_STATE.active, pending_transactions: { $ne: txId }, ...guard }, update);
+  const result = await wallets(db).updateOne(
+    { _id: walletId, state: WALLET_STATE.active, pending_transactions: { $ne: txId }, ...guard },
+    update,
+  );
   if (result.matchedCount === 1) return { ok: true, already: false };
   // why not. The fence is asked of the database's clock, not ours: if it is still open now, it was open at the
   // write, so the money (or the state) refused. The balance is not re-read for that: other money may have moved
@@ -134,14 +171,22 @@ export async function applyLeg(db: Db, walletId: ObjectId, role: LegRole, txId: 
 }
 
 /** Commit (`settle: 'commit'`) or roll back one leg: guarded by the id being pending, so it happens at most once. */
-export async function settleLeg(db: Db, walletId: ObjectId, role: LegRole, txId: ObjectId, money: number, settle: 'commit' | 'rollback'): Promise<boolean> {
+export async function settleLeg(
+  db: Db,
+  walletId: ObjectId,
+  role: LegRole,
+  txId: ObjectId,
+  money: number,
+  settle: 'commit' | 'rollback',
+): Promise<boolean> {
   if (!isWalletLeg(role)) {
     // a reservation stays with its collect once the refund is done; a rollback gives the amount back
     if (settle === 'commit') return true;
-    const back = await transactions(db).updateOne(
-      { _id: walletId, refunds: txId },
-      { $pull: { refunds: txId }, $inc: { refunded_money: Long.fromNumber(-money) }, $set: { updated_at: new Date() } } as Document,
-    );
+    const back = await transactions(db).updateOne({ _id: walletId, refunds: txId }, {
+      $pull: { refunds: txId },
+      $inc: { refunded_money: Long.fromNumber(-money) },
+      $set: { updated_at: new Date() },
+    } as Document);
     return back.matchedCount === 1;
   }
   const update: Document = { $pull: { pending_transactions: txId }, $set: { updated_at: new Date() } };
@@ -168,7 +213,7 @@ async function applyReservation(db: Db, collectId: ObjectId, txId: ObjectId, mon
   );
   if (result.matchedCount === 1) return { ok: true, already: false };
   const collect = await transactions(db).findOne({ _id: collectId }, { projection: { type: 1, state: 1, refunds: 1 } });
-  if (!collect || collect.type !== 'collect' || collect.state !== 'done') return { ok: false, reason: 'not_refundable' };
+  if (collect?.type !== 'collect' || collect.state !== 'done') return { ok: false, reason: 'not_refundable' };
   if ((collect.refunds ?? []).some((id) => id.equals(txId))) return { ok: true, already: true };
   const fenceOpen = (await transactions(db).countDocuments({ _id: collectId, $expr: { $lt: ['$$NOW', fence] } })) === 1;
   return { ok: false, reason: fenceOpen ? 'refund_exceeds_collected' : 'fenced' };

@@ -45,12 +45,25 @@ export interface VerifyOptions {
 }
 
 type WalletMoney = Pick<WalletDoc, '_id' | 'balance_money' | 'frozen_money' | 'pending_transactions' | 'updated_at'>;
-type LedgerTx = Pick<TxDoc, '_id' | 'type' | 'wallet_id' | 'to_wallet_id' | 'money' | 'state' | 'refund_of' | 'refunded_money' | 'refunds' | 'updated_at'>;
+type LedgerTx = Pick<
+  TxDoc,
+  '_id' | 'type' | 'wallet_id' | 'to_wallet_id' | 'money' | 'state' | 'refund_of' | 'refunded_money' | 'refunds' | 'updated_at'
+>;
 
 const MAX_BREAKS = 1_000;
 const SNAPSHOT_ATTEMPTS = 20;
 const WALLET_FIELDS = { balance_money: 1, frozen_money: 1, pending_transactions: 1, updated_at: 1 } as const;
-const TX_FIELDS = { type: 1, wallet_id: 1, to_wallet_id: 1, money: 1, state: 1, refund_of: 1, refunded_money: 1, refunds: 1, updated_at: 1 } as const;
+const TX_FIELDS = {
+  type: 1,
+  wallet_id: 1,
+  to_wallet_id: 1,
+  money: 1,
+  state: 1,
+  refund_of: 1,
+  refunded_money: 1,
+  refunds: 1,
+  updated_at: 1,
+} as const;
 
 /**
  * Checks the books: every wallet's balance and frozen money must equal what its transactions say, by the same leg
@@ -98,7 +111,8 @@ export async function verifyBooks(db: Db, options: VerifyOptions = {}): Promise<
   for (const collectId of refunds.flagged()) breaks.push(...(await checkCollectAlone(db, collectId)));
   for (const tx of unsettled) {
     const now = await transactions(db).findOne({ _id: tx._id }, { projection: { state: 1 } });
-    if (now && !isFinal(now.state)) breaks.push({ kind: 'unsettled', tx_id: tx._id.toHexString(), detail: `${tx.type} is still ${now.state}` });
+    if (now && !isFinal(now.state))
+      breaks.push({ kind: 'unsettled', tx_id: tx._id.toHexString(), detail: `${tx.type} is still ${now.state}` });
   }
 
   // independent of the leg table: with nothing in flight, transfers only move money around, so what the wallets
@@ -132,7 +146,10 @@ async function checkWalletAlone(db: Db, walletId: string): Promise<Break[]> {
     const before = await wallets(db).findOne({ _id: ObjectId.createFromHexString(walletId) }, { projection: WALLET_FIELDS });
     if (!before) return [];
     const ledger = await transactions(db)
-      .find({ $or: [{ wallet_id: before._id }, { to_wallet_id: before._id }, { _id: { $in: before.pending_transactions } }] }, { projection: TX_FIELDS })
+      .find(
+        { $or: [{ wallet_id: before._id }, { to_wallet_id: before._id }, { _id: { $in: before.pending_transactions } }] },
+        { projection: TX_FIELDS },
+      )
       .toArray();
     const after = await wallets(db).findOne({ _id: before._id }, { projection: WALLET_FIELDS });
     const books = new Books([before]);
@@ -142,7 +159,11 @@ async function checkWalletAlone(db: Db, walletId: string): Promise<Break[]> {
   }
   // the wallet never stood still long enough for an exact look: say so, whatever the last look saw
   return [
-    { kind: 'unverified', wallet_id: walletId, detail: `the wallet kept changing during ${SNAPSHOT_ATTEMPTS} attempts to check it; run verify again when it is quieter` },
+    {
+      kind: 'unverified',
+      wallet_id: walletId,
+      detail: `the wallet kept changing during ${SNAPSHOT_ATTEMPTS} attempts to check it; run verify again when it is quieter`,
+    },
     ...found.map((b) => ({ ...b, detail: `${b.detail} (seen while the wallet was changing)` })),
   ];
 }
@@ -191,7 +212,12 @@ class Books {
       const isHeld = this.held.get(walletId)?.has(txId) ?? false;
       const { phase, consistent } = legPhaseOf(tx.type, tx.state, isHeld);
       if (!consistent) {
-        this.breaks.push({ kind: isFinal(tx.state) ? 'final_still_pending' : 'leg_missing', wallet_id: walletId, tx_id: txId, detail: `${tx.type} is ${tx.state} but the wallet ${isHeld ? 'still holds' : 'does not hold'} it` });
+        this.breaks.push({
+          kind: isFinal(tx.state) ? 'final_still_pending' : 'leg_missing',
+          wallet_id: walletId,
+          tx_id: txId,
+          detail: `${tx.type} is ${tx.state} but the wallet ${isHeld ? 'still holds' : 'does not hold'} it`,
+        });
       }
       if (phase === 'none') continue;
       const effect = legEffect(leg.role, tx.money, phase);
@@ -205,15 +231,37 @@ class Books {
     for (const wallet of this.walletDocs) {
       const id = wallet._id.toHexString();
       const want = this.expected.get(id) as { balance: number; frozen: number };
-      if (wallet.balance_money !== want.balance) breaks.push({ kind: 'balance_mismatch', wallet_id: id, detail: `balance_money is ${wallet.balance_money}, the ledger says ${want.balance}` });
-      if (wallet.frozen_money !== want.frozen) breaks.push({ kind: 'frozen_mismatch', wallet_id: id, detail: `frozen_money is ${wallet.frozen_money}, the ledger says ${want.frozen}` });
+      if (wallet.balance_money !== want.balance)
+        breaks.push({
+          kind: 'balance_mismatch',
+          wallet_id: id,
+          detail: `balance_money is ${wallet.balance_money}, the ledger says ${want.balance}`,
+        });
+      if (wallet.frozen_money !== want.frozen)
+        breaks.push({
+          kind: 'frozen_mismatch',
+          wallet_id: id,
+          detail: `frozen_money is ${wallet.frozen_money}, the ledger says ${want.frozen}`,
+        });
       if (wallet.balance_money < 0 || wallet.frozen_money < 0 || wallet.balance_money < wallet.frozen_money) {
         breaks.push({ kind: 'negative', wallet_id: id, detail: `balance ${wallet.balance_money}, frozen ${wallet.frozen_money}` });
       }
       for (const txId of this.held.get(id) ?? []) {
         const legs = this.inFlight.get(txId);
-        if (!legs) breaks.push({ kind: 'dangling_pending', wallet_id: id, tx_id: txId, detail: 'pending_transactions names a transaction that is final or does not exist' });
-        else if (!legs.has(id)) breaks.push({ kind: 'dangling_pending', wallet_id: id, tx_id: txId, detail: 'pending_transactions names a transaction of other wallets' });
+        if (!legs)
+          breaks.push({
+            kind: 'dangling_pending',
+            wallet_id: id,
+            tx_id: txId,
+            detail: 'pending_transactions names a transaction that is final or does not exist',
+          });
+        else if (!legs.has(id))
+          breaks.push({
+            kind: 'dangling_pending',
+            wallet_id: id,
+            tx_id: txId,
+            detail: 'pending_transactions names a transaction of other wallets',
+          });
       }
     }
     return breaks;
@@ -239,7 +287,12 @@ class RefundBooks {
 
   /** The collects whose refunds do not add up in this view. */
   flagged(): string[] {
-    const ids = new Set([...this.refundsOf.keys(), ...[...this.collects.values()].filter((c) => (c.refunds ?? []).length > 0 || Number(c.refunded_money ?? 0) !== 0).map((c) => c._id.toHexString())]);
+    const ids = new Set([
+      ...this.refundsOf.keys(),
+      ...[...this.collects.values()]
+        .filter((c) => (c.refunds ?? []).length > 0 || Number(c.refunded_money ?? 0) !== 0)
+        .map((c) => c._id.toHexString()),
+    ]);
     return [...ids].filter((id) => refundBreaks(id, this.collects.get(id), this.refundsOf.get(id) ?? []).length > 0);
   }
 }
@@ -247,8 +300,9 @@ class RefundBooks {
 function refundBreaks(collectId: string, collect: LedgerTx | undefined, refunds: LedgerTx[]): Break[] {
   const breaks: Break[] = [];
   const broken = (detail: string) => breaks.push({ kind: 'refund_mismatch', tx_id: collectId, detail });
-  if (!collect || collect.type !== 'collect') {
-    if (refunds.some((r) => r.state === 'applied' || r.state === 'done')) broken('refunds that moved money name a collect that does not exist');
+  if (collect?.type !== 'collect') {
+    if (refunds.some((r) => r.state === 'applied' || r.state === 'done'))
+      broken('refunds that moved money name a collect that does not exist');
     return breaks;
   }
   const byId = new Map(refunds.map((r) => [r._id.toHexString(), r]));
@@ -262,7 +316,8 @@ function refundBreaks(collectId: string, collect: LedgerTx | undefined, refunds:
   }
   for (const refund of refunds) {
     const id = refund._id.toHexString();
-    if ((refund.state === 'applied' || refund.state === 'done') && !listed.includes(id)) broken(`refund ${id} is ${refund.state} but not reserved on it`);
+    if ((refund.state === 'applied' || refund.state === 'done') && !listed.includes(id))
+      broken(`refund ${id} is ${refund.state} but not reserved on it`);
   }
   const refunded = Number(collect.refunded_money ?? 0);
   if (refunded !== sum) broken(`refunded_money is ${refunded}, its refunds hold ${sum}`);
@@ -281,5 +336,8 @@ async function checkCollectAlone(db: Db, collectId: string): Promise<Break[]> {
     found = refundBreaks(collectId, before ?? undefined, refunds);
     if (before?.updated_at?.getTime() === after?.updated_at?.getTime()) return found;
   }
-  return [{ kind: 'unverified', tx_id: collectId, detail: `the collect kept changing during ${SNAPSHOT_ATTEMPTS} attempts to check its refunds` }, ...found];
+  return [
+    { kind: 'unverified', tx_id: collectId, detail: `the collect kept changing during ${SNAPSHOT_ATTEMPTS} attempts to check its refunds` },
+    ...found,
+  ];
 }

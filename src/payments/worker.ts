@@ -121,7 +121,10 @@ export class PaymentWorker {
         { backoffMs: (n) => this.backoff(n), maxAttempts: this.options.config.maxAttempts },
         this.options.log,
       );
-      this.options.log.info({ tx: tx._id.toHexString(), type: tx.type, state: tx.state, attempts: tx.attempts }, 'gateway payment processed');
+      this.options.log.info(
+        { tx: tx._id.toHexString(), type: tx.type, state: tx.state, attempts: tx.attempts },
+        'gateway payment processed',
+      );
     } catch (err) {
       // one payment failing (its lock lost, the database gone) must not stop the others; its lock runs out
       // and it is claimed again later
@@ -139,9 +142,13 @@ export class PaymentWorker {
   async sweep(): Promise<number> {
     const { recovered, failed } = await this.options.engine.recoverStuck(this.options.db, this.owner);
     if (recovered.length > 0) {
-      this.options.log.warn({ count: recovered.length, transactions: recovered.map((tx) => `${tx._id.toHexString()}:${tx.state}`) }, 'recovered stuck transactions');
+      this.options.log.warn(
+        { count: recovered.length, transactions: recovered.map((tx) => `${tx._id.toHexString()}:${tx.state}`) },
+        'recovered stuck transactions',
+      );
     }
-    for (const { id, error } of failed) this.options.log.error({ err: error, tx: id.toHexString() }, 'could not recover a transaction; the next sweep tries again');
+    for (const { id, error } of failed)
+      this.options.log.error({ err: error, tx: id.toHexString() }, 'could not recover a transaction; the next sweep tries again');
     return recovered.length;
   }
 

@@ -13,7 +13,17 @@ describe('createAuthenticator', () => {
   });
 
   it('returns null for a missing, malformed or unknown key', () => {
-    for (const header of [undefined, '', 'Bearer', 'Bearer ', 'Basic billing-secret-0123456789', 'billing-secret-0123456789', 'Bearer billing-secret-012345678', 'Bearer billing-secret-0123456789x', 'Bearer a b']) {
+    for (const header of [
+      undefined,
+      '',
+      'Bearer',
+      'Bearer ',
+      'Basic billing-secret-0123456789',
+      'billing-secret-0123456789',
+      'Bearer billing-secret-012345678',
+      'Bearer billing-secret-0123456789x',
+      'Bearer a b',
+    ]) {
       expect(authenticate(header), String(header)).toBeNull();
     }
   });

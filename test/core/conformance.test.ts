@@ -21,7 +21,23 @@ describe('every registered action', () => {
   it('exists: the table is not empty and holds the seed actions of account and group', () => {
     const names = t.service.actions.list().map((a) => `${a.resource}/${a.name}`);
     expect(names).toEqual(
-      expect.arrayContaining(['account/get', 'account/find', 'account/find_one', 'account/select', 'account/create', 'account/update', 'account/mark_delete', 'account/batch_create', 'account/batch_delete', 'account/mark_restore', 'group/get', 'group/mark_delete', 'group/batch_create', 'group/batch_delete', 'group/mark_restore']),
+      expect.arrayContaining([
+        'account/get',
+        'account/find',
+        'account/find_one',
+        'account/select',
+        'account/create',
+        'account/update',
+        'account/mark_delete',
+        'account/batch_create',
+        'account/batch_delete',
+        'account/mark_restore',
+        'group/get',
+        'group/mark_delete',
+        'group/batch_create',
+        'group/batch_delete',
+        'group/mark_restore',
+      ]),
     );
   });
 
@@ -51,7 +67,10 @@ describe('every registered action', () => {
       const res = await t.call(`/${action.resource}/${action.name}`, { __unexpected: 1 });
       const where = `${action.resource}/${action.name}`;
       expect({ where, status: res.status, code: res.body.error?.code }).toEqual({ where, status: 400, code: 'invalid_params' });
-      expect(res.body.error.fields, where).toContainEqual({ field: '__unexpected', messages: [expect.stringMatching(/^is not a known param/)] });
+      expect(res.body.error.fields, where).toContainEqual({
+        field: '__unexpected',
+        messages: [expect.stringMatching(/^is not a known param/)],
+      });
     }
   });
 

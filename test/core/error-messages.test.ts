@@ -9,16 +9,22 @@ describe('MESSAGES', () => {
     expect(Object.keys(ERROR_CODES)).toContain(template.code);
   });
 
-  it.each(Object.entries(MESSAGES as Record<string, MessageTemplate>))('%s takes the same arguments in English and Chinese', (key, template) => {
-    // invalid_param's "(and N more)" has a Chinese form of its own
-    const zh = key === 'invalid_param' ? placeholders(template.zh).map((p) => (p === 'more_zh' ? 'more' : p)) : placeholders(template.zh);
-    const en = key === 'invalid_param' ? placeholders(template.en).filter((p) => p !== 'detail') : placeholders(template.en);
-    expect(zh).toEqual(en);
-  });
+  it.each(Object.entries(MESSAGES as Record<string, MessageTemplate>))(
+    '%s takes the same arguments in English and Chinese',
+    (key, template) => {
+      // invalid_param's "(and N more)" has a Chinese form of its own
+      const zh = key === 'invalid_param' ? placeholders(template.zh).map((p) => (p === 'more_zh' ? 'more' : p)) : placeholders(template.zh);
+      const en = key === 'invalid_param' ? placeholders(template.en).filter((p) => p !== 'detail') : placeholders(template.en);
+      expect(zh).toEqual(en);
+    },
+  );
 
-  it.each(Object.entries(MESSAGES as Record<string, MessageTemplate>))('%s has a Chinese text that is not the generic one of its code', (_key, template) => {
-    expect(template.zh).not.toBe(ERROR_CODES[template.code].zh);
-  });
+  it.each(Object.entries(MESSAGES as Record<string, MessageTemplate>))(
+    '%s has a Chinese text that is not the generic one of its code',
+    (_key, template) => {
+      expect(template.zh).not.toBe(ERROR_CODES[template.code].zh);
+    },
+  );
 });
 
 describe('apiError', () => {

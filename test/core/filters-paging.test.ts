@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../src/core/errors.js';
+import type { ApiError } from '../../src/core/errors.js';
 import { compileFilters, escapeRegex } from '../../src/core/filters.js';
 import { pageOf, parseSort } from '../../src/core/paging.js';
 
@@ -26,7 +26,9 @@ describe('compileFilters', () => {
   });
 
   it('builds a query with explicit operators, merged per field, text matched literally', () => {
-    expect(filters.toQuery({ name: 'a', name__icontains: 'x.y*', name__ne: 'b', state__in: [100], state__gte: 100, group_id__isnull: true })).toEqual({
+    expect(
+      filters.toQuery({ name: 'a', name__icontains: 'x.y*', name__ne: 'b', state__in: [100], state__gte: 100, group_id__isnull: true }),
+    ).toEqual({
       name: { $eq: 'a', $regex: 'x\\.y\\*', $options: 'i', $ne: 'b' },
       state: { $in: [100], $gte: 100 },
       group_id: { $eq: null },
@@ -82,4 +84,3 @@ describe('pageOf', () => {
     expect(pageOf({ _meta: { limit: 100 } })).toEqual({ page: 1, limit: 100 });
   });
 });
-

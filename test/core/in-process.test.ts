@@ -31,7 +31,9 @@ async function refusal(promise: Promise<unknown>): Promise<{ code: string; reaso
 
 describe('the in-process caller', () => {
   it('answers account/get shaped by account_detail, group_info loaded', async () => {
-    const { _id } = (await call('account/create', { name: '憨憨', phone: '13900000001', state: 100, group_id: groupId.toHexString() })) as { _id: string };
+    const { _id } = (await call('account/create', { name: '憨憨', phone: '13900000001', state: 100, group_id: groupId.toHexString() })) as {
+      _id: string;
+    };
     expect(await call('account/get', { _id })).toEqual({ _id, name: '憨憨', group_info: { _id: groupId.toHexString(), name: '后端组' } });
   });
 
@@ -45,7 +47,11 @@ describe('the in-process caller', () => {
 
   it('refuses an unknown param of find, listing its filters', async () => {
     const hint = 'is not a known param (filters: name, name__icontains, state, state__in, group_id; also _meta, _sort)';
-    expect(await refusal(call('account/find', { phone: '1' }))).toEqual({ code: 'invalid_params', reason: 'invalid_param', fields: [{ field: 'phone', messages: [hint] }] });
+    expect(await refusal(call('account/find', { phone: '1' }))).toEqual({
+      code: 'invalid_params',
+      reason: 'invalid_param',
+      fields: [{ field: 'phone', messages: [hint] }],
+    });
   });
 
   it('shapes find rows to exactly {_id, name}', async () => {

@@ -109,7 +109,9 @@ describe('compileParams', () => {
   });
 
   it('reports a date that does not exist after the shape is fine', () => {
-    expect(fieldsOf(account, { name: 'a', state: 100, born: '2021-02-30' })).toEqual([{ field: 'born', messages: ['is not a valid date'] }]);
+    expect(fieldsOf(account, { name: 'a', state: 100, born: '2021-02-30' })).toEqual([
+      { field: 'born', messages: ['is not a valid date'] },
+    ]);
   });
 
   it('says which params are missing', () => {
@@ -178,7 +180,9 @@ describe('compileParams', () => {
     expect(() => compileParams({ x: 'M int' }, [{ exactlyOne: ['x', 'y'] }])).toThrow('param y: is named in a rule but not declared');
     expect(() => compileParams({ 'bad-name': 'M int' })).toThrow('param bad-name: a param name must be letters, digits and _');
     expect(() => compileParams({ x: { type: 'M int', nullable: true } })).toThrow('param x: an M param cannot be nullable');
-    expect(() => compileParams({ x: { type: 'M int', fields: { a: 'M int' } } })).toThrow('param x: `fields` only goes with dict or list<dict>');
+    expect(() => compileParams({ x: { type: 'M int', fields: { a: 'M int' } } })).toThrow(
+      'param x: `fields` only goes with dict or list<dict>',
+    );
   });
 });
 

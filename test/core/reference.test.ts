@@ -35,7 +35,13 @@ describe('GET /openapi.json', () => {
     const res = await supertest(t.app).post('/openapi.json').send({});
     expect(res.status).toBe(405);
     expect(res.headers.allow).toBe('GET, HEAD');
-    expect(res.body).toEqual(notAllowed('POST is not allowed on /openapi.json; it takes GET, HEAD', '/openapi.json 不支持 POST，请使用 GET, HEAD', res.headers['x-request-id'] as string));
+    expect(res.body).toEqual(
+      notAllowed(
+        'POST is not allowed on /openapi.json; it takes GET, HEAD',
+        '/openapi.json 不支持 POST，请使用 GET, HEAD',
+        res.headers['x-request-id'] as string,
+      ),
+    );
   });
 });
 
@@ -62,7 +68,13 @@ describe('another method on a known path', () => {
     const res = await supertest(t.app).get('/account/get').set(AUTH);
     expect(res.status).toBe(405);
     expect(res.headers.allow).toBe('POST');
-    expect(res.body).toEqual(notAllowed('GET is not allowed on /account/get; it takes POST', '/account/get 不支持 GET，请使用 POST', res.headers['x-request-id'] as string));
+    expect(res.body).toEqual(
+      notAllowed(
+        'GET is not allowed on /account/get; it takes POST',
+        '/account/get 不支持 GET，请使用 POST',
+        res.headers['x-request-id'] as string,
+      ),
+    );
   });
 
   it('answers TRACE on an action path with 405 too', async () => {

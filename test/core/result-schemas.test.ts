@@ -138,20 +138,18 @@ describe('shaping against the database', () => {
   });
 
   it('passes undeclared fields through, JSON-safe, when strict_mode is false', async () => {
-    const [shaped] = await schemas
-      .get('person_loose')!
-      .shapeMany(
-        [
-          {
-            _id: new ObjectId('5da57976ce6d2a647d539af0'),
-            name: 'x',
-            when: new Date(0),
-            n: Long.fromNumber(7),
-            nested: { id: new ObjectId('5da57976ce6d2a647d539af1') },
-          },
-        ],
-        db,
-      );
+    const [shaped] = await schemas.get('person_loose')!.shapeMany(
+      [
+        {
+          _id: new ObjectId('5da57976ce6d2a647d539af0'),
+          name: 'x',
+          when: new Date(0),
+          n: Long.fromNumber(7),
+          nested: { id: new ObjectId('5da57976ce6d2a647d539af1') },
+        },
+      ],
+      db,
+    );
     expect(shaped).toEqual({
       name: 'x',
       _id: '5da57976ce6d2a647d539af0',

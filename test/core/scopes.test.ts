@@ -17,7 +17,8 @@ afterAll(async () => {
   await t.close();
 });
 
-const as = (secret: string, path: string, body: object = {}) => supertest(t.app).post(path).set('Authorization', `Bearer ${secret}`).send(body);
+const as = (secret: string, path: string, body: object = {}) =>
+  supertest(t.app).post(path).set('Authorization', `Bearer ${secret}`).send(body);
 
 describe('API key scopes over HTTP', () => {
   it('lets a read-only key call find', async () => {
@@ -25,7 +26,12 @@ describe('API key scopes over HTTP', () => {
   });
 
   it('answers forbidden when a read-only key calls create', async () => {
-    expectError(await as(READER.secret, '/group/create', { name: 'nope' }), 403, 'forbidden', 'The key "reader" may not call group/create (write)');
+    expectError(
+      await as(READER.secret, '/group/create', { name: 'nope' }),
+      403,
+      'forbidden',
+      'The key "reader" may not call group/create (write)',
+    );
     expect(await t.db.collection('group').countDocuments({ name: 'nope' })).toBe(0);
   });
 
@@ -52,7 +58,9 @@ describe('parseScopes and scopesAllow', () => {
   });
 
   it('says what is wrong with a bad scope', () => {
-    expect(parseScopes('read|Group.x')).toBe('bad scope "Group.x" (use read, write, <resource>, <resource>.read or <resource>.write, joined by |)');
+    expect(parseScopes('read|Group.x')).toBe(
+      'bad scope "Group.x" (use read, write, <resource>, <resource>.read or <resource>.write, joined by |)',
+    );
   });
 
   it('allows every action to a key without scopes', () => {
@@ -61,7 +69,11 @@ describe('parseScopes and scopesAllow', () => {
 
   it('allows by resource and access', () => {
     const scopes = [{ resource: 'wallet', access: 'read' as const }];
-    expect([scopesAllow(scopes, 'wallet', 'read'), scopesAllow(scopes, 'wallet', 'write'), scopesAllow(scopes, 'group', 'read')]).toEqual([true, false, false]);
+    expect([scopesAllow(scopes, 'wallet', 'read'), scopesAllow(scopes, 'wallet', 'write'), scopesAllow(scopes, 'group', 'read')]).toEqual([
+      true,
+      false,
+      false,
+    ]);
   });
 });
 
@@ -82,6 +94,8 @@ describe('API_KEYS with scopes', () => {
 
   it('names a scope whose resource the service does not have (checked when the service starts)', () => {
     const keys = [{ name: 'ro', secret: 'abcdefghijklmnop1234', scopes: [{ resource: 'acount', access: 'read' as const }] }];
-    expect(unknownScopeResource(keys, new Set(['account', 'group']))).toBe('API_KEYS: key "ro": scope "acount" names no resource (resources: account, group)');
+    expect(unknownScopeResource(keys, new Set(['account', 'group']))).toBe(
+      'API_KEYS: key "ro": scope "acount" names no resource (resources: account, group)',
+    );
   });
 });

@@ -25,18 +25,25 @@ const stamps = { created_at: now, updated_at: now };
 
 async function seedAccountInGroup(): Promise<void> {
   await t.db.collection('group').insertOne({ _id: new ObjectId(GROUP_ID_FOR_G), name: '后端组', state: 100, ...stamps });
-  await t.db.collection('account').insertOne({ _id: new ObjectId(ACCOUNT_ID), name: '憨憨', phone: '13800000000', state: 100, group_id: new ObjectId(GROUP_ID_FOR_G), ...stamps });
+  await t.db.collection('account').insertOne({
+    _id: new ObjectId(ACCOUNT_ID),
+    name: '憨憨',
+    phone: '13800000000',
+    state: 100,
+    group_id: new ObjectId(GROUP_ID_FOR_G),
+    ...stamps,
+  });
 }
 
 describe('seed 004 examples, replayed', () => {
-  it('§1 get answers the seed\'s account_detail', async () => {
+  it("§1 get answers the seed's account_detail", async () => {
     await seedAccountInGroup();
     const res = await t.call('/account/get', { _id: ACCOUNT_ID });
     expect(res.status).toBe(200);
     expect(res.body).toEqual(parseExample(SEED_004.get_response));
   });
 
-  it('§2 find answers the seed\'s _meta and account_list_item rows for the seed\'s request', async () => {
+  it("§2 find answers the seed's _meta and account_list_item rows for the seed's request", async () => {
     // 1148 active accounts, the two newest being the seed's; older ids for the rest, and disabled ones the filter drops
     const older = (i: number) => ObjectId.createFromTime(0x5a000000 + i);
     const rows = Array.from({ length: 1146 }, (_, i) => ({ _id: older(i), name: `a${i}`, phone: `p${i}`, state: 100, ...stamps }));
@@ -55,7 +62,7 @@ describe('seed 004 examples, replayed', () => {
     for (const row of res.body.data as object[]) expect(Object.keys(row)).toEqual(['_id', 'name']);
   });
 
-  it('§3 create answers the seed\'s generic_summary', async () => {
+  it("§3 create answers the seed's generic_summary", async () => {
     await t.db.collection('group').insertOne({ _id: new ObjectId(GROUP_ID_FOR_G), name: '后端组', state: 100, ...stamps });
     const res = await t.call('/account/create', { name: '憨憨', phone: '13800000001', state: 100, group_id: GROUP_ID_FOR_G });
     expect(res.status).toBe(200);
@@ -63,21 +70,21 @@ describe('seed 004 examples, replayed', () => {
     expect(res.body._id).toMatch(HEX_ID);
   });
 
-  it('§4 update answers the seed\'s generic_summary with the record\'s _id', async () => {
+  it("§4 update answers the seed's generic_summary with the record's _id", async () => {
     await seedAccountInGroup();
     const res = await t.call('/account/update', { _id: ACCOUNT_ID, name: '憨憨', phone: '13800000002' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual(parseExample(SEED_004.update_response));
   });
 
-  it('§5 find_one by phone answers the seed\'s account_detail', async () => {
+  it("§5 find_one by phone answers the seed's account_detail", async () => {
     await seedAccountInGroup();
     const res = await t.call('/account/find_one', { phone: '13800000000' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual(parseExample(SEED_004.find_one_response));
   });
 
-  it('§6 select answers the seed\'s {data: [{_id, name}]} of groups', async () => {
+  it("§6 select answers the seed's {data: [{_id, name}]} of groups", async () => {
     await t.db.collection('group').insertMany([
       { _id: new ObjectId('5a72897dce6d2a27056b219e'), name: '产品组', state: 100, ...stamps },
       { _id: new ObjectId(GROUP_ID_FOR_G), name: '后端组', state: 100, ...stamps },
@@ -104,8 +111,18 @@ describe('seed 004 examples, replayed', () => {
   it('§9 group/batch_create with the seed\'s docs answers {"ok": true} with the counts and creates both groups', async () => {
     const res = await t.call('/group/batch_create', JSON.parse(SEED_004.batch_create_request));
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ...parseExample(SEED_004.batch_create_response), created_count: 2, failed_count: 0, _ids: [expect.stringMatching(HEX_ID), expect.stringMatching(HEX_ID)], errors: [] });
-    const names = await t.db.collection('group').find({}, { sort: { name: 1 } }).map((g) => g.name as string).toArray();
+    expect(res.body).toEqual({
+      ...parseExample(SEED_004.batch_create_response),
+      created_count: 2,
+      failed_count: 0,
+      _ids: [expect.stringMatching(HEX_ID), expect.stringMatching(HEX_ID)],
+      errors: [],
+    });
+    const names = await t.db
+      .collection('group')
+      .find({}, { sort: { name: 1 } })
+      .map((g) => g.name as string)
+      .toArray();
     expect(names.sort()).toEqual(['产品组', '后端组'].sort());
   });
 });

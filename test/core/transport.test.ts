@@ -85,14 +85,18 @@ describe('dispatch', () => {
     const res = await http.get('/probe/ping');
     expect(res.status).toBe(405);
     expect(res.headers.allow).toBe('POST');
-    expect(res.body).toEqual(errorBody(res, 'method_not_allowed', 'GET is not allowed on /probe/ping; it takes POST', '/probe/ping 不支持 GET，请使用 POST'));
+    expect(res.body).toEqual(
+      errorBody(res, 'method_not_allowed', 'GET is not allowed on /probe/ping; it takes POST', '/probe/ping 不支持 GET，请使用 POST'),
+    );
   });
 
   it('returns method_not_allowed with Allow: POST for an action called with another method', async () => {
     const res = await http.get('/probe/echo').set(AUTH);
     expect(res.status).toBe(405);
     expect(res.headers.allow).toBe('POST');
-    expect(res.body).toEqual(errorBody(res, 'method_not_allowed', 'GET is not allowed on /probe/echo; it takes POST', '/probe/echo 不支持 GET，请使用 POST'));
+    expect(res.body).toEqual(
+      errorBody(res, 'method_not_allowed', 'GET is not allowed on /probe/echo; it takes POST', '/probe/echo 不支持 GET，请使用 POST'),
+    );
   });
 });
 
@@ -232,7 +236,9 @@ describe('errors', () => {
     const res = await http.post('/probe/insert').set(AUTH).send({ code: 'A-1' });
     expect(res.status).toBe(409);
     expect(res.body).toEqual(
-      errorBody(res, 'conflict', 'Duplicate value for code', 'code 的值已被占用，违反唯一约束', [{ field: 'code', messages: ['is already taken'] }]),
+      errorBody(res, 'conflict', 'Duplicate value for code', 'code 的值已被占用，违反唯一约束', [
+        { field: 'code', messages: ['is already taken'] },
+      ]),
     );
   });
 });

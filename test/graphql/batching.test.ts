@@ -8,7 +8,8 @@ let t: TestService;
 const firms: string[] = [];
 beforeAll(async () => {
   t = await startTestService({ monitorCommands: true });
-  for (const name of ['Alfa', 'Beta', 'Gamma', 'Delta']) firms.push((await t.call('/firm/create', { name }).expect(200)).body._id as string);
+  for (const name of ['Alfa', 'Beta', 'Gamma', 'Delta'])
+    firms.push((await t.call('/firm/create', { name }).expect(200)).body._id as string);
   const docs = Array.from({ length: 60 }, (_, i) => ({
     display_name: `Towar ${String(i).padStart(2, '0')}`,
     firm_id: firms[i % 4],
@@ -64,6 +65,9 @@ describe('database commands of a list query with two ref fields', () => {
     t.commands.length = 0;
     await graphql(t, '{ merchandises { totalCount } }').expect(200);
 
-    expect(t.commands.map((c) => `${c.commandName}:${String(c.command[c.commandName])}`).sort()).toEqual(['aggregate:merchandise', 'find:merchandise']);
+    expect(t.commands.map((c) => `${c.commandName}:${String(c.command[c.commandName])}`).sort()).toEqual([
+      'aggregate:merchandise',
+      'find:merchandise',
+    ]);
   });
 });

@@ -38,11 +38,16 @@ describe('POST /graphql', () => {
 
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Bearer');
-    expect(res.body).toEqual({ errors: [{ message: 'Missing or invalid API key', extensions: { code: 'unauthorized', request_id: 'req-401' } }] });
+    expect(res.body).toEqual({
+      errors: [{ message: 'Missing or invalid API key', extensions: { code: 'unauthorized', request_id: 'req-401' } }],
+    });
   });
 
   it('answers 401 for a wrong key', async () => {
-    const res = await supertest(t.app).post('/graphql').set('Authorization', 'Bearer not-the-key-0123456789').send({ query: '{ __typename }' });
+    const res = await supertest(t.app)
+      .post('/graphql')
+      .set('Authorization', 'Bearer not-the-key-0123456789')
+      .send({ query: '{ __typename }' });
 
     expect(res.status).toBe(401);
   });
@@ -54,7 +59,9 @@ describe('POST /graphql', () => {
     expect(res.headers['x-request-id']).toBe('req-graphql-1');
     expect(res.body).toEqual({ data: { __typename: 'Query' } });
     const lines = t.logs.filter((l) => l.req_id === 'req-graphql-1');
-    expect(lines).toEqual([expect.objectContaining({ method: 'POST', path: '/graphql', resource: 'graphql', action: 'Named', status: 200, key: 'test-suite' })]);
+    expect(lines).toEqual([
+      expect.objectContaining({ method: 'POST', path: '/graphql', resource: 'graphql', action: 'Named', status: 200, key: 'test-suite' }),
+    ]);
     expect(JSON.stringify(t.logs)).not.toContain(AUTH.Authorization.slice('Bearer '.length));
   });
 
@@ -79,14 +86,23 @@ describe('POST /graphql', () => {
   });
 
   it('refuses a mutation over GET with 405', async () => {
-    const res = await supertest(t.app).get('/graphql').query({ query: 'mutation { __typename }' }).set(AUTH).set('Accept', 'application/json');
+    const res = await supertest(t.app)
+      .get('/graphql')
+      .query({ query: 'mutation { __typename }' })
+      .set(AUTH)
+      .set('Accept', 'application/json');
 
     expect(res.status).toBe(405);
     expect(res.headers.allow).toBe('POST');
   });
 
   it('answers a query over GET', async () => {
-    const res = await supertest(t.app).get('/graphql').query({ query: '{ __typename }' }).set(AUTH).set('Accept', 'application/json').expect(200);
+    const res = await supertest(t.app)
+      .get('/graphql')
+      .query({ query: '{ __typename }' })
+      .set(AUTH)
+      .set('Accept', 'application/json')
+      .expect(200);
 
     expect(res.body).toEqual({ data: { __typename: 'Query' } });
   });

@@ -35,7 +35,16 @@ describe('GraphiQL', () => {
     const browser = await chromium();
     const { stdout } = await run(
       browser,
-      ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--virtual-time-budget=15000', '--dump-dom', `${base}/graphql`],
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--no-first-run',
+        '--virtual-time-budget=15000',
+        '--dump-dom',
+        `${base}/graphql`,
+      ],
       { timeout: 90_000, maxBuffer: 32 * 1024 * 1024 },
     );
 

@@ -16,15 +16,23 @@ afterAll(async () => {
   await t.close();
 });
 
-const DEEP_INTROSPECTION = '{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }';
-const MERCHANDISE_PAGE = 'merchandises { results(limit: 50) { id displayName defaultLat defaultLon lastLat lastLon firmInfo { id name nip } supplierInfo { id name nip } } }';
+const DEEP_INTROSPECTION =
+  '{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }';
+const MERCHANDISE_PAGE =
+  'merchandises { results(limit: 50) { id displayName defaultLat defaultLon lastLat lastLon firmInfo { id name nip } supplierInfo { id name nip } } }';
 
 describe('query limits', () => {
   it('refuses a query nested deeper than 10 levels before running it', async () => {
     const res = await graphql(t, DEEP_INTROSPECTION).expect(400);
 
     expect(res.body).toEqual({
-      errors: [{ message: 'The query is nested 11 levels deep; at most 10 are allowed', locations: [{ line: 1, column: 1 }], extensions: { code: 'query_too_deep' } }],
+      errors: [
+        {
+          message: 'The query is nested 11 levels deep; at most 10 are allowed',
+          locations: [{ line: 1, column: 1 }],
+          extensions: { code: 'query_too_deep' },
+        },
+      ],
     });
   });
 
@@ -32,7 +40,9 @@ describe('query limits', () => {
     const aliases = Array.from({ length: 21 }, (_, i) => `a${i}: __typename`).join(' ');
     const res = await graphql(t, `{ ${aliases} }`).expect(400);
 
-    expect(res.body.errors).toEqual([{ message: 'The query uses more than 20 aliases', locations: [{ line: 1, column: 313 }], extensions: { code: 'too_many_aliases' } }]);
+    expect(res.body.errors).toEqual([
+      { message: 'The query uses more than 20 aliases', locations: [{ line: 1, column: 313 }], extensions: { code: 'too_many_aliases' } },
+    ]);
   });
 
   it('refuses a query whose rows × fields cost more than 5000', async () => {
@@ -40,7 +50,11 @@ describe('query limits', () => {
     const res = await graphql(t, query).expect(400);
 
     expect(res.body.errors).toEqual([
-      { message: 'The query may cost 5616 (fields × rows); at most 5000 is allowed', locations: [{ line: 1, column: 1 }], extensions: { code: 'query_too_costly' } },
+      {
+        message: 'The query may cost 5616 (fields × rows); at most 5000 is allowed',
+        locations: [{ line: 1, column: 1 }],
+        extensions: { code: 'query_too_costly' },
+      },
     ]);
   });
 
@@ -54,7 +68,9 @@ describe('query limits', () => {
   it('refuses a query text longer than 20000 characters', async () => {
     const res = await graphql(t, `{ __typename ${' '.repeat(20_000)}}`).expect(400);
 
-    expect(res.body).toEqual({ errors: [{ message: 'The query is longer than 20000 characters', extensions: { code: 'query_too_large' } }] });
+    expect(res.body).toEqual({
+      errors: [{ message: 'The query is longer than 20000 characters', extensions: { code: 'query_too_large' } }],
+    });
   });
 
   it('answers introspection in development', async () => {
@@ -71,8 +87,17 @@ describe('GraphiQL in development', () => {
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(res.headers['content-security-policy']).toContain("default-src 'self'");
     const sources = [...res.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
-    expect(sources).toEqual(['/graphql/graphiql/graphiql.css', '/graphql/graphiql/react.js', '/graphql/graphiql/react-dom.js', '/graphql/graphiql/graphiql.js', '/graphql/graphiql/start.js']);
-    for (const source of sources) await supertest(t.app).get(source as string).expect(200);
+    expect(sources).toEqual([
+      '/graphql/graphiql/graphiql.css',
+      '/graphql/graphiql/react.js',
+      '/graphql/graphiql/react-dom.js',
+      '/graphql/graphiql/graphiql.js',
+      '/graphql/graphiql/start.js',
+    ]);
+    for (const source of sources)
+      await supertest(t.app)
+        .get(source as string)
+        .expect(200);
   });
 });
 
@@ -83,7 +108,12 @@ describe('production', () => {
     const logger = createLogger({ level: 'silent', pretty: false, destination: new Writable({ write: (_c, _e, done) => done() }) });
     const service = await createService({
       database,
-      config: { apiKeys: [TEST_KEY], bodyLimitBytes: 1024 * 1024, nodeEnv: 'production', ...(graphqlIntrospection === undefined ? {} : { graphqlIntrospection }) },
+      config: {
+        apiKeys: [TEST_KEY],
+        bodyLimitBytes: 1024 * 1024,
+        nodeEnv: 'production',
+        ...(graphqlIntrospection === undefined ? {} : { graphqlIntrospection }),
+      },
       logger,
     });
     services.push(service);
@@ -106,7 +136,9 @@ describe('production', () => {
     const refused = await supertest(closed).post('/graphql').set(AUTH).send(query);
     const answered = await supertest(open).post('/graphql').set(AUTH).send(query).expect(200);
 
-    expect(refused.body.errors[0].message).toBe('GraphQL introspection has been disabled, but the requested query contained the field "__schema".');
+    expect(refused.body.errors[0].message).toBe(
+      'GraphQL introspection has been disabled, but the requested query contained the field "__schema".',
+    );
     expect(answered.body).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
   });
 

@@ -29,14 +29,22 @@ describe('mark mutations', () => {
 
     const res = await graphql(t, MARK_DISABLE, { id }).expect(200);
 
-    expect(res.body).toEqual({ data: { accountMarkDisable: { ok: false, errors: [{ field: 'state', messages: ['is 200'], code: 'conflict' }], account: null } } });
+    expect(res.body).toEqual({
+      data: { accountMarkDisable: { ok: false, errors: [{ field: 'state', messages: ['is 200'], code: 'conflict' }], account: null } },
+    });
   });
 
   it('answers not_found on id for an account that does not exist', async () => {
     const res = await graphql(t, MARK_DISABLE, { id: '5a72897dce6d2a27056b21b0' }).expect(200);
 
     expect(res.body).toEqual({
-      data: { accountMarkDisable: { ok: false, errors: [{ field: 'id', messages: ['account 5a72897dce6d2a27056b21b0 not found'], code: 'not_found' }], account: null } },
+      data: {
+        accountMarkDisable: {
+          ok: false,
+          errors: [{ field: 'id', messages: ['account 5a72897dce6d2a27056b21b0 not found'], code: 'not_found' }],
+          account: null,
+        },
+      },
     });
   });
 });
@@ -45,15 +53,24 @@ describe('create and update', () => {
   it('creates merchandise of a firm and answers the firm nested', async () => {
     const firm = (await t.call('/firm/create', { name: 'Testowa' }).expect(200)).body._id as string;
 
-    const res = await graphql(t, 'mutation ($m: MerchandiseCreateGenericType!) { merchandiseCreate(newMerchandise: $m) { ok merchandise { displayName firmInfo { id name } } } }', {
-      m: { displayName: 'Paleta', firmId: firm },
-    }).expect(200);
+    const res = await graphql(
+      t,
+      'mutation ($m: MerchandiseCreateGenericType!) { merchandiseCreate(newMerchandise: $m) { ok merchandise { displayName firmInfo { id name } } } }',
+      {
+        m: { displayName: 'Paleta', firmId: firm },
+      },
+    ).expect(200);
 
-    expect(res.body).toEqual({ data: { merchandiseCreate: { ok: true, merchandise: { displayName: 'Paleta', firmInfo: { id: firm, name: 'Testowa' } } } } });
+    expect(res.body).toEqual({
+      data: { merchandiseCreate: { ok: true, merchandise: { displayName: 'Paleta', firmInfo: { id: firm, name: 'Testowa' } } } },
+    });
   });
 
   it('refuses a firmId that names no firm, as the RPC create does', async () => {
-    const res = await graphql(t, 'mutation { merchandiseCreate(newMerchandise: {displayName: "X", firmId: "5a72897dce6d2a27056b21b0"}) { ok errors { field code } } }').expect(200);
+    const res = await graphql(
+      t,
+      'mutation { merchandiseCreate(newMerchandise: {displayName: "X", firmId: "5a72897dce6d2a27056b21b0"}) { ok errors { field code } } }',
+    ).expect(200);
 
     expect(res.body).toEqual({ data: { merchandiseCreate: { ok: false, errors: [{ field: 'firmId', code: 'invalid_params' }] } } });
   });
@@ -61,7 +78,10 @@ describe('create and update', () => {
   it('removes an optional field given as null in an update', async () => {
     const id = (await t.call('/merchandise/create', { display_name: 'Kosz', default_lat: 52.1 }).expect(200)).body._id as string;
 
-    const res = await graphql(t, `mutation { merchandiseUpdate(newMerchandise: {id: "${id}", defaultLat: null}) { ok merchandise { defaultLat displayName } } }`).expect(200);
+    const res = await graphql(
+      t,
+      `mutation { merchandiseUpdate(newMerchandise: {id: "${id}", defaultLat: null}) { ok merchandise { defaultLat displayName } } }`,
+    ).expect(200);
 
     expect(res.body).toEqual({ data: { merchandiseUpdate: { ok: true, merchandise: { defaultLat: null, displayName: 'Kosz' } } } });
   });
@@ -81,6 +101,8 @@ describe('create and update', () => {
 
     const res = await graphql(t, `mutation { firmDelete(id: "${firm}") { ok errors { field messages code } } }`).expect(200);
 
-    expect(res.body).toEqual({ data: { firmDelete: { ok: false, errors: [{ field: 'id', messages: ['still referenced by merchandise'], code: 'conflict' }] } } });
+    expect(res.body).toEqual({
+      data: { firmDelete: { ok: false, errors: [{ field: 'id', messages: ['still referenced by merchandise'], code: 'conflict' }] } },
+    });
   });
 });

@@ -7,7 +7,8 @@ let t: TestService;
 const ids: Record<string, string> = {};
 beforeAll(async () => {
   t = await startTestService();
-  for (const name of ['Delta', 'Alfa', 'Charlie', 'Bravo', 'Echo']) ids[name] = (await t.call('/firm/create', { name }).expect(200)).body._id as string;
+  for (const name of ['Delta', 'Alfa', 'Charlie', 'Bravo', 'Echo'])
+    ids[name] = (await t.call('/firm/create', { name }).expect(200)).body._id as string;
   await t.call('/firm/mark_disable', { _id: ids.Charlie }).expect(200);
   await t.call('/firm/update', { _id: ids.Bravo, nip: '5260250274' }).expect(200);
 });
@@ -85,7 +86,10 @@ describe('list fields', () => {
   it('refuses a limit over 50', async () => {
     const res = await graphql(t, '{ firms { results(limit: 51) { id } } }').expect(200);
 
-    expect(res.body.errors[0].extensions).toMatchObject({ code: 'invalid_params', fields: [{ field: 'limit', messages: ['must be between 1 and 50'] }] });
+    expect(res.body.errors[0].extensions).toMatchObject({
+      code: 'invalid_params',
+      fields: [{ field: 'limit', messages: ['must be between 1 and 50'] }],
+    });
   });
 
   it('answers a GraphQL validation error for an undeclared filter argument', async () => {
@@ -111,6 +115,9 @@ describe('single fields', () => {
   it('answers invalid_params naming id for an id that is not an ObjectId', async () => {
     const res = await graphql(t, '{ firm(id: 12) { id } }').expect(200);
 
-    expect(res.body.errors[0].extensions).toMatchObject({ code: 'invalid_params', fields: [{ field: 'id', messages: ['must be an ObjectId (24 hex characters)'] }] });
+    expect(res.body.errors[0].extensions).toMatchObject({
+      code: 'invalid_params',
+      fields: [{ field: 'id', messages: ['must be an ObjectId (24 hex characters)'] }],
+    });
   });
 });

@@ -38,15 +38,17 @@ describe('the generated GraphQL schema', () => {
         const listType = list?.type as GraphQLObjectType;
         expect(Object.keys(listType.getFields()).sort(), action.resource).toEqual(['results', 'totalCount']);
         const results = listType.getFields().results;
-        expect(results?.args.map((a) => `${a.name}: ${String(a.type)}${a.defaultValue === undefined ? '' : ` = ${String(a.defaultValue)}`}`)).toEqual([
-          'limit: Int = 20',
-          'offset: Int',
-          'ordering: String',
-        ]);
+        expect(
+          results?.args.map((a) => `${a.name}: ${String(a.type)}${a.defaultValue === undefined ? '' : ` = ${String(a.defaultValue)}`}`),
+        ).toEqual(['limit: Int = 20', 'offset: Int', 'ordering: String']);
       }
       // a get by another key (passport/get by internal_id) has no `id` field to offer
       const byId = action.validator.params.map((p) => p.name).join(',') === '_id';
-      if (action.name === 'get' && byId) expect(fields[base]?.args.map((a) => `${a.name}: ${String(a.type)}`), action.resource).toEqual(['id: ID!']);
+      if (action.name === 'get' && byId)
+        expect(
+          fields[base]?.args.map((a) => `${a.name}: ${String(a.type)}`),
+          action.resource,
+        ).toEqual(['id: ID!']);
     }
   });
 

@@ -69,7 +69,17 @@ async function createMerchandise(): Promise<string> {
 
 describe('seed 001: listing', () => {
   it('answers firms(name_Icontains) with totalCount and five results ordered by name, then id descending', async () => {
-    const names = ['Testowa B', 'Inna firma', 'testowa a', 'Firma Testowa', 'Testowa B', 'Zupełnie inna', 'Testowa C', 'TESTOWA D', 'Testowa E'];
+    const names = [
+      'Testowa B',
+      'Inna firma',
+      'testowa a',
+      'Firma Testowa',
+      'Testowa B',
+      'Zupełnie inna',
+      'Testowa C',
+      'TESTOWA D',
+      'Testowa E',
+    ];
     const ids: Record<string, string[]> = {};
     for (const name of names) {
       const res = await t.call('/firm/create', { name }).expect(200);
@@ -101,7 +111,9 @@ describe('seed 001: creating and changing', () => {
   it('creates merchandise from the seed variables and answers ok with its id', async () => {
     const res = await graphql(t, CREATE_MUTATION, CREATE_VARIABLES).expect(200);
 
-    expect(res.body).toEqual({ data: { merchandiseCreate: { ok: true, errors: [], merchandise: { id: expect.stringMatching(/^[0-9a-f]{24}$/) } } } });
+    expect(res.body).toEqual({
+      data: { merchandiseCreate: { ok: true, errors: [], merchandise: { id: expect.stringMatching(/^[0-9a-f]{24}$/) } } },
+    });
     const stored = await t.call('/merchandise/get', { _id: res.body.data.merchandiseCreate.merchandise.id }).expect(200);
     expect(stored.body).toMatchObject({ display_name: 'Tak!', last_lat: 15, last_lon: 52, default_lat: null });
   });

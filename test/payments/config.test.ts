@@ -4,7 +4,12 @@ import { loadPaymentsConfig } from '../../src/payments/config.js';
 describe('loadPaymentsConfig', () => {
   it('defaults to the simulator, the worker on, 30 s locks', () => {
     const config = loadPaymentsConfig({});
-    expect(config).toMatchObject({ lockTtlMs: 30_000, worker: { enabled: true, pollMs: 1_000, leaseTtlMs: 15_000 }, gateway: { kind: 'simulator' }, faults: { enabled: false } });
+    expect(config).toMatchObject({
+      lockTtlMs: 30_000,
+      worker: { enabled: true, pollMs: 1_000, leaseTtlMs: 15_000 },
+      gateway: { kind: 'simulator' },
+      faults: { enabled: false },
+    });
   });
 
   it.each([

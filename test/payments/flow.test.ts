@@ -76,13 +76,26 @@ describe('TX_FLOW', () => {
   });
 
   it('cancels by query exactly where it cancels by the document at hand', async () => {
-    const docs = pairs.flatMap(({ type, state }) => [0, 1].map((attempts) => ({ _id: new ObjectId(), type, state, attempts, lock_until: UNLOCKED })));
+    const docs = pairs.flatMap(({ type, state }) =>
+      [0, 1].map((attempts) => ({ _id: new ObjectId(), type, state, attempts, lock_until: UNLOCKED })),
+    );
     await db.collection('flow_cancel').insertMany(docs);
     const matched = new Set((await db.collection('flow_cancel').find(cancellableFilter()).toArray()).map((doc) => doc._id.toHexString()));
-    for (const doc of docs) expect(matched.has(doc._id.toHexString()), `${doc.type}.${doc.state} attempts ${doc.attempts}`).toBe(isCancellable(doc));
+    for (const doc of docs)
+      expect(matched.has(doc._id.toHexString()), `${doc.type}.${doc.state} attempts ${doc.attempts}`).toBe(isCancellable(doc));
     expect(docs.filter(isCancellable).map((d) => `${d.type}.${d.state}.${d.attempts}`)).toEqual([
-      'recharge.initial.0', 'recharge.initial.1', 'recharge.pending.0', 'withdraw.initial.0', 'withdraw.initial.1', 'withdraw.pending.0', 'transfer.initial.0', 'transfer.initial.1',
-      'collect.initial.0', 'collect.initial.1', 'refund.initial.0', 'refund.initial.1',
+      'recharge.initial.0',
+      'recharge.initial.1',
+      'recharge.pending.0',
+      'withdraw.initial.0',
+      'withdraw.initial.1',
+      'withdraw.pending.0',
+      'transfer.initial.0',
+      'transfer.initial.1',
+      'collect.initial.0',
+      'collect.initial.1',
+      'refund.initial.0',
+      'refund.initial.1',
     ]);
   });
 });
@@ -98,10 +111,26 @@ describe('crashPoints', () => {
   it('lists exactly the points the engine passes on the way to done and to canceled', async () => {
     const passed = new Set<string>();
     const engine = new PaymentEngine({ lockTtlMs: 5_000, retryWaitMs: 0, fault: (point) => passed.add(point) });
-    const gateway = new SimulatedGateway(db, { kind: 'simulator', latencyMs: 0, decline: /^decline-/, timeout: undefined, timeouts: 0, timeoutMode: 'after' });
+    const gateway = new SimulatedGateway(db, {
+      kind: 'simulator',
+      latencyMs: 0,
+      decline: /^decline-/,
+      timeout: undefined,
+      timeouts: 0,
+      timeoutMode: 'after',
+    });
     const wallet = async (balance: number, state = 100) => {
       const _id = new ObjectId();
-      await db.collection('wallet').insertOne({ _id, account_id: new ObjectId(), balance_money: Long.fromNumber(balance), frozen_money: Long.ZERO, pending_transactions: [], state, created_at: new Date(), updated_at: new Date() });
+      await db.collection('wallet').insertOne({
+        _id,
+        account_id: new ObjectId(),
+        balance_money: Long.fromNumber(balance),
+        frozen_money: Long.ZERO,
+        pending_transactions: [],
+        state,
+        created_at: new Date(),
+        updated_at: new Date(),
+      });
       return _id;
     };
     const rich = await wallet(1_000_000);
@@ -114,7 +143,11 @@ describe('crashPoints', () => {
         if (type === 'refund') {
           // rich collected from a payer, and pays it back (to a payer disabled since, on the way to canceled)
           const payer = await wallet(100);
-          const { tx: collect } = await engine.submit(db, { type: 'collect', wallet_id: payer, to_wallet_id: rich, money: 10, out_trade_no: `collect-${end}` }, silent);
+          const { tx: collect } = await engine.submit(
+            db,
+            { type: 'collect', wallet_id: payer, to_wallet_id: rich, money: 10, out_trade_no: `collect-${end}` },
+            silent,
+          );
           if (end === 'canceled') await db.collection('wallet').updateOne({ _id: payer }, { $set: { state: 200 } });
           Object.assign(request, { to_wallet_id: payer, refund_of: collect._id });
         }

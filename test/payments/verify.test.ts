@@ -50,7 +50,16 @@ const wallet = (id: string) => ({ _id: new ObjectId(id) });
 describe('verifyBooks', () => {
   it('passes on books the engine wrote, and sums them up', async () => {
     const report = await verifyBooks(db);
-    expect(report).toMatchObject({ ok: true, wallets: 2, transactions: 3, total_balance: 1000, total_frozen: 100, recharged: 1000, withdrawn: 0, breaks: [] });
+    expect(report).toMatchObject({
+      ok: true,
+      wallets: 2,
+      transactions: 3,
+      total_balance: 1000,
+      total_frozen: 100,
+      recharged: 1000,
+      withdrawn: 0,
+      breaks: [],
+    });
     expect(report.by_state).toMatchObject({ done: 2, pending: 1 });
   });
 
@@ -83,8 +92,18 @@ describe('verifyBooks', () => {
     );
     expect(report.breaks).toEqual([
       { kind: 'final_still_pending', wallet_id: a, tx_id: done.toHexString(), detail: 'transfer is done but the wallet still holds it' },
-      { kind: 'dangling_pending', wallet_id: a, tx_id: ghost.toHexString(), detail: 'pending_transactions names a transaction that is final or does not exist' },
-      { kind: 'dangling_pending', wallet_id: a, tx_id: done.toHexString(), detail: 'pending_transactions names a transaction that is final or does not exist' },
+      {
+        kind: 'dangling_pending',
+        wallet_id: a,
+        tx_id: ghost.toHexString(),
+        detail: 'pending_transactions names a transaction that is final or does not exist',
+      },
+      {
+        kind: 'dangling_pending',
+        wallet_id: a,
+        tx_id: done.toHexString(),
+        detail: 'pending_transactions names a transaction that is final or does not exist',
+      },
     ]);
   });
 
@@ -148,10 +167,20 @@ describe('verifyBooks', () => {
     expect(settled.breaks).toEqual([]);
     expect(settled.by_state).toMatchObject({ initial: 0, pending: 0, applied: 0, canceling: 0 });
     // a done recharge that names no wallet: no wallet's own books show it, the totals do
-    const orphan = await db.collection('wallet_transaction').insertOne({ type: 'recharge', wallet_id: new ObjectId(), to_wallet_id: null, money: 250, out_trade_no: 'orphan-recharge', state: 'done', lock_until: new Date(0) });
+    const orphan = await db.collection('wallet_transaction').insertOne({
+      type: 'recharge',
+      wallet_id: new ObjectId(),
+      to_wallet_id: null,
+      money: 250,
+      out_trade_no: 'orphan-recharge',
+      state: 'done',
+      lock_until: new Date(0),
+    });
     try {
       const report = await verifyBooks(db);
-      expect(report.breaks).toEqual([{ kind: 'conservation', detail: 'the wallets hold 900 (frozen 0); recharges minus withdrawals are 1150' }]);
+      expect(report.breaks).toEqual([
+        { kind: 'conservation', detail: 'the wallets hold 900 (frozen 0); recharges minus withdrawals are 1150' },
+      ]);
     } finally {
       await db.collection('wallet_transaction').deleteOne({ _id: orphan.insertedId });
     }

@@ -91,7 +91,17 @@ describe('the payment worker', () => {
     });
     const target = await wallet('16600000009');
     await t.db.collection('wallet').updateOne({ _id: new ObjectId(target) }, { $set: { balance_money: 1000 } });
-    await t.db.collection('wallet_transaction').insertOne({ type: 'recharge', wallet_id: new ObjectId(target), to_wallet_id: null, money: 1000, out_trade_no: 'park-fund', state: 'done', lock_until: UNLOCKED, created_at: new Date(), updated_at: new Date() });
+    await t.db.collection('wallet_transaction').insertOne({
+      type: 'recharge',
+      wallet_id: new ObjectId(target),
+      to_wallet_id: null,
+      money: 1000,
+      out_trade_no: 'park-fund',
+      state: 'done',
+      lock_until: UNLOCKED,
+      created_at: new Date(),
+      updated_at: new Date(),
+    });
     const withdrawal = await t.call('/wallet/withdraw', { wallet_id: target, money: 400, out_trade_no: 'unreachable-1' });
     const worker = createWorker(t.db, t.service.engine, stuck, t.logger);
     await sleep(350); // earlier workers' lease lapses
@@ -104,7 +114,10 @@ describe('the payment worker', () => {
     expect((await t.call('/wallet/get', { _id: target })).body).toMatchObject({ balance_money: 1000, frozen_money: 400 });
 
     // the operator checked with the gateway: it never paid out
-    const resolved = await t.service.engine.resolve(t.db, parked!._id, 'operator', { status: 'declined', reason: 'not found at the gateway' });
+    const resolved = await t.service.engine.resolve(t.db, parked!._id, 'operator', {
+      status: 'declined',
+      reason: 'not found at the gateway',
+    });
     expect(resolved).toMatchObject({ state: 'canceled', error: { code: 'declined', message: 'not found at the gateway' }, parked: false });
     expect((await t.call('/wallet/get', { _id: target })).body).toMatchObject({ balance_money: 1000, frozen_money: 0 });
     await worker.stop();
@@ -132,7 +145,17 @@ describe('the payment worker', () => {
       updated_at: new Date(),
     });
     // books for the hand-made balance: a done recharge of 100
-    await t.db.collection('wallet_transaction').insertOne({ type: 'recharge', wallet_id: new ObjectId(from), to_wallet_id: null, money: 100, out_trade_no: 'orphan-fund', state: 'done', lock_until: UNLOCKED, created_at: new Date(), updated_at: new Date() });
+    await t.db.collection('wallet_transaction').insertOne({
+      type: 'recharge',
+      wallet_id: new ObjectId(from),
+      to_wallet_id: null,
+      money: 100,
+      out_trade_no: 'orphan-fund',
+      state: 'done',
+      lock_until: UNLOCKED,
+      created_at: new Date(),
+      updated_at: new Date(),
+    });
     const worker = createWorker(t.db, t.service.engine, payments, t.logger);
     await sleep(350); // the other tests' workers' lease lapses
     await worker.round();
@@ -147,10 +170,16 @@ describe('the payment worker', () => {
 
 describe('payments in flight', () => {
   it('calls the gateway for WORKER_CONCURRENCY payments at once, never more, each under its own lock', async () => {
-    const config = loadPaymentsConfig({ WORKER_POLL_MS: '10', WORKER_LEASE_TTL_MS: '5000', WALLET_LOCK_TTL_MS: '5000', WORKER_CONCURRENCY: '3' });
+    const config = loadPaymentsConfig({
+      WORKER_POLL_MS: '10',
+      WORKER_LEASE_TTL_MS: '5000',
+      WALLET_LOCK_TTL_MS: '5000',
+      WORKER_CONCURRENCY: '3',
+    });
     const target = await wallet('16600000020');
     const ids: string[] = [];
-    for (let i = 0; i < 7; i++) ids.push((await t.call('/wallet/recharge', { wallet_id: target, money: 10, out_trade_no: `in-flight-${i}` })).body._id as string);
+    for (let i = 0; i < 7; i++)
+      ids.push((await t.call('/wallet/recharge', { wallet_id: target, money: 10, out_trade_no: `in-flight-${i}` })).body._id as string);
     // a gateway that holds every call until the test lets it go, and counts how many are open at once
     let open = 0;
     let most = 0;
@@ -165,12 +194,22 @@ describe('payments in flight', () => {
       },
       payout: () => Promise.reject(new Error('not used')),
     };
-    const worker = new PaymentWorker({ db: t.db, engine: t.service.engine, gateway, config: config.worker, callBudgetMs: 1_000, log: t.logger });
+    const worker = new PaymentWorker({
+      db: t.db,
+      engine: t.service.engine,
+      gateway,
+      config: config.worker,
+      callBudgetMs: 1_000,
+      log: t.logger,
+    });
     await sleep(350); // the other tests' workers' lease lapses
     const round = worker.round();
     while (waiting.length < 3) await sleep(10);
     await sleep(100); // a fourth call would have started by now
-    const held = await t.db.collection('wallet_transaction').find({ out_trade_no: /^in-flight-/, lock_owner: worker.owner, lock_until: { $gt: new Date() } }).toArray();
+    const held = await t.db
+      .collection('wallet_transaction')
+      .find({ out_trade_no: /^in-flight-/, lock_owner: worker.owner, lock_until: { $gt: new Date() } })
+      .toArray();
     expect({ open, held: held.length }).toEqual({ open: 3, held: 3 });
     let settled = false;
     const claimed = round.finally(() => {
@@ -182,7 +221,10 @@ describe('payments in flight', () => {
     }
     expect(await claimed).toBe(7);
     expect(most).toBe(3);
-    const states = await t.db.collection('wallet_transaction').find({ out_trade_no: /^in-flight-/ }).toArray();
+    const states = await t.db
+      .collection('wallet_transaction')
+      .find({ out_trade_no: /^in-flight-/ })
+      .toArray();
     expect(states.map((tx) => tx.state)).toEqual(Array(7).fill('done'));
     expect((await t.call('/wallet/get', { _id: target })).body).toMatchObject({ balance_money: 70, frozen_money: 0 });
     await worker.stop();
@@ -196,7 +238,15 @@ describe('the payment indexes', () => {
       await ensurePaymentIndexes(db);
       const indexes = await db.collection('wallet_transaction').indexes();
       expect(indexes.find((index) => index.name === 'out_trade_no_1')).toMatchObject({ key: { out_trade_no: 1 }, unique: true });
-      expect(indexes.map((index) => index.name).sort()).toEqual(['_id_', 'out_trade_no_1', 'refund_of_1', 'state_1_lock_until_1', 'state_1_type_1_next_attempt_at_1', 'to_wallet_id_1__id_-1', 'wallet_id_1__id_-1']);
+      expect(indexes.map((index) => index.name).sort()).toEqual([
+        '_id_',
+        'out_trade_no_1',
+        'refund_of_1',
+        'state_1_lock_until_1',
+        'state_1_type_1_next_attempt_at_1',
+        'to_wallet_id_1__id_-1',
+        'wallet_id_1__id_-1',
+      ]);
       expect((await db.listCollections().toArray()).map((c) => c.name)).toEqual(['wallet_transaction']);
     } finally {
       await db.dropDatabase();

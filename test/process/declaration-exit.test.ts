@@ -23,9 +23,14 @@ describe('npm start with declaration mistakes', () => {
     lines.splice(metaLine + 1, 0, '  strict: true');
     writeFileSync(file, lines.join('\n'));
 
-    const proc = spawnService(childEnv({ MONGODB_URL: inject('mongoUrl'), MONGODB_DB: 'declaration_exit', RESULT_SCHEMAS_DIR: dir, LOG_LEVEL: 'fatal' }));
+    const proc = spawnService(
+      childEnv({ MONGODB_URL: inject('mongoUrl'), MONGODB_DB: 'declaration_exit', RESULT_SCHEMAS_DIR: dir, LOG_LEVEL: 'fatal' }),
+    );
     const { code } = await proc.exited;
-    const printed = proc.output().split('\n').filter((l) => l.startsWith(file));
+    const printed = proc
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith(file));
     expect({ code, printed }).toEqual({
       code: 2,
       printed: [

@@ -44,7 +44,11 @@ async function balances(): Promise<Array<{ balance: number; frozen: number; pend
   const docs = await db.collection('wallet').find({}).toArray();
   return wallets.map((id) => {
     const doc = docs.find((d) => d._id.toHexString() === id);
-    return { balance: doc?.balance_money as number, frozen: doc?.frozen_money as number, pending: (doc?.pending_transactions as unknown[]).length };
+    return {
+      balance: doc?.balance_money as number,
+      frozen: doc?.frozen_money as number,
+      pending: (doc?.pending_transactions as unknown[]).length,
+    };
   });
 }
 
@@ -65,7 +69,12 @@ describe('concurrent transfers across processes', () => {
     const plan = Array.from({ length: 200 }, (_, i) => {
       const from = Math.floor(random() * 4);
       const to = (from + 1 + Math.floor(random() * 3)) % 4;
-      return { from_wallet_id: wallets[from], to_wallet_id: wallets[to], money: 1 + Math.floor(random() * 900), out_trade_no: `storm-${i}` };
+      return {
+        from_wallet_id: wallets[from],
+        to_wallet_id: wallets[to],
+        money: 1 + Math.floor(random() * 900),
+        out_trade_no: `storm-${i}`,
+      };
     });
     const answers = await Promise.all(plan.map((body, i) => (apis[i % 2] as ApiProcess).call('/wallet/transfer', body)));
     const outcomes = answers.map(outcomeOf);
@@ -75,7 +84,9 @@ describe('concurrent transfers across processes', () => {
     // holds ran out, recovery finishes those
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect((await runCli(walletEnv(dbName), ['wallet', 'recover'])).code).toBe(0);
-    const states = new Map((await db.collection('wallet_transaction').find({ type: 'transfer' }).toArray()).map((tx) => [tx.out_trade_no as string, tx]));
+    const states = new Map(
+      (await db.collection('wallet_transaction').find({ type: 'transfer' }).toArray()).map((tx) => [tx.out_trade_no as string, tx]),
+    );
     const finals = plan.map((body) => states.get(body.out_trade_no)?.state);
     outcomes.forEach((outcome, i) => {
       const want = outcome === 'done' ? ['done'] : outcome === 'refused' ? ['canceled'] : ['done', 'canceled'];
@@ -86,7 +97,9 @@ describe('concurrent transfers across processes', () => {
 
     const after = await balances();
     expect(after.reduce((sum, w) => sum + w.balance, 0)).toBe(total);
-    expect(after.map((w) => ({ negative: w.balance < 0, frozen: w.frozen, pending: w.pending }))).toEqual(after.map(() => ({ negative: false, frozen: 0, pending: 0 })));
+    expect(after.map((w) => ({ negative: w.balance < 0, frozen: w.frozen, pending: w.pending }))).toEqual(
+      after.map(() => ({ negative: false, frozen: 0, pending: 0 })),
+    );
     // each wallet's balance is its start plus the transfers that ended done
     const expected = new Map(wallets.map((id, i) => [id, START[i] as number]));
     plan.forEach(({ from_wallet_id, to_wallet_id, money }, i) => {
@@ -121,17 +134,37 @@ describe('concurrent transfers across processes', () => {
     const before = await balances();
     const payer = before.reduce((best, w, i) => (w.balance > (before[best] as { balance: number }).balance ? i : best), 0);
     const merchant = (payer + 1) % wallets.length;
-    const collect = await (apis[0] as ApiProcess).call('/wallet/collect', { merchant_wallet_id: wallets[merchant], payer_wallet_id: wallets[payer], money: 1000, out_trade_no: 'race-order' });
+    const collect = await (apis[0] as ApiProcess).call('/wallet/collect', {
+      merchant_wallet_id: wallets[merchant],
+      payer_wallet_id: wallets[payer],
+      money: 1000,
+      out_trade_no: 'race-order',
+    });
     expect(collect.body.state).toBe('done');
     const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => (apis[i % 2] as ApiProcess).call('/wallet/refund', { collect_out_trade_no: 'race-order', money: 100, out_trade_no: `race-refund-${i}` })),
+      Array.from({ length: 20 }, (_, i) =>
+        (apis[i % 2] as ApiProcess).call('/wallet/refund', {
+          collect_out_trade_no: 'race-order',
+          money: 100,
+          out_trade_no: `race-refund-${i}`,
+        }),
+      ),
     );
     // every answer is a paid refund, a refusal for what is left, or (on a loaded machine) "in progress"
-    const outcomes = answers.map((a) => (a.status === 200 && a.body.state === 'done' ? 'done' : a.status === 202 ? 'in_progress' : `${a.status} ${a.body.error?.fields?.[0]?.messages?.[0]}`));
+    const outcomes = answers.map((a) =>
+      a.status === 200 && a.body.state === 'done'
+        ? 'done'
+        : a.status === 202
+          ? 'in_progress'
+          : `${a.status} ${a.body.error?.fields?.[0]?.messages?.[0]}`,
+    );
     expect(outcomes.filter((o) => !['done', 'in_progress', '409 is more than is left to refund'].includes(o))).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect((await runCli(walletEnv(dbName), ['wallet', 'recover'])).code).toBe(0);
-    const refunds = await db.collection('wallet_transaction').find({ type: 'refund', out_trade_no: /^race-refund-/ }).toArray();
+    const refunds = await db
+      .collection('wallet_transaction')
+      .find({ type: 'refund', out_trade_no: /^race-refund-/ })
+      .toArray();
     expect(refunds.filter((r) => r.state === 'done')).toHaveLength(10);
     expect(refunds.filter((r) => r.state === 'canceled')).toHaveLength(10);
     expect((await db.collection('wallet_transaction').findOne({ out_trade_no: 'race-order' }))?.refunded_money).toBe(1000);

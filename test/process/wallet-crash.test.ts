@@ -57,7 +57,12 @@ async function balanceOf(wallet: string): Promise<{ balance: number; frozen: num
 
 // who dies is who holds the transaction at that point on its way (flow.ts); the way to `canceled` is a decline by
 // the gateway, or a transfer to a disabled wallet
-const cases = crashPoints().map(({ point, type, end, actor }) => ({ point, type, crashes: actor === 'worker' ? 'worker' : 'api', outcome: end }));
+const cases = crashPoints().map(({ point, type, end, actor }) => ({
+  point,
+  type,
+  crashes: actor === 'worker' ? 'worker' : 'api',
+  outcome: end,
+}));
 
 describe('crash between any two steps, then recovery', () => {
   it('covers every step of recharge, withdraw, transfer, collect and refund', () => {
@@ -65,62 +70,76 @@ describe('crash between any two steps, then recovery', () => {
     expect(cases.filter((c) => c.crashes === 'worker').length).toBeGreaterThanOrEqual(10);
   });
 
-  it.each(cases)('$point ($crashes dies, ends $outcome)', async ({ point, type, crashes, outcome }) => {
-    // `from` is the wallet charged, `to` the one credited; the gateway kinds have `from` only
-    const from = pool.pop() as string;
-    const to = pool.pop() as string;
-    const inRequest = type === 'transfer' || type === 'collect' || type === 'refund';
-    const outTradeNo = `${outcome === 'canceled' && !inRequest ? 'decline-' : ''}${point}-${Date.now()}`;
-    // a refund pays back a collect: the payer (to) paid the merchant (from) first
-    const collected = `collected-${outTradeNo}`;
-    if (type === 'refund') expect((await api.call('/wallet/collect', { merchant_wallet_id: from, payer_wallet_id: to, money: MONEY, out_trade_no: collected })).body.state).toBe('done');
-    const before = { from: await balanceOf(from), to: await balanceOf(to) };
-    // the way to canceled of the kinds that finish in the request: the credited wallet refuses
-    if (outcome === 'canceled' && inRequest) await api.call('/wallet/mark_disable', { _id: to });
-    const path = `/wallet/${type}`;
-    const body = {
-      recharge: { wallet_id: from, money: MONEY, out_trade_no: outTradeNo },
-      withdraw: { wallet_id: from, money: MONEY, out_trade_no: outTradeNo },
-      transfer: { from_wallet_id: from, to_wallet_id: to, money: MONEY, out_trade_no: outTradeNo },
-      collect: { payer_wallet_id: from, merchant_wallet_id: to, money: MONEY, out_trade_no: outTradeNo },
-      refund: { collect_out_trade_no: collected, money: MONEY, out_trade_no: outTradeNo },
-    }[type];
+  it.each(cases)(
+    '$point ($crashes dies, ends $outcome)',
+    async ({ point, type, crashes, outcome }) => {
+      // `from` is the wallet charged, `to` the one credited; the gateway kinds have `from` only
+      const from = pool.pop() as string;
+      const to = pool.pop() as string;
+      const inRequest = type === 'transfer' || type === 'collect' || type === 'refund';
+      const outTradeNo = `${outcome === 'canceled' && !inRequest ? 'decline-' : ''}${point}-${Date.now()}`;
+      // a refund pays back a collect: the payer (to) paid the merchant (from) first
+      const collected = `collected-${outTradeNo}`;
+      if (type === 'refund')
+        expect(
+          (await api.call('/wallet/collect', { merchant_wallet_id: from, payer_wallet_id: to, money: MONEY, out_trade_no: collected })).body
+            .state,
+        ).toBe('done');
+      const before = { from: await balanceOf(from), to: await balanceOf(to) };
+      // the way to canceled of the kinds that finish in the request: the credited wallet refuses
+      if (outcome === 'canceled' && inRequest) await api.call('/wallet/mark_disable', { _id: to });
+      const path = `/wallet/${type}`;
+      const body = {
+        recharge: { wallet_id: from, money: MONEY, out_trade_no: outTradeNo },
+        withdraw: { wallet_id: from, money: MONEY, out_trade_no: outTradeNo },
+        transfer: { from_wallet_id: from, to_wallet_id: to, money: MONEY, out_trade_no: outTradeNo },
+        collect: { payer_wallet_id: from, merchant_wallet_id: to, money: MONEY, out_trade_no: outTradeNo },
+        refund: { collect_out_trade_no: collected, money: MONEY, out_trade_no: outTradeNo },
+      }[type];
 
-    const crashEnv = walletEnv(dbName, { CRASH_AT: point, WORKER: 'off' });
-    if (crashes === 'api') {
-      const doomed = await startApi(crashEnv);
-      await expect(doomed.call(path, body)).rejects.toThrow();
-      const { signal } = await doomed.proc.exited;
-      expect(signal).toBe('SIGKILL');
-      expect(doomed.proc.output()).toContain(`fault injection: SIGKILL at ${point}`);
-    } else {
-      expect((await api.call(path, body)).status).toBe(200);
-      const doomed = await startWorker(crashEnv);
-      const { signal } = await doomed.exited;
-      expect(signal).toBe('SIGKILL');
-      expect(doomed.output()).toContain(`fault injection: SIGKILL at ${point}`);
-    }
-    const stuck = await db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo });
-    expect(stuck, 'the crash left a transaction behind').not.toBeNull();
-    expect(isFinal(stuck?.state as TxState), `the crash left ${stuck?.state}`).toBe(false);
+      const crashEnv = walletEnv(dbName, { CRASH_AT: point, WORKER: 'off' });
+      if (crashes === 'api') {
+        const doomed = await startApi(crashEnv);
+        await expect(doomed.call(path, body)).rejects.toThrow();
+        const { signal } = await doomed.proc.exited;
+        expect(signal).toBe('SIGKILL');
+        expect(doomed.proc.output()).toContain(`fault injection: SIGKILL at ${point}`);
+      } else {
+        expect((await api.call(path, body)).status).toBe(200);
+        const doomed = await startWorker(crashEnv);
+        const { signal } = await doomed.exited;
+        expect(signal).toBe('SIGKILL');
+        expect(doomed.output()).toContain(`fault injection: SIGKILL at ${point}`);
+      }
+      const stuck = await db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo });
+      expect(stuck, 'the crash left a transaction behind').not.toBeNull();
+      expect(isFinal(stuck?.state as TxState), `the crash left ${stuck?.state}`).toBe(false);
 
-    // a fresh worker takes the lease once the dead one's lapses, sweeps, and talks to the gateway
-    const rescuer = await startWorker(walletEnv(dbName));
-    await waitUntil(async () => isFinal((await db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo }))?.state as TxState), `${point} to settle`);
-    rescuer.child.kill('SIGTERM');
-    await rescuer.exited;
+      // a fresh worker takes the lease once the dead one's lapses, sweeps, and talks to the gateway
+      const rescuer = await startWorker(walletEnv(dbName));
+      await waitUntil(
+        async () => isFinal((await db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo }))?.state as TxState),
+        `${point} to settle`,
+      );
+      rescuer.child.kill('SIGTERM');
+      await rescuer.exited;
 
-    const tx = await db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo });
-    expect(tx?.state).toBe(outcome);
-    const after = { from: await balanceOf(from), to: await balanceOf(to) };
-    const moved = outcome === 'done' ? MONEY : 0;
-    if (inRequest) {
-      expect(after).toEqual({ from: { balance: before.from.balance - moved, frozen: 0 }, to: { balance: before.to.balance + moved, frozen: 0 } });
-    } else {
-      expect(after.from).toEqual({ balance: before.from.balance + (type === 'recharge' ? moved : -moved), frozen: 0 });
-    }
-    const verify = await runVerify(walletEnv(dbName));
-    expect(verify.output).toContain('books OK');
-    expect(verify.code).toBe(0);
-  }, 90_000); // each case starts two or three processes: a budget for a loaded machine, not a speed claim
+      const tx = await db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo });
+      expect(tx?.state).toBe(outcome);
+      const after = { from: await balanceOf(from), to: await balanceOf(to) };
+      const moved = outcome === 'done' ? MONEY : 0;
+      if (inRequest) {
+        expect(after).toEqual({
+          from: { balance: before.from.balance - moved, frozen: 0 },
+          to: { balance: before.to.balance + moved, frozen: 0 },
+        });
+      } else {
+        expect(after.from).toEqual({ balance: before.from.balance + (type === 'recharge' ? moved : -moved), frozen: 0 });
+      }
+      const verify = await runVerify(walletEnv(dbName));
+      expect(verify.output).toContain('books OK');
+      expect(verify.code).toBe(0);
+    },
+    90_000,
+  ); // each case starts two or three processes: a budget for a loaded machine, not a speed claim
 });

@@ -56,8 +56,15 @@ describe('a wallet write that arrives after its lock could have run out', () => 
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     // this API process freezes for 3 s right before crediting the destination; its lock lasts 800 ms
-    const frozen = await startApi(walletEnv(dbName, { WORKER: 'off', STALL_AT: 'transfer.before_apply_transfer_destination', STALL_MS: '3000' }));
-    const answer = await frozen.call('/wallet/transfer', { from_wallet_id: from, to_wallet_id: to, money: 700, out_trade_no: 'stale-transfer' });
+    const frozen = await startApi(
+      walletEnv(dbName, { WORKER: 'off', STALL_AT: 'transfer.before_apply_transfer_destination', STALL_MS: '3000' }),
+    );
+    const answer = await frozen.call('/wallet/transfer', {
+      from_wallet_id: from,
+      to_wallet_id: to,
+      money: 700,
+      out_trade_no: 'stale-transfer',
+    });
     expect(frozen.proc.output()).toContain('fault injection: stalling 3000 ms at transfer.before_apply_transfer_destination');
     expect(frozen.proc.output()).toContain('fault injection: resumed at transfer.before_apply_transfer_destination');
     // recovery finished the transfer while the request slept; the late credit was refused, the request says so

@@ -9,7 +9,13 @@ let someAccount: string;
 beforeAll(async () => {
   t = await startTestService({ monitorCommands: true });
   const now = new Date();
-  const groups = Array.from({ length: 5 }, (_, i) => ({ _id: new ObjectId(), name: `g${i}`, state: 100, created_at: now, updated_at: now }));
+  const groups = Array.from({ length: 5 }, (_, i) => ({
+    _id: new ObjectId(),
+    name: `g${i}`,
+    state: 100,
+    created_at: now,
+    updated_at: now,
+  }));
   await t.db.collection('group').insertMany(groups);
   const accounts = Array.from({ length: 150 }, (_, i) => ({
     _id: new ObjectId(),
@@ -31,7 +37,10 @@ async function commandsOf(path: string, body: object) {
   t.commands.length = 0;
   const res = await t.call(path, body);
   expect(res.status).toBe(200);
-  return { res, commands: t.commands.map((c) => ({ name: c.commandName, collection: c.command[c.commandName] as string, command: c.command })) };
+  return {
+    res,
+    commands: t.commands.map((c) => ({ name: c.commandName, collection: c.command[c.commandName] as string, command: c.command })),
+  };
 }
 
 describe('database commands per request', () => {
@@ -71,7 +80,14 @@ describe('database commands per request', () => {
 describe('database commands of batch_delete (reference checks batched)', () => {
   async function deleteCommands(count: number): Promise<string[]> {
     const now = new Date();
-    const accounts = Array.from({ length: count }, (_, i) => ({ _id: new ObjectId(), name: `del${i}`, phone: `del-${count}-${i}`, state: 100, created_at: now, updated_at: now }));
+    const accounts = Array.from({ length: count }, (_, i) => ({
+      _id: new ObjectId(),
+      name: `del${i}`,
+      phone: `del-${count}-${i}`,
+      state: 100,
+      created_at: now,
+      updated_at: now,
+    }));
     await t.db.collection('account').insertMany(accounts);
     const { res, commands } = await commandsOf('/account/batch_delete', { _ids: accounts.map((a) => a._id.toHexString()) });
     expect(res.body).toEqual({ ok: true, matched_count: count, modified_count: count });

@@ -58,9 +58,13 @@ describe('account/create', () => {
 
   it('returns invalid_params naming group_id when the group does not exist or is deleted', async () => {
     const ghost = new ObjectId().toHexString();
-    expectError(await t.call('/account/create', { name: 'a', phone: nextPhone(), state: 100, group_id: ghost }), 400, 'invalid_params', 'Invalid parameter group_id: no group with this id', [
-      { field: 'group_id', messages: ['no group with this id'] },
-    ]);
+    expectError(
+      await t.call('/account/create', { name: 'a', phone: nextPhone(), state: 100, group_id: ghost }),
+      400,
+      'invalid_params',
+      'Invalid parameter group_id: no group with this id',
+      [{ field: 'group_id', messages: ['no group with this id'] }],
+    );
     const deleted = (await t.call('/group/create', { name: 'gone' })).body._id as string;
     await t.call('/group/mark_delete', { _id: deleted });
     const res = await t.call('/account/create', { name: 'a', phone: nextPhone(), state: 100, group_id: deleted });
@@ -71,7 +75,9 @@ describe('account/create', () => {
   it('returns conflict for a phone or identity_card_id already taken, and allows many accounts without identity_card_id', async () => {
     const phone = nextPhone();
     await createAccount({ phone, identity_card_id: 'ID-0001' });
-    expectError(await t.call('/account/create', { name: 'b', phone, state: 100 }), 409, 'conflict', 'Duplicate value for phone', [{ field: 'phone', messages: ['is already taken'] }]);
+    expectError(await t.call('/account/create', { name: 'b', phone, state: 100 }), 409, 'conflict', 'Duplicate value for phone', [
+      { field: 'phone', messages: ['is already taken'] },
+    ]);
     expectError(
       await t.call('/account/create', { name: 'c', phone: nextPhone(), state: 100, identity_card_id: 'ID-0001' }),
       409,
@@ -102,10 +108,16 @@ describe('account/get', () => {
   it('returns not_found for an unknown id, invalid_params for a malformed one', async () => {
     const ghost = new ObjectId().toHexString();
     expectError(await t.call('/account/get', { _id: ghost }), 404, 'not_found', `account ${ghost} not found`);
-    expectError(await t.call('/account/get', { _id: '123' }), 400, 'invalid_params', 'Invalid parameter _id: must be an ObjectId (24 hex characters)', [
-      { field: '_id', messages: ['must be an ObjectId (24 hex characters)'] },
+    expectError(
+      await t.call('/account/get', { _id: '123' }),
+      400,
+      'invalid_params',
+      'Invalid parameter _id: must be an ObjectId (24 hex characters)',
+      [{ field: '_id', messages: ['must be an ObjectId (24 hex characters)'] }],
+    );
+    expectError(await t.call('/account/get', {}), 400, 'invalid_params', 'Invalid parameter _id: is required', [
+      { field: '_id', messages: ['is required'] },
     ]);
-    expectError(await t.call('/account/get', {}), 400, 'invalid_params', 'Invalid parameter _id: is required', [{ field: '_id', messages: ['is required'] }]);
   });
 });
 
@@ -114,16 +126,19 @@ describe('account/find', () => {
   const prefix = 'Finder';
   beforeAll(async () => {
     ids = [];
-    for (let i = 0; i < 7; i++) ids.push(await createAccount({ name: `${prefix} ${i}`, state: i % 2 === 0 ? 100 : 200, group_id: i < 3 ? groupId : undefined }));
+    for (let i = 0; i < 7; i++)
+      ids.push(await createAccount({ name: `${prefix} ${i}`, state: i % 2 === 0 ? 100 : 200, group_id: i < 3 ? groupId : undefined }));
     // a name with regex characters, to prove the text filters match literally
     ids.push(await createAccount({ name: `${prefix} a.b*` }));
   });
 
-  it('answers {_meta, data} with the seed\'s account_list_item rows {_id, name}, newest first, 30 a page by default', async () => {
+  it("answers {_meta, data} with the seed's account_list_item rows {_id, name}, newest first, 30 a page by default", async () => {
     const res = await t.call('/account/find', { name__icontains: prefix });
     expect(res.status).toBe(200);
     expect(res.body._meta).toEqual({ has_more: false, page: 1, page_size: 30, result_count: 8 });
-    expect(res.body.data).toEqual([...ids].reverse().map((id, i) => ({ _id: id, name: i === 0 ? `${prefix} a.b*` : `${prefix} ${7 - i}` })));
+    expect(res.body.data).toEqual(
+      [...ids].reverse().map((id, i) => ({ _id: id, name: i === 0 ? `${prefix} a.b*` : `${prefix} ${7 - i}` })),
+    );
   });
 
   it('find_detail answers the same rows as account_detail, group_info loaded', async () => {
@@ -164,24 +179,40 @@ describe('account/find', () => {
   });
 
   it('refuses an undeclared sort field, listing the sortable ones', async () => {
-    expectError(await t.call('/account/find', { _sort: 'phone' }), 400, 'invalid_params', 'Invalid parameter _sort: cannot sort by "phone" (sortable: name, _id, created_at)', [
-      { field: '_sort', messages: ['cannot sort by "phone" (sortable: name, _id, created_at)'] },
-    ]);
+    expectError(
+      await t.call('/account/find', { _sort: 'phone' }),
+      400,
+      'invalid_params',
+      'Invalid parameter _sort: cannot sort by "phone" (sortable: name, _id, created_at)',
+      [{ field: '_sort', messages: ['cannot sort by "phone" (sortable: name, _id, created_at)'] }],
+    );
   });
 
   it('refuses an undeclared filter, listing the filters find has', async () => {
     const hint = 'is not a known param (filters: name, name__icontains, state, state__in, group_id; also _meta, _sort)';
-    expectError(await t.call('/account/find', { phone: '1' }), 400, 'invalid_params', `Invalid parameter phone: ${hint}`, [{ field: 'phone', messages: [hint] }]);
+    expectError(await t.call('/account/find', { phone: '1' }), 400, 'invalid_params', `Invalid parameter phone: ${hint}`, [
+      { field: 'phone', messages: [hint] },
+    ]);
   });
 
   it('refuses page sizes beyond 100, page 0 and operator objects', async () => {
-    expectError(await t.call('/account/find', { _meta: { limit: 101 } }), 400, 'invalid_params', 'Invalid parameter _meta.limit: must be <= 100', [
-      { field: '_meta.limit', messages: ['must be <= 100'] },
+    expectError(
+      await t.call('/account/find', { _meta: { limit: 101 } }),
+      400,
+      'invalid_params',
+      'Invalid parameter _meta.limit: must be <= 100',
+      [{ field: '_meta.limit', messages: ['must be <= 100'] }],
+    );
+    expectError(
+      await t.call('/account/find', { _meta: { page: 0 } }),
+      400,
+      'invalid_params',
+      'Invalid parameter _meta.page: must be >= 1',
+      [{ field: '_meta.page', messages: ['must be >= 1'] }],
+    );
+    expectError(await t.call('/account/find', { name: { $ne: null } }), 400, 'invalid_params', 'Invalid parameter name: must be a string', [
+      { field: 'name', messages: ['must be a string'] },
     ]);
-    expectError(await t.call('/account/find', { _meta: { page: 0 } }), 400, 'invalid_params', 'Invalid parameter _meta.page: must be >= 1', [
-      { field: '_meta.page', messages: ['must be >= 1'] },
-    ]);
-    expectError(await t.call('/account/find', { name: { $ne: null } }), 400, 'invalid_params', 'Invalid parameter name: must be a string', [{ field: 'name', messages: ['must be a string'] }]);
   });
 });
 
@@ -195,9 +226,13 @@ describe('account/find_one', () => {
   });
 
   it('refuses none or both keys, and returns not_found for no match', async () => {
-    expectError(await t.call('/account/find_one', {}), 400, 'invalid_params', 'Invalid parameter phone: one of phone, identity_card_id is required', [
-      { field: 'phone', messages: ['one of phone, identity_card_id is required'] },
-    ]);
+    expectError(
+      await t.call('/account/find_one', {}),
+      400,
+      'invalid_params',
+      'Invalid parameter phone: one of phone, identity_card_id is required',
+      [{ field: 'phone', messages: ['one of phone, identity_card_id is required'] }],
+    );
     expectError(
       await t.call('/account/find_one', { phone: '123', identity_card_id: 'ID-x' }),
       400,
@@ -244,38 +279,59 @@ describe('account/update', () => {
 
   it('refuses null for a required field, saying it cannot be removed', async () => {
     const id = await createAccount();
-    expectError(await t.call('/account/update', { _id: id, name: null }), 400, 'invalid_params', 'Invalid parameter name: cannot be removed (it is required)', [
-      { field: 'name', messages: ['cannot be removed (it is required)'] },
-    ]);
+    expectError(
+      await t.call('/account/update', { _id: id, name: null }),
+      400,
+      'invalid_params',
+      'Invalid parameter name: cannot be removed (it is required)',
+      [{ field: 'name', messages: ['cannot be removed (it is required)'] }],
+    );
   });
 
   it('refuses an update without a field, saying that no field was given', async () => {
     const id = await createAccount();
-    expectError(await t.call('/account/update', { _id: id }), 400, 'invalid_params', 'No field to change was given (update takes at least one of name, phone, identity_card_id, group_id, labels)');
+    expectError(
+      await t.call('/account/update', { _id: id }),
+      400,
+      'invalid_params',
+      'No field to change was given (update takes at least one of name, phone, identity_card_id, group_id, labels)',
+    );
   });
 
   it('refuses state, which only the mark_* transitions change', async () => {
     const id = await createAccount();
-    expectError(await t.call('/account/update', { _id: id, state: 200 }), 400, 'invalid_params', 'Invalid parameter state: is changed by mark_disable, mark_enable, not by update', [
-      { field: 'state', messages: ['is changed by mark_disable, mark_enable, not by update'] },
-    ]);
+    expectError(
+      await t.call('/account/update', { _id: id, state: 200 }),
+      400,
+      'invalid_params',
+      'Invalid parameter state: is changed by mark_disable, mark_enable, not by update',
+      [{ field: 'state', messages: ['is changed by mark_disable, mark_enable, not by update'] }],
+    );
     expect((await stored(id))?.state).toBe(100);
   });
 
   it('refuses a name made only of whitespace', async () => {
     const id = await createAccount();
-    expectError(await t.call('/account/update', { _id: id, name: ' \t ' }), 400, 'invalid_params', 'Invalid parameter name: must not be blank (only whitespace)', [
-      { field: 'name', messages: ['must not be blank (only whitespace)'] },
-    ]);
+    expectError(
+      await t.call('/account/update', { _id: id, name: ' \t ' }),
+      400,
+      'invalid_params',
+      'Invalid parameter name: must not be blank (only whitespace)',
+      [{ field: 'name', messages: ['must not be blank (only whitespace)'] }],
+    );
   });
 
   it('refuses an unknown group and a taken phone', async () => {
     const id = await createAccount();
     const ghost = new ObjectId().toHexString();
-    expect((await t.call('/account/update', { _id: id, group_id: ghost })).body.error.fields).toEqual([{ field: 'group_id', messages: ['no group with this id'] }]);
+    expect((await t.call('/account/update', { _id: id, group_id: ghost })).body.error.fields).toEqual([
+      { field: 'group_id', messages: ['no group with this id'] },
+    ]);
     const taken = nextPhone();
     await createAccount({ phone: taken });
-    expectError(await t.call('/account/update', { _id: id, phone: taken }), 409, 'conflict', 'Duplicate value for phone', [{ field: 'phone', messages: ['is already taken'] }]);
+    expectError(await t.call('/account/update', { _id: id, phone: taken }), 409, 'conflict', 'Duplicate value for phone', [
+      { field: 'phone', messages: ['is already taken'] },
+    ]);
   });
 
   it('returns not_found for an unknown or deleted account', async () => {
@@ -298,7 +354,9 @@ describe('account/mark_disable, mark_enable', () => {
 
   it('returns conflict from the wrong state and not_found for an unknown account', async () => {
     const id = await createAccount({ state: 200 });
-    expectError(await t.call('/account/mark_disable', { _id: id }), 409, 'conflict', 'state is 200; this action needs 100', [{ field: 'state', messages: ['is 200'] }]);
+    expectError(await t.call('/account/mark_disable', { _id: id }), 409, 'conflict', 'state is 200; this action needs 100', [
+      { field: 'state', messages: ['is 200'] },
+    ]);
     const ghost = new ObjectId().toHexString();
     expectError(await t.call('/account/mark_enable', { _id: ghost }), 404, 'not_found', `account ${ghost} not found`);
   });
@@ -328,7 +386,9 @@ describe('account/mark_delete', () => {
 describe('account/batch_create', () => {
   it('creates every doc and answers {ok, created_count, _ids} in order', async () => {
     const phones = [nextPhone(), nextPhone(), nextPhone()];
-    const res = await t.call('/account/batch_create', { docs: phones.map((phone, i) => ({ name: `batch ${i}`, phone, state: 100, group_id: groupId })) });
+    const res = await t.call('/account/batch_create', {
+      docs: phones.map((phone, i) => ({ name: `batch ${i}`, phone, state: 100, group_id: groupId })),
+    });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       ok: true,
@@ -362,25 +422,51 @@ describe('account/batch_create', () => {
   it('refuses the whole batch for an unknown group, a repeated phone or a phone already taken', async () => {
     const before = await t.db.collection('account').countDocuments();
     const ghost = new ObjectId().toHexString();
-    const unknownGroup = await t.call('/account/batch_create', { docs: [{ name: 'a', phone: nextPhone(), state: 100 }, { name: 'b', phone: nextPhone(), state: 100, group_id: ghost }] });
-    expectError(unknownGroup, 400, 'invalid_params', 'Invalid parameter docs[1].group_id: no group with this id', [{ field: 'docs[1].group_id', messages: ['no group with this id'] }]);
+    const unknownGroup = await t.call('/account/batch_create', {
+      docs: [
+        { name: 'a', phone: nextPhone(), state: 100 },
+        { name: 'b', phone: nextPhone(), state: 100, group_id: ghost },
+      ],
+    });
+    expectError(unknownGroup, 400, 'invalid_params', 'Invalid parameter docs[1].group_id: no group with this id', [
+      { field: 'docs[1].group_id', messages: ['no group with this id'] },
+    ]);
 
     const phone = nextPhone();
-    const repeated = await t.call('/account/batch_create', { docs: [{ name: 'a', phone, state: 100 }, { name: 'b', phone: nextPhone(), state: 100 }, { name: 'c', phone, state: 100 }] });
-    expectError(repeated, 409, 'conflict', 'Duplicate values in the batch', [{ field: 'docs[2].phone', messages: ['repeats docs[0].phone'] }]);
+    const repeated = await t.call('/account/batch_create', {
+      docs: [
+        { name: 'a', phone, state: 100 },
+        { name: 'b', phone: nextPhone(), state: 100 },
+        { name: 'c', phone, state: 100 },
+      ],
+    });
+    expectError(repeated, 409, 'conflict', 'Duplicate values in the batch', [
+      { field: 'docs[2].phone', messages: ['repeats docs[0].phone'] },
+    ]);
 
     const taken = nextPhone();
     await createAccount({ phone: taken });
-    const existing = await t.call('/account/batch_create', { docs: [{ name: 'a', phone: nextPhone(), state: 100 }, { name: 'b', phone: taken, state: 100 }] });
-    expectError(existing, 409, 'conflict', 'Duplicate value for docs[1].phone', [{ field: 'docs[1].phone', messages: ['is already taken'] }]);
+    const existing = await t.call('/account/batch_create', {
+      docs: [
+        { name: 'a', phone: nextPhone(), state: 100 },
+        { name: 'b', phone: taken, state: 100 },
+      ],
+    });
+    expectError(existing, 409, 'conflict', 'Duplicate value for docs[1].phone', [
+      { field: 'docs[1].phone', messages: ['is already taken'] },
+    ]);
     expect(await t.db.collection('account').countDocuments()).toBe(before + 1);
   });
 
   it('refuses more than 1000 docs', async () => {
     const docs = Array.from({ length: 1001 }, (_, i) => ({ name: `n${i}`, phone: `p${i}xx`, state: 100 }));
-    expectError(await t.call('/account/batch_create', { docs }), 400, 'invalid_params', 'Invalid parameter docs: must have at most 1000 items', [
-      { field: 'docs', messages: ['must have at most 1000 items'] },
-    ]);
+    expectError(
+      await t.call('/account/batch_create', { docs }),
+      400,
+      'invalid_params',
+      'Invalid parameter docs: must have at most 1000 items',
+      [{ field: 'docs', messages: ['must have at most 1000 items'] }],
+    );
   });
 
   it('takes back what it wrote when the database refuses a doc mid-batch', async () => {
@@ -388,7 +474,9 @@ describe('account/batch_create', () => {
     const phone = nextPhone();
     const before = await t.db.collection('account').countDocuments();
     const [batch, single] = await Promise.all([
-      t.call('/account/batch_create', { docs: Array.from({ length: 200 }, (_, i) => ({ name: `big ${i}`, phone: i === 199 ? phone : nextPhone(), state: 100 })) }),
+      t.call('/account/batch_create', {
+        docs: Array.from({ length: 200 }, (_, i) => ({ name: `big ${i}`, phone: i === 199 ? phone : nextPhone(), state: 100 })),
+      }),
       t.call('/account/create', { name: 'single', phone, state: 100 }),
     ]);
     const after = await t.db.collection('account').countDocuments();
@@ -407,7 +495,12 @@ describe('account/batch_update', () => {
   it('changes each doc by _id and answers {ok, matched_count, modified_count}', async () => {
     const a = await createAccount({ name: 'bu-a' });
     const b = await createAccount({ name: 'bu-b', group_id: groupId });
-    const res = await t.call('/account/batch_update', { docs: [{ _id: a, name: 'bu-a2', group_id: groupId }, { _id: b, group_id: null, labels: ['x'] }] });
+    const res = await t.call('/account/batch_update', {
+      docs: [
+        { _id: a, name: 'bu-a2', group_id: groupId },
+        { _id: b, group_id: null, labels: ['x'] },
+      ],
+    });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ ok: true, matched_count: 2, modified_count: 2 });
     expect(await stored(a)).toMatchObject({ name: 'bu-a2', group_id: new ObjectId(groupId) });
@@ -420,17 +513,44 @@ describe('account/batch_update', () => {
     const a = await createAccount({ name: 'keep-a' });
     const b = await createAccount({ name: 'keep-b' });
     const ghost = new ObjectId().toHexString();
-    expectError(await t.call('/account/batch_update', { docs: [{ _id: a, name: 'changed' }, { _id: ghost, name: 'x' }] }), 404, 'not_found', '1 of the records do not exist', [
-      { field: 'docs[1]._id', messages: ['no account with this id'] },
-    ]);
-    expectError(await t.call('/account/batch_update', { docs: [{ _id: a, name: 'changed' }, { _id: a, labels: [] }] }), 400, 'invalid_params', 'Invalid parameter docs[1]._id: repeats docs[0]._id', [
-      { field: 'docs[1]._id', messages: ['repeats docs[0]._id'] },
-    ]);
+    expectError(
+      await t.call('/account/batch_update', {
+        docs: [
+          { _id: a, name: 'changed' },
+          { _id: ghost, name: 'x' },
+        ],
+      }),
+      404,
+      'not_found',
+      '1 of the records do not exist',
+      [{ field: 'docs[1]._id', messages: ['no account with this id'] }],
+    );
+    expectError(
+      await t.call('/account/batch_update', {
+        docs: [
+          { _id: a, name: 'changed' },
+          { _id: a, labels: [] },
+        ],
+      }),
+      400,
+      'invalid_params',
+      'Invalid parameter docs[1]._id: repeats docs[0]._id',
+      [{ field: 'docs[1]._id', messages: ['repeats docs[0]._id'] }],
+    );
     const taken = nextPhone();
     await createAccount({ phone: taken });
-    expectError(await t.call('/account/batch_update', { docs: [{ _id: a, name: 'changed' }, { _id: b, phone: taken }] }), 409, 'conflict', 'Duplicate value for docs[1].phone', [
-      { field: 'docs[1].phone', messages: ['is already taken'] },
-    ]);
+    expectError(
+      await t.call('/account/batch_update', {
+        docs: [
+          { _id: a, name: 'changed' },
+          { _id: b, phone: taken },
+        ],
+      }),
+      409,
+      'conflict',
+      'Duplicate value for docs[1].phone',
+      [{ field: 'docs[1].phone', messages: ['is already taken'] }],
+    );
     expect((await stored(a))?.name).toBe('keep-a');
     expect((await stored(b))?.name).toBe('keep-b');
   });
@@ -449,10 +569,20 @@ describe('account/batch_delete', () => {
   });
 
   it('refuses an empty or malformed id list', async () => {
-    expectError(await t.call('/account/batch_delete', { _ids: [] }), 400, 'invalid_params', 'Invalid parameter _ids: must have at least 1 item', [{ field: '_ids', messages: ['must have at least 1 item'] }]);
-    expectError(await t.call('/account/batch_delete', { _ids: ['x'] }), 400, 'invalid_params', 'Invalid parameter _ids[0]: must be an ObjectId (24 hex characters)', [
-      { field: '_ids[0]', messages: ['must be an ObjectId (24 hex characters)'] },
-    ]);
+    expectError(
+      await t.call('/account/batch_delete', { _ids: [] }),
+      400,
+      'invalid_params',
+      'Invalid parameter _ids: must have at least 1 item',
+      [{ field: '_ids', messages: ['must have at least 1 item'] }],
+    );
+    expectError(
+      await t.call('/account/batch_delete', { _ids: ['x'] }),
+      400,
+      'invalid_params',
+      'Invalid parameter _ids[0]: must be an ObjectId (24 hex characters)',
+      [{ field: '_ids[0]', messages: ['must be an ObjectId (24 hex characters)'] }],
+    );
   });
 });
 
@@ -462,7 +592,10 @@ describe('races between writes and deletes (whichever way each round goes)', () 
     for (let round = 0; round < 15; round++) {
       const target = (await t.call('/group/create', { name: `race-target-${round}` })).body._id as string;
       const account = await createAccount({ group_id: home });
-      const [updated, deleted] = await Promise.all([t.call('/account/update', { _id: account, group_id: target }), t.call('/group/mark_delete', { _id: target })]);
+      const [updated, deleted] = await Promise.all([
+        t.call('/account/update', { _id: account, group_id: target }),
+        t.call('/group/mark_delete', { _id: target }),
+      ]);
       const doc = await stored(account);
       const targetLive = (await t.db.collection('group').findOne({ _id: new ObjectId(target), deleted_at: null })) !== null;
       if (doc?.group_id?.equals(new ObjectId(target))) expect(targetLive, `round ${round}`).toBe(true);
@@ -475,8 +608,13 @@ describe('races between writes and deletes (whichever way each round goes)', () 
     for (let round = 0; round < 15; round++) {
       const a1 = await createAccount();
       const a2 = await createAccount();
-      const [batch, wallet] = await Promise.all([t.call('/account/batch_delete', { _ids: [a1, a2] }), t.call('/wallet/create', { account_id: a1 })]);
-      const deleted = await t.db.collection('account').countDocuments({ _id: { $in: [new ObjectId(a1), new ObjectId(a2)] }, deleted_at: { $ne: null } });
+      const [batch, wallet] = await Promise.all([
+        t.call('/account/batch_delete', { _ids: [a1, a2] }),
+        t.call('/wallet/create', { account_id: a1 }),
+      ]);
+      const deleted = await t.db
+        .collection('account')
+        .countDocuments({ _id: { $in: [new ObjectId(a1), new ObjectId(a2)] }, deleted_at: { $ne: null } });
       expect([0, 2], `round ${round}: ${batch.status}/${wallet.status}`).toContain(deleted);
       if (batch.status === 200) {
         expect(deleted).toBe(2);
@@ -493,7 +631,12 @@ describe('races between writes and deletes (whichever way each round goes)', () 
       const a = await createAccount({ name: 'keep' });
       const b = await createAccount({ name: 'keep' });
       const [batch] = await Promise.all([
-        t.call('/account/batch_update', { docs: [{ _id: a, name: `changed-${round}` }, { _id: b, name: `changed-${round}` }] }),
+        t.call('/account/batch_update', {
+          docs: [
+            { _id: a, name: `changed-${round}` },
+            { _id: b, name: `changed-${round}` },
+          ],
+        }),
         t.call('/account/mark_delete', { _id: b }),
       ]);
       const docA = await stored(a);

@@ -36,10 +36,16 @@ describe('group/create', () => {
   });
 
   it('returns invalid_params for a missing name or a bad state', async () => {
-    expectError(await t.call('/group/create', {}), 400, 'invalid_params', 'Invalid parameter name: is required', [{ field: 'name', messages: ['is required'] }]);
-    expectError(await t.call('/group/create', { name: 'x', state: 150 }), 400, 'invalid_params', 'Invalid parameter state: must be one of 100, 200', [
-      { field: 'state', messages: ['must be one of 100, 200'] },
+    expectError(await t.call('/group/create', {}), 400, 'invalid_params', 'Invalid parameter name: is required', [
+      { field: 'name', messages: ['is required'] },
     ]);
+    expectError(
+      await t.call('/group/create', { name: 'x', state: 150 }),
+      400,
+      'invalid_params',
+      'Invalid parameter state: must be one of 100, 200',
+      [{ field: 'state', messages: ['must be one of 100, 200'] }],
+    );
   });
 });
 
@@ -84,7 +90,12 @@ describe('group/get, find, select, update', () => {
 
   it('refuses an update that changes nothing', async () => {
     const id = await createGroup('nothing-to-do');
-    expectError(await t.call('/group/update', { _id: id }), 400, 'invalid_params', 'No field to change was given (update takes at least one of name, state)');
+    expectError(
+      await t.call('/group/update', { _id: id }),
+      400,
+      'invalid_params',
+      'No field to change was given (update takes at least one of name, state)',
+    );
   });
 });
 
@@ -108,7 +119,9 @@ describe('group/mark_delete', () => {
     const account = await t.call('/account/create', { name: 'member', phone: '10000000001', state: 100, group_id: id });
     expect(account.status).toBe(200);
     const conflict = (res: typeof account) =>
-      expectError(res, 409, 'conflict', `group ${id} is still referenced by account.group_id`, [{ field: '_id', messages: ['still referenced by account'] }]);
+      expectError(res, 409, 'conflict', `group ${id} is still referenced by account.group_id`, [
+        { field: '_id', messages: ['still referenced by account'] },
+      ]);
 
     conflict(await t.call('/group/mark_delete', { _id: id }));
     expect((await t.call('/account/mark_disable', { _id: account.body._id })).status).toBe(200);
@@ -139,25 +152,37 @@ describe('group/mark_delete', () => {
 describe('group/update refuses to remove what cannot be absent', () => {
   it('refuses null for state, which has a default', async () => {
     const id = await createGroup('keeps-its-state');
-    expectError(await t.call('/group/update', { _id: id, state: null }), 400, 'invalid_params', 'Invalid parameter state: cannot be removed (it has a default)', [
-      { field: 'state', messages: ['cannot be removed (it has a default)'] },
-    ]);
+    expectError(
+      await t.call('/group/update', { _id: id, state: null }),
+      400,
+      'invalid_params',
+      'Invalid parameter state: cannot be removed (it has a default)',
+      [{ field: 'state', messages: ['cannot be removed (it has a default)'] }],
+    );
     expect((await t.db.collection('group').findOne({ _id: new ObjectId(id) }))?.state).toBe(100);
   });
 
   it('refuses null for name, which is required', async () => {
     const id = await createGroup('keeps-its-name');
-    expectError(await t.call('/group/update', { _id: id, name: null }), 400, 'invalid_params', 'Invalid parameter name: cannot be removed (it is required)', [
-      { field: 'name', messages: ['cannot be removed (it is required)'] },
-    ]);
+    expectError(
+      await t.call('/group/update', { _id: id, name: null }),
+      400,
+      'invalid_params',
+      'Invalid parameter name: cannot be removed (it is required)',
+      [{ field: 'name', messages: ['cannot be removed (it is required)'] }],
+    );
   });
 });
 
 describe('group/create refuses blank names', () => {
   it('refuses a name made only of whitespace', async () => {
-    expectError(await t.call('/group/create', { name: '   ' }), 400, 'invalid_params', 'Invalid parameter name: must not be blank (only whitespace)', [
-      { field: 'name', messages: ['must not be blank (only whitespace)'] },
-    ]);
+    expectError(
+      await t.call('/group/create', { name: '   ' }),
+      400,
+      'invalid_params',
+      'Invalid parameter name: must not be blank (only whitespace)',
+      [{ field: 'name', messages: ['must not be blank (only whitespace)'] }],
+    );
   });
 });
 
@@ -165,7 +190,12 @@ describe('group batch actions', () => {
   it('batch_update renames several groups at once', async () => {
     const a = await createGroup('bu-1');
     const b = await createGroup('bu-2');
-    const res = await t.call('/group/batch_update', { docs: [{ _id: a, name: 'bu-1x' }, { _id: b, state: 200 }] });
+    const res = await t.call('/group/batch_update', {
+      docs: [
+        { _id: a, name: 'bu-1x' },
+        { _id: b, state: 200 },
+      ],
+    });
     expect(res.body).toEqual({ ok: true, matched_count: 2, modified_count: 2 });
     expect((await t.call('/group/get', { _id: b })).body).toMatchObject({ name: 'bu-2', state: 200 });
   });
@@ -180,10 +210,16 @@ describe('group batch actions', () => {
     const free = await createGroup('bd-free');
     const busy = await createGroup('bd-busy');
     expect((await t.call('/account/create', { name: 'member', phone: '10000000777', state: 100, group_id: busy })).status).toBe(200);
-    expectError(await t.call('/group/batch_delete', { _ids: [free, busy] }), 409, 'conflict', `group ${busy} is still referenced by account.group_id`, [
-      { field: '_ids[1]', messages: ['still referenced by account'] },
-    ]);
-    expect(await t.db.collection('group').countDocuments({ _id: { $in: [new ObjectId(free), new ObjectId(busy)] }, deleted_at: null })).toBe(2);
+    expectError(
+      await t.call('/group/batch_delete', { _ids: [free, busy] }),
+      409,
+      'conflict',
+      `group ${busy} is still referenced by account.group_id`,
+      [{ field: '_ids[1]', messages: ['still referenced by account'] }],
+    );
+    expect(
+      await t.db.collection('group').countDocuments({ _id: { $in: [new ObjectId(free), new ObjectId(busy)] }, deleted_at: null }),
+    ).toBe(2);
   });
 });
 
@@ -193,6 +229,11 @@ describe('group/select never cuts the list silently', () => {
     const now = new Date();
     const groups = Array.from({ length: 1001 }, (_, i) => ({ name: `many-${i}`, state: 200, created_at: now, updated_at: now }));
     await t.db.collection('group').insertMany(groups);
-    expectError(await t.call('/group/select', { state: 200 }), 400, 'too_many_results', 'More than 1000 group records match; narrow the filters or page through group/find');
+    expectError(
+      await t.call('/group/select', { state: 200 }),
+      400,
+      'too_many_results',
+      'More than 1000 group records match; narrow the filters or page through group/find',
+    );
   });
 });

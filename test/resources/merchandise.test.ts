@@ -13,7 +13,15 @@ afterAll(async () => {
 describe('merchandise', () => {
   it('answers get with every declared field and its firms loaded', async () => {
     const firm = (await t.call('/firm/create', { name: 'Testowa', nip: '5260250274' }).expect(200)).body._id as string;
-    const created = await t.call('/merchandise/create', { display_name: 'Paleta', default_address_postalcode: '00-001', last_lat: 15, last_lon: 52, firm_id: firm }).expect(200);
+    const created = await t
+      .call('/merchandise/create', {
+        display_name: 'Paleta',
+        default_address_postalcode: '00-001',
+        last_lat: 15,
+        last_lon: 52,
+        firm_id: firm,
+      })
+      .expect(200);
 
     const res = await t.call('/merchandise/get', { _id: created.body._id }).expect(200);
 

@@ -50,10 +50,16 @@ describe('group/batch_delete racing account/update into one of its groups', () =
     for (let round = 0; round < ROUNDS; round++) {
       const a = (await t.call('/group/create', { name: `batch-a-${round}` })).body._id as string;
       const b = (await t.call('/group/create', { name: `batch-b-${round}` })).body._id as string;
-      const account = (await t.call('/account/create', { name: 'mover', phone: `1310000${String(round).padStart(4, '0')}`, state: 100 })).body._id as string;
-      const [deleted, moved] = await Promise.all([t.call('/group/batch_delete', { _ids: [a, b] }), t.call('/account/update', { _id: account, group_id: b })]);
+      const account = (await t.call('/account/create', { name: 'mover', phone: `1310000${String(round).padStart(4, '0')}`, state: 100 }))
+        .body._id as string;
+      const [deleted, moved] = await Promise.all([
+        t.call('/group/batch_delete', { _ids: [a, b] }),
+        t.call('/account/update', { _id: account, group_id: b }),
+      ]);
       const stored = await outcomeOf(b);
-      const deletedCount = await t.db.collection('group').countDocuments({ _id: { $in: [new ObjectId(a), new ObjectId(b)] }, deleted_at: { $ne: null } });
+      const deletedCount = await t.db
+        .collection('group')
+        .countDocuments({ _id: { $in: [new ObjectId(a), new ObjectId(b)] }, deleted_at: { $ne: null } });
       const got = { round, deleted: deleted.status, moved: moved.status, deletedCount, members: stored.members };
       if (deleted.status === 200) expect(got).toEqual({ round, deleted: 200, moved: 400, deletedCount: 2, members: 0 });
       else expect(got).toEqual({ round, deleted: 409, moved: 200, deletedCount: 0, members: 1 });

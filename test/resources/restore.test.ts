@@ -26,7 +26,11 @@ describe('mark_restore', () => {
     const id = await created('/account/create', { name: 'lazarus', phone: nextPhone(), state: 100, group_id: group });
     await t.call('/account/mark_delete', { _id: id });
     expect((await t.call('/account/mark_restore', { _id: id })).body).toEqual({ ok: true });
-    expect((await t.call('/account/get', { _id: id })).body).toEqual({ _id: id, name: 'lazarus', group_info: { _id: group, name: 'restore-home' } });
+    expect((await t.call('/account/get', { _id: id })).body).toEqual({
+      _id: id,
+      name: 'lazarus',
+      group_info: { _id: group, name: 'restore-home' },
+    });
     expect(await t.db.collection('account').findOne({ _id: new ObjectId(id) })).not.toHaveProperty('deleted_at');
   });
 
@@ -40,14 +44,18 @@ describe('mark_restore', () => {
     expectError(await t.call('/group/mark_restore', { _id: ghost }), 404, 'not_found', `group ${ghost} not found`);
   });
 
-  it('returns conflict naming group_id when the account\'s group was deleted meanwhile', async () => {
+  it("returns conflict naming group_id when the account's group was deleted meanwhile", async () => {
     const group = await created('/group/create', { name: 'restore-gone' });
     const id = await created('/account/create', { name: 'orphan', phone: nextPhone(), state: 100, group_id: group });
     await t.call('/account/mark_delete', { _id: id });
     await t.call('/group/mark_delete', { _id: group });
-    expectError(await t.call('/account/mark_restore', { _id: id }), 409, 'conflict', 'Cannot restore: group_id no longer names a live record', [
-      { field: 'group_id', messages: ['no group with this id'] },
-    ]);
+    expectError(
+      await t.call('/account/mark_restore', { _id: id }),
+      409,
+      'conflict',
+      'Cannot restore: group_id no longer names a live record',
+      [{ field: 'group_id', messages: ['no group with this id'] }],
+    );
     expect((await t.db.collection('account').findOne({ _id: new ObjectId(id) }))?.deleted_at).toBeInstanceOf(Date);
   });
 
@@ -71,16 +79,27 @@ describe('a unique value held by a soft-deleted record', () => {
     const phone = nextPhone();
     const id = await created('/account/create', { name: 'gone', phone, state: 100 });
     await t.call('/account/mark_delete', { _id: id });
-    expectError(await t.call('/account/create', { name: 'new', phone, state: 100 }), 409, 'conflict', 'Duplicate value for phone (held by a deleted account)', [
-      { field: 'phone', messages: ['is already taken by a deleted account'] },
-    ]);
+    expectError(
+      await t.call('/account/create', { name: 'new', phone, state: 100 }),
+      409,
+      'conflict',
+      'Duplicate value for phone (held by a deleted account)',
+      [{ field: 'phone', messages: ['is already taken by a deleted account'] }],
+    );
   });
 
   it('is refused in a batch, saying a deleted account holds it', async () => {
     const phone = nextPhone();
     const id = await created('/account/create', { name: 'gone', phone, state: 100 });
     await t.call('/account/mark_delete', { _id: id });
-    const res = await t.call('/account/batch_create', { docs: [{ name: 'a', phone: nextPhone(), state: 100 }, { name: 'b', phone, state: 100 }] });
-    expectError(res, 409, 'conflict', 'Duplicate value for docs[1].phone', [{ field: 'docs[1].phone', messages: ['is already taken by a deleted account'] }]);
+    const res = await t.call('/account/batch_create', {
+      docs: [
+        { name: 'a', phone: nextPhone(), state: 100 },
+        { name: 'b', phone, state: 100 },
+      ],
+    });
+    expectError(res, 409, 'conflict', 'Duplicate value for docs[1].phone', [
+      { field: 'docs[1].phone', messages: ['is already taken by a deleted account'] },
+    ]);
   });
 });

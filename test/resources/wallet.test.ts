@@ -28,7 +28,8 @@ afterAll(async () => {
 });
 
 async function newWallet(name = 'owner'): Promise<{ wallet: string; account: string }> {
-  const account = (await t.call('/account/create', { name, phone: `1770000${String(++seq).padStart(4, '0')}`, state: 100 })).body._id as string;
+  const account = (await t.call('/account/create', { name, phone: `1770000${String(++seq).padStart(4, '0')}`, state: 100 })).body
+    ._id as string;
   const res = await t.call('/wallet/create', { account_id: account });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return { wallet: res.body._id as string, account };
@@ -65,16 +66,29 @@ describe('wallet/create and wallet/get', () => {
     const { wallet, account } = await newWallet('钱包主人');
     expect(wallet).toMatch(HEX_ID);
     const res = await t.call('/wallet/get', { _id: wallet });
-    expect(res.body).toEqual({ _id: wallet, account_info: { _id: account, name: '钱包主人' }, balance_money: 0, frozen_money: 0, available_money: 0, state: 100 });
+    expect(res.body).toEqual({
+      _id: wallet,
+      account_info: { _id: account, name: '钱包主人' },
+      balance_money: 0,
+      frozen_money: 0,
+      available_money: 0,
+      state: 100,
+    });
   });
 
   it('refuses an account that does not exist (400) or already has a wallet (409)', async () => {
     const ghost = new ObjectId().toHexString();
-    expectError(await t.call('/wallet/create', { account_id: ghost }), 400, 'invalid_params', 'Invalid parameter account_id: no account with this id', [
-      { field: 'account_id', messages: ['no account with this id'] },
-    ]);
+    expectError(
+      await t.call('/wallet/create', { account_id: ghost }),
+      400,
+      'invalid_params',
+      'Invalid parameter account_id: no account with this id',
+      [{ field: 'account_id', messages: ['no account with this id'] }],
+    );
     const { account } = await newWallet();
-    expectError(await t.call('/wallet/create', { account_id: account }), 409, 'conflict', 'Duplicate value for account_id', [{ field: 'account_id', messages: ['is already taken'] }]);
+    expectError(await t.call('/wallet/create', { account_id: account }), 409, 'conflict', 'Duplicate value for account_id', [
+      { field: 'account_id', messages: ['is already taken'] },
+    ]);
   });
 
   it('keeps an account with a wallet from being deleted', async () => {
@@ -94,7 +108,13 @@ describe('money params', () => {
     [10000000000001, 'must be <= 10000000000000'],
   ])('refuses %j', async (money, message) => {
     const { wallet } = await newWallet();
-    expectError(await t.call('/wallet/recharge', { wallet_id: wallet, money, out_trade_no: key('bad') }), 400, 'invalid_params', `Invalid parameter money: ${message}`, [{ field: 'money', messages: [message] }]);
+    expectError(
+      await t.call('/wallet/recharge', { wallet_id: wallet, money, out_trade_no: key('bad') }),
+      400,
+      'invalid_params',
+      `Invalid parameter money: ${message}`,
+      [{ field: 'money', messages: [message] }],
+    );
     expect(await t.db.collection('wallet_transaction').countDocuments({ wallet_id: new ObjectId(wallet) })).toBe(0);
   });
 });
@@ -135,7 +155,11 @@ describe('wallet/recharge', () => {
     await runWorker(1);
     expect(await walletOf(wallet)).toMatchObject({ balance_money: 0, frozen_money: 0 });
     const tx = (await t.call('/wallet_transaction/get', { _id: res.body._id })).body;
-    expect(tx).toMatchObject({ state: 'canceled', error: { code: 'declined', message: 'declined by the simulated gateway', wallet_id: null }, gateway_trade_no: null });
+    expect(tx).toMatchObject({
+      state: 'canceled',
+      error: { code: 'declined', message: 'declined by the simulated gateway', wallet_id: null },
+      gateway_trade_no: null,
+    });
   });
 
   it('retries a gateway timeout with the same order and applies the money once', async () => {
@@ -158,7 +182,10 @@ describe('wallet/recharge', () => {
     const outTradeNo = key('ghost');
     const first = await t.call('/wallet/recharge', { wallet_id: ghost, money: 1, out_trade_no: outTradeNo });
     expect(first.status).toBe(404);
-    expect(first.body.error).toMatchObject({ code: 'not_found', fields: [{ field: 'wallet_id', messages: ['the wallet does not exist'] }] });
+    expect(first.body.error).toMatchObject({
+      code: 'not_found',
+      fields: [{ field: 'wallet_id', messages: ['the wallet does not exist'] }],
+    });
     const retry = await t.call('/wallet/recharge', { wallet_id: ghost, money: 1, out_trade_no: outTradeNo });
     expect(retry.status).toBe(404);
 
@@ -166,7 +193,11 @@ describe('wallet/recharge', () => {
     expect((await t.call('/wallet/mark_disable', { _id: wallet })).body).toEqual({ ok: true });
     const disabled = await t.call('/wallet/recharge', { wallet_id: wallet, money: 1, out_trade_no: key('off') });
     expect(disabled.status).toBe(409);
-    expect(disabled.body.error).toMatchObject({ code: 'conflict', zh_message: '钱包已停用', fields: [{ field: 'wallet_id', messages: ['the wallet is disabled'] }] });
+    expect(disabled.body.error).toMatchObject({
+      code: 'conflict',
+      zh_message: '钱包已停用',
+      fields: [{ field: 'wallet_id', messages: ['the wallet is disabled'] }],
+    });
   });
 });
 
@@ -186,7 +217,9 @@ describe('wallet/withdraw', () => {
     const outTradeNo = key('wd-short');
     const res = await t.call('/wallet/withdraw', { wallet_id: wallet, money: 300, out_trade_no: outTradeNo });
     const tx = await t.db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo });
-    expectError(res, 409, 'insufficient_funds', `the wallet cannot pay this amount (transaction ${tx?._id.toHexString()})`, [{ field: 'money', messages: ['is more than the wallet can pay'] }]);
+    expectError(res, 409, 'insufficient_funds', `the wallet cannot pay this amount (transaction ${tx?._id.toHexString()})`, [
+      { field: 'money', messages: ['is more than the wallet can pay'] },
+    ]);
     expect(tx).toMatchObject({ state: 'canceled', error: { code: 'insufficient_funds' } });
     expect(await walletOf(wallet)).toMatchObject({ balance_money: 1000, frozen_money: 800, available_money: 200 });
   });
@@ -196,7 +229,9 @@ describe('wallet/withdraw', () => {
     const body = { wallet_id: wallet, money: 300, out_trade_no: key('wd-replayed') };
     const first = await t.call('/wallet/withdraw', body);
     const retry = await t.call('/wallet/withdraw', body);
-    expectError(retry, 409, 'insufficient_funds', `${first.body.error.message} (replayed)`, [{ field: 'money', messages: ['is more than the wallet can pay'] }]);
+    expectError(retry, 409, 'insufficient_funds', `${first.body.error.message} (replayed)`, [
+      { field: 'money', messages: ['is more than the wallet can pay'] },
+    ]);
   });
 
   it('answers mark_cancel of a refused (so canceled) withdrawal with ok, as for any canceled one', async () => {
@@ -215,9 +250,21 @@ describe('wallet/withdraw', () => {
     const outTradeNo = key('died-canceling');
     const tx = new ObjectId();
     await t.db.collection('wallet_transaction').insertOne({
-      _id: tx, type: 'withdraw', wallet_id: new ObjectId(wallet), to_wallet_id: null, money: 500, out_trade_no: outTradeNo,
-      gateway_trade_no: null, state: 'canceling', error: { code: 'insufficient_funds', message: 'the wallet cannot pay this amount', wallet_id: new ObjectId(wallet) },
-      attempts: 0, next_attempt_at: new Date(), lock_owner: 'api:dead:1:x', lock_until: new Date(Date.now() - 1_000), created_at: new Date(), updated_at: new Date(),
+      _id: tx,
+      type: 'withdraw',
+      wallet_id: new ObjectId(wallet),
+      to_wallet_id: null,
+      money: 500,
+      out_trade_no: outTradeNo,
+      gateway_trade_no: null,
+      state: 'canceling',
+      error: { code: 'insufficient_funds', message: 'the wallet cannot pay this amount', wallet_id: new ObjectId(wallet) },
+      attempts: 0,
+      next_attempt_at: new Date(),
+      lock_owner: 'api:dead:1:x',
+      lock_until: new Date(Date.now() - 1_000),
+      created_at: new Date(),
+      updated_at: new Date(),
     });
     const retry = await t.call('/wallet/withdraw', { wallet_id: wallet, money: 500, out_trade_no: outTradeNo });
     expect(retry.status).toBe(409);
@@ -257,9 +304,13 @@ describe('wallet/transfer', () => {
 
   it('refuses the same wallet on both sides, and names the unknown side', async () => {
     const { wallet } = await newWallet();
-    expectError(await t.call('/wallet/transfer', { from_wallet_id: wallet, to_wallet_id: wallet, money: 1, out_trade_no: key('self') }), 400, 'invalid_params', 'Invalid parameter to_wallet_id: must differ from from_wallet_id', [
-      { field: 'to_wallet_id', messages: ['must differ from from_wallet_id'] },
-    ]);
+    expectError(
+      await t.call('/wallet/transfer', { from_wallet_id: wallet, to_wallet_id: wallet, money: 1, out_trade_no: key('self') }),
+      400,
+      'invalid_params',
+      'Invalid parameter to_wallet_id: must differ from from_wallet_id',
+      [{ field: 'to_wallet_id', messages: ['must differ from from_wallet_id'] }],
+    );
     const from = await fundedWallet(50);
     const ghost = new ObjectId().toHexString();
     const res = await t.call('/wallet/transfer', { from_wallet_id: from, to_wallet_id: ghost, money: 10, out_trade_no: key('to-ghost') });
@@ -288,8 +339,21 @@ describe('unfinished transactions and limits', () => {
     // a live actor holds the transfer (its lock runs for a minute): the retry waits WALLET_RETRY_WAIT_MS, then answers
     const tx = new ObjectId();
     await t.db.collection('wallet_transaction').insertOne({
-      _id: tx, type: 'transfer', wallet_id: new ObjectId(from), to_wallet_id: new ObjectId(to), money: 10, out_trade_no: outTradeNo, gateway_trade_no: null,
-      state: 'pending', error: null, attempts: 0, next_attempt_at: new Date(), lock_owner: 'api:elsewhere:1:x', lock_until: new Date(Date.now() + 60_000), created_at: new Date(), updated_at: new Date(),
+      _id: tx,
+      type: 'transfer',
+      wallet_id: new ObjectId(from),
+      to_wallet_id: new ObjectId(to),
+      money: 10,
+      out_trade_no: outTradeNo,
+      gateway_trade_no: null,
+      state: 'pending',
+      error: null,
+      attempts: 0,
+      next_attempt_at: new Date(),
+      lock_owner: 'api:elsewhere:1:x',
+      lock_until: new Date(Date.now() + 60_000),
+      created_at: new Date(),
+      updated_at: new Date(),
     });
     const res = await t.call('/wallet/transfer', { from_wallet_id: from, to_wallet_id: to, money: 10, out_trade_no: outTradeNo });
     expect({ status: res.status, body: res.body }).toEqual({ status: 202, body: { _id: tx.toHexString(), state: 'pending' } });
@@ -301,13 +365,28 @@ describe('unfinished transactions and limits', () => {
     // books for a hand-made balance just under the ceiling: a done recharge of it
     const near = 1_000_000_000_000_000 - 5;
     await t.db.collection('wallet').updateOne({ _id: new ObjectId(wallet) }, { $set: { balance_money: near } });
-    await t.db.collection('wallet_transaction').insertOne({ type: 'recharge', wallet_id: new ObjectId(wallet), to_wallet_id: null, money: near, out_trade_no: key('near-ceiling'), state: 'done', lock_until: new Date(0), created_at: new Date(), updated_at: new Date() });
+    await t.db.collection('wallet_transaction').insertOne({
+      type: 'recharge',
+      wallet_id: new ObjectId(wallet),
+      to_wallet_id: null,
+      money: near,
+      out_trade_no: key('near-ceiling'),
+      state: 'done',
+      lock_until: new Date(0),
+      created_at: new Date(),
+      updated_at: new Date(),
+    });
     const outTradeNo = key('over-ceiling');
     const res = await t.call('/wallet/recharge', { wallet_id: wallet, money: 10, out_trade_no: outTradeNo });
     const tx = await t.db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo });
-    expectError(res, 409, 'conflict', `the balance would exceed its limit of 1000000000000000 (分) (transaction ${tx?._id.toHexString()})`, [
-      { field: 'wallet_id', messages: ['the balance would exceed its limit of 1000000000000000 (分)'] },
-    ], '余额超出上限');
+    expectError(
+      res,
+      409,
+      'conflict',
+      `the balance would exceed its limit of 1000000000000000 (分) (transaction ${tx?._id.toHexString()})`,
+      [{ field: 'wallet_id', messages: ['the balance would exceed its limit of 1000000000000000 (分)'] }],
+      '余额超出上限',
+    );
   });
 });
 
@@ -315,21 +394,41 @@ describe('wallet/collect', () => {
   it("moves the order's amount from the payer to the merchant inside the request (state done)", async () => {
     const payer = await fundedWallet(2000);
     const { wallet: merchant } = await newWallet('商户');
-    const res = await t.call('/wallet/collect', { merchant_wallet_id: merchant, payer_wallet_id: payer, money: 1500, out_trade_no: key('order') });
+    const res = await t.call('/wallet/collect', {
+      merchant_wallet_id: merchant,
+      payer_wallet_id: payer,
+      money: 1500,
+      out_trade_no: key('order'),
+    });
     expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { _id: expect.stringMatching(HEX_ID), state: 'done' } });
     expect(await walletOf(payer)).toMatchObject({ balance_money: 500, frozen_money: 0 });
     expect(await walletOf(merchant)).toMatchObject({ balance_money: 1500, frozen_money: 0, available_money: 1500 });
     const tx = (await t.call('/wallet_transaction/get', { _id: res.body._id })).body;
-    expect(tx).toMatchObject({ type: 'collect', wallet_id: payer, to_wallet_id: merchant, money: 1500, refunded_money: null, refund_of: null, state: 'done' });
+    expect(tx).toMatchObject({
+      type: 'collect',
+      wallet_id: payer,
+      to_wallet_id: merchant,
+      money: 1500,
+      refunded_money: null,
+      refund_of: null,
+      state: 'done',
+    });
   });
 
   it('returns insufficient_funds and moves nothing when the payer cannot pay', async () => {
     const payer = await fundedWallet(100);
     const { wallet: merchant } = await newWallet();
     const outTradeNo = key('order-short');
-    const res = await t.call('/wallet/collect', { merchant_wallet_id: merchant, payer_wallet_id: payer, money: 101, out_trade_no: outTradeNo });
+    const res = await t.call('/wallet/collect', {
+      merchant_wallet_id: merchant,
+      payer_wallet_id: payer,
+      money: 101,
+      out_trade_no: outTradeNo,
+    });
     const tx = await t.db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo });
-    expectError(res, 409, 'insufficient_funds', `the wallet cannot pay this amount (transaction ${tx?._id.toHexString()})`, [{ field: 'money', messages: ['is more than the wallet can pay'] }]);
+    expectError(res, 409, 'insufficient_funds', `the wallet cannot pay this amount (transaction ${tx?._id.toHexString()})`, [
+      { field: 'money', messages: ['is more than the wallet can pay'] },
+    ]);
     expect([await walletOf(payer), await walletOf(merchant)]).toMatchObject([{ balance_money: 100 }, { balance_money: 0 }]);
   });
 
@@ -345,9 +444,13 @@ describe('wallet/collect', () => {
 
   it('refuses the same wallet as merchant and payer', async () => {
     const { wallet } = await newWallet();
-    expectError(await t.call('/wallet/collect', { merchant_wallet_id: wallet, payer_wallet_id: wallet, money: 1, out_trade_no: key('self-order') }), 400, 'invalid_params', 'Invalid parameter payer_wallet_id: must differ from merchant_wallet_id', [
-      { field: 'payer_wallet_id', messages: ['must differ from merchant_wallet_id'] },
-    ]);
+    expectError(
+      await t.call('/wallet/collect', { merchant_wallet_id: wallet, payer_wallet_id: wallet, money: 1, out_trade_no: key('self-order') }),
+      400,
+      'invalid_params',
+      'Invalid parameter payer_wallet_id: must differ from merchant_wallet_id',
+      [{ field: 'payer_wallet_id', messages: ['must differ from merchant_wallet_id'] }],
+    );
   });
 });
 
@@ -357,20 +460,34 @@ describe('wallet/refund', () => {
     const payer = await fundedWallet(money);
     const { wallet: merchant } = await newWallet('商户');
     const order = key('paid');
-    expect((await t.call('/wallet/collect', { merchant_wallet_id: merchant, payer_wallet_id: payer, money, out_trade_no: order })).body.state).toBe('done');
+    expect(
+      (await t.call('/wallet/collect', { merchant_wallet_id: merchant, payer_wallet_id: payer, money, out_trade_no: order })).body.state,
+    ).toBe('done');
     return { payer, merchant, order };
   }
 
   it('gives part of a collect back, then the rest, and refuses a cent more', async () => {
     const { payer, merchant, order } = await collected(1000);
     const first = await t.call('/wallet/refund', { collect_out_trade_no: order, money: 400, out_trade_no: key('refund') });
-    expect({ status: first.status, body: first.body }).toEqual({ status: 200, body: { _id: expect.stringMatching(HEX_ID), state: 'done' } });
+    expect({ status: first.status, body: first.body }).toEqual({
+      status: 200,
+      body: { _id: expect.stringMatching(HEX_ID), state: 'done' },
+    });
     expect([await walletOf(payer), await walletOf(merchant)]).toMatchObject([{ balance_money: 400 }, { balance_money: 600 }]);
-    expect((await t.call('/wallet/refund', { collect_out_trade_no: order, money: 600, out_trade_no: key('refund') })).body.state).toBe('done');
+    expect((await t.call('/wallet/refund', { collect_out_trade_no: order, money: 600, out_trade_no: key('refund') })).body.state).toBe(
+      'done',
+    );
     const outTradeNo = key('refund-over');
     const over = await t.call('/wallet/refund', { collect_out_trade_no: order, money: 1, out_trade_no: outTradeNo });
     const tx = await t.db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo });
-    expectError(over, 409, 'conflict', `the refunds would exceed what was collected (transaction ${tx?._id.toHexString()})`, [{ field: 'money', messages: ['is more than is left to refund'] }], '退款总额超出收款金额');
+    expectError(
+      over,
+      409,
+      'conflict',
+      `the refunds would exceed what was collected (transaction ${tx?._id.toHexString()})`,
+      [{ field: 'money', messages: ['is more than is left to refund'] }],
+      '退款总额超出收款金额',
+    );
     expect([await walletOf(payer), await walletOf(merchant)]).toMatchObject([{ balance_money: 1000 }, { balance_money: 0 }]);
     const collect = (await t.call('/wallet_transaction/find', { out_trade_no: order })).body.data[0];
     expect(collect).toMatchObject({ type: 'collect', money: 1000, refunded_money: 1000 });
@@ -389,10 +506,19 @@ describe('wallet/refund', () => {
 
   it('10 racing refunds of 300 on a collect of 1000: exactly 3 pay, 7 are refused, and the books balance', async () => {
     const { payer, merchant, order } = await collected(1000);
-    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => t.call('/wallet/refund', { collect_out_trade_no: order, money: 300, out_trade_no: `${order}-race-${i}` })));
-    const outcomes = answers.map((r) => (r.status === 200 ? `200 ${r.body.state}` : `${r.status} ${r.body.error.code} ${r.body.error.fields?.[0]?.messages?.[0]}`));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        t.call('/wallet/refund', { collect_out_trade_no: order, money: 300, out_trade_no: `${order}-race-${i}` }),
+      ),
+    );
+    const outcomes = answers.map((r) =>
+      r.status === 200 ? `200 ${r.body.state}` : `${r.status} ${r.body.error.code} ${r.body.error.fields?.[0]?.messages?.[0]}`,
+    );
     expect(outcomes.sort()).toEqual([...Array(3).fill('200 done'), ...Array(7).fill('409 conflict is more than is left to refund')]);
-    expect([await walletOf(payer), await walletOf(merchant)]).toMatchObject([{ balance_money: 900, frozen_money: 0 }, { balance_money: 100, frozen_money: 0 }]);
+    expect([await walletOf(payer), await walletOf(merchant)]).toMatchObject([
+      { balance_money: 900, frozen_money: 0 },
+      { balance_money: 100, frozen_money: 0 },
+    ]);
     const collect = await t.db.collection('wallet_transaction').findOne({ out_trade_no: order });
     expect({ refunded: collect?.refunded_money, refunds: collect?.refunds.length }).toEqual({ refunded: 900, refunds: 3 });
     expect((await verifyBooks(t.db)).breaks).toEqual([]);
@@ -406,16 +532,22 @@ describe('wallet/refund', () => {
     expect(short.body.error.code).toBe('insufficient_funds');
     expect((await t.db.collection('wallet_transaction').findOne({ out_trade_no: order }))?.refunded_money).toBe(0);
     await t.call('/wallet/transfer', { from_wallet_id: elsewhere, to_wallet_id: merchant, money: 800, out_trade_no: key('back') });
-    expect((await t.call('/wallet/refund', { collect_out_trade_no: order, money: 800, out_trade_no: key('refund-later') })).body.state).toBe('done');
+    expect(
+      (await t.call('/wallet/refund', { collect_out_trade_no: order, money: 800, out_trade_no: key('refund-later') })).body.state,
+    ).toBe('done');
   });
 
   it('answers not_found for an order that is not a collect', async () => {
     const wallet = await fundedWallet(10);
     const recharge = (await t.db.collection('wallet_transaction').findOne({ wallet_id: new ObjectId(wallet) }))?.out_trade_no as string;
     for (const order of [recharge, key('no-such-order')]) {
-      expectError(await t.call('/wallet/refund', { collect_out_trade_no: order, money: 1, out_trade_no: key('refund-ghost') }), 404, 'not_found', `no collect with out_trade_no ${order}`, [
-        { field: 'collect_out_trade_no', messages: ['no collect with this out_trade_no'] },
-      ]);
+      expectError(
+        await t.call('/wallet/refund', { collect_out_trade_no: order, money: 1, out_trade_no: key('refund-ghost') }),
+        404,
+        'not_found',
+        `no collect with out_trade_no ${order}`,
+        [{ field: 'collect_out_trade_no', messages: ['no collect with this out_trade_no'] }],
+      );
     }
   });
 });
@@ -441,9 +573,13 @@ describe('idempotency (out_trade_no)', () => {
       { from_wallet_id: from, to_wallet_id: to, money: 11, out_trade_no: outTradeNo },
       { from_wallet_id: to, to_wallet_id: from, money: 10, out_trade_no: outTradeNo },
     ]) {
-      expectError(await t.call('/wallet/transfer', body), 409, 'idempotency_conflict', `out_trade_no ${outTradeNo} was already used for another transfer`, [
-        { field: 'out_trade_no', messages: ['was already used with different parameters'] },
-      ]);
+      expectError(
+        await t.call('/wallet/transfer', body),
+        409,
+        'idempotency_conflict',
+        `out_trade_no ${outTradeNo} was already used for another transfer`,
+        [{ field: 'out_trade_no', messages: ['was already used with different parameters'] }],
+      );
     }
     const other = await t.call('/wallet/recharge', { wallet_id: from, money: 10, out_trade_no: outTradeNo });
     expect(other.status).toBe(409);
@@ -484,7 +620,11 @@ describe('wallet_transaction/find and mark_cancel', () => {
     await t.call('/wallet/withdraw', { wallet_id: wallet, money: 5000, out_trade_no: key('f2') });
     const all = await t.call('/wallet_transaction/find', { wallet_id: wallet });
     expect(all.body._meta.result_count).toBe(3);
-    expect(all.body.data.map((tx: { type: string; state: string }) => `${tx.type}:${tx.state}`)).toEqual(['withdraw:canceled', 'transfer:done', 'recharge:done']);
+    expect(all.body.data.map((tx: { type: string; state: string }) => `${tx.type}:${tx.state}`)).toEqual([
+      'withdraw:canceled',
+      'transfer:done',
+      'recharge:done',
+    ]);
     const transfers = await t.call('/wallet_transaction/find', { wallet_id: wallet, type: 'transfer', state__in: ['done'] });
     expect(transfers.body.data).toHaveLength(1);
     const incoming = await t.call('/wallet_transaction/find', { to_wallet_id: to });
@@ -510,9 +650,14 @@ describe('wallet_transaction/find and mark_cancel', () => {
     const wallet = await fundedWallet(1000);
     const sent = await t.call('/wallet/withdraw', { wallet_id: wallet, money: 100, out_trade_no: key('slow-cancel') });
     await worker.round(); // the gateway times out: outcome unknown, attempts 1
-    expectError(await t.call('/wallet_transaction/mark_cancel', { _id: sent.body._id }), 409, 'conflict', 'a withdraw in state pending already sent to the gateway can no longer be canceled', [
-      { field: 'state', messages: ['is pending'] },
-    ], '当前状态不允许取消');
+    expectError(
+      await t.call('/wallet_transaction/mark_cancel', { _id: sent.body._id }),
+      409,
+      'conflict',
+      'a withdraw in state pending already sent to the gateway can no longer be canceled',
+      [{ field: 'state', messages: ['is pending'] }],
+      '当前状态不允许取消',
+    );
     const { wallet: to } = await newWallet();
     const done = await t.call('/wallet/transfer', { from_wallet_id: wallet, to_wallet_id: to, money: 1, out_trade_no: key('done-cancel') });
     const refused = await t.call('/wallet_transaction/mark_cancel', { _id: done.body._id });

@@ -32,20 +32,21 @@ export default defineResource({
     { key: { name: 1 }, name: 'name_1' },
     { key: { created_at: -1 }, name: 'created_at_-1' },
   ],
-  actions: (std) => withExport(std, {
-    get: std.get({ result: 'account_detail' }),
-    find_one: std.findOne({ result: 'account_detail', keys: ['phone', 'identity_card_id'] }),
-    select: std.select({ result: 'account_list_item', filters: { state: ['eq'], group_id: ['eq'] } }),
-    create: std.create(),
-    update: std.update(),
-    mark_disable: std.mark({ from: [ACCOUNT_STATE.active], to: ACCOUNT_STATE.disabled }),
-    mark_enable: std.mark({ from: [ACCOUNT_STATE.disabled], to: ACCOUNT_STATE.active }),
-    mark_delete: std.markDelete(),
-    mark_restore: std.markRestore(),
-    batch_create: std.batchCreate(),
-    batch_update: std.batchUpdate(),
-    batch_delete: std.batchMarkDelete(),
-  }),
+  actions: (std) =>
+    withExport(std, {
+      get: std.get({ result: 'account_detail' }),
+      find_one: std.findOne({ result: 'account_detail', keys: ['phone', 'identity_card_id'] }),
+      select: std.select({ result: 'account_list_item', filters: { state: ['eq'], group_id: ['eq'] } }),
+      create: std.create(),
+      update: std.update(),
+      mark_disable: std.mark({ from: [ACCOUNT_STATE.active], to: ACCOUNT_STATE.disabled }),
+      mark_enable: std.mark({ from: [ACCOUNT_STATE.disabled], to: ACCOUNT_STATE.active }),
+      mark_delete: std.markDelete(),
+      mark_restore: std.markRestore(),
+      batch_create: std.batchCreate(),
+      batch_update: std.batchUpdate(),
+      batch_delete: std.batchMarkDelete(),
+    }),
 });
 
 /**
@@ -54,6 +55,11 @@ export default defineResource({
  */
 function withExport(std: StandardActions, others: Record<string, ActionDefinition>): Record<string, ActionDefinition> {
   const find = std.find({ result: 'account_list_item', filters: FIND_FILTERS, sortable: FIND_SORTABLE });
-  const detail = std.find({ result: 'account_detail', filters: FIND_FILTERS, sortable: FIND_SORTABLE, summary: 'Find accounts like find, each row an account_detail with group_info' });
+  const detail = std.find({
+    result: 'account_detail',
+    filters: FIND_FILTERS,
+    sortable: FIND_SORTABLE,
+    summary: 'Find accounts like find, each row an account_detail with group_info',
+  });
   return { ...others, find, find_detail: detail, export: exportOf(detail) };
 }

@@ -25,7 +25,12 @@ export default defineResource({
     get: std.get({ result: 'firm' }),
     find: std.find({
       result: 'firm',
-      filters: { name: ['eq', 'icontains', 'istartswith', 'iendswith'], nip: ['eq', 'isnull'], state: ['eq', 'in'], created_at: ['gte', 'lte'] },
+      filters: {
+        name: ['eq', 'icontains', 'istartswith', 'iendswith'],
+        nip: ['eq', 'isnull'],
+        state: ['eq', 'in'],
+        created_at: ['gte', 'lte'],
+      },
       sortable: ['name', '_id', 'created_at'],
     }),
     create: std.create(),

@@ -54,7 +54,12 @@ export const PASSPORT_FIELDS: ParamsDeclaration = {
 };
 
 /** The `internal_id` param of every passport and protocol action. */
-export const INTERNAL_ID = { type: 'M string(13,13)', note: 'internal number of the unit (EAN-13)', stated: { pattern: '^[0-9]{13}$' }, checks: EAN_CHECK };
+export const INTERNAL_ID = {
+  type: 'M string(13,13)',
+  note: 'internal number of the unit (EAN-13)',
+  stated: { pattern: '^[0-9]{13}$' },
+  checks: EAN_CHECK,
+};
 
 /** True for 13 digits whose last is the EAN-13 check digit of the first twelve. */
 export function isEan13(value: string): boolean {

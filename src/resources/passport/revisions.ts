@@ -21,7 +21,10 @@ export function markRevisionAction(model: Model): ActionDefinition {
     titleZh: '产品护照返修',
     summary:
       'Send the passport back for rework of the named stages: an empty copy of each is appended; status → revision (from built or approved)',
-    params: { internal_id: INTERNAL_ID, stage_ids: { type: 'M list<string(1,64)>(1,50)', note: 'ids of biography stages to redo', stated: { uniqueItems: true } } },
+    params: {
+      internal_id: INTERNAL_ID,
+      stage_ids: { type: 'M list<string(1,64)>(1,50)', note: 'ids of biography stages to redo', stated: { uniqueItems: true } },
+    },
     result: 'ok_result',
     envelope: 'ok_result',
     handler: async ({ internal_id, stage_ids }, ctx) => {

@@ -12,7 +12,10 @@ const PAYMENT_ERRORS: ErrorCode[] = ['not_found', 'conflict', 'insufficient_fund
 
 /** Money is an integer count of minor units (分/cents), never a float. */
 export const MONEY = { type: 'M int(1,10000000000000)', note: '金额, integer minor units (分)' };
-const OUT_TRADE_NO = { type: 'M string(1,64)', note: "the caller's unique key: a retry with the same key and params returns the same transaction" };
+const OUT_TRADE_NO = {
+  type: 'M string(1,64)',
+  note: "the caller's unique key: a retry with the same key and params returns the same transaction",
+};
 
 /** 钱包 — seed 004 §10. Every change of money goes through the payment engine (src/payments, `ctx.services.payments`). */
 export default defineResource({
@@ -33,15 +36,35 @@ export default defineResource({
   ],
   derive: (wallet) => ({ ...wallet, available_money: Number(wallet.balance_money) - Number(wallet.frozen_money) }),
   actions: (std) => ({
-    create: std.create({ fields: ['account_id'], summary: 'Open the wallet of an account (400 when the account does not exist, 409 when it has one)' }),
+    create: std.create({
+      fields: ['account_id'],
+      summary: 'Open the wallet of an account (400 when the account does not exist, 409 when it has one)',
+    }),
     get: std.get({ result: 'wallet_detail' }),
-    find: std.find({ result: 'wallet_detail', filters: { account_id: ['eq'], state: ['eq', 'in'] }, sortable: ['_id', 'created_at', 'balance_money'] }),
-    mark_disable: std.mark({ from: [WALLET_STATE.active], to: WALLET_STATE.disabled, summary: 'Disable a wallet: no new money in or out (what is in flight finishes)' }),
+    find: std.find({
+      result: 'wallet_detail',
+      filters: { account_id: ['eq'], state: ['eq', 'in'] },
+      sortable: ['_id', 'created_at', 'balance_money'],
+    }),
+    mark_disable: std.mark({
+      from: [WALLET_STATE.active],
+      to: WALLET_STATE.disabled,
+      summary: 'Disable a wallet: no new money in or out (what is in flight finishes)',
+    }),
     mark_enable: std.mark({ from: [WALLET_STATE.disabled], to: WALLET_STATE.active }),
-    recharge: gatewayPayment('recharge', '钱包充值', 'Recharge through the payment gateway: the money shows as frozen until the gateway confirms (state pending)'),
-    withdraw: gatewayPayment('withdraw', '钱包提现', 'Withdraw through the payment gateway: the money is frozen at once (409 insufficient_funds), paid out by the worker'),
+    recharge: gatewayPayment(
+      'recharge',
+      '钱包充值',
+      'Recharge through the payment gateway: the money shows as frozen until the gateway confirms (state pending)',
+    ),
+    withdraw: gatewayPayment(
+      'withdraw',
+      '钱包提现',
+      'Withdraw through the payment gateway: the money is frozen at once (409 insufficient_funds), paid out by the worker',
+    ),
     transfer: {
-      summary: 'Move money between two wallets, finished (done) inside the request; 409 insufficient_funds when the source cannot pay; 202 for a retry while another actor still drives it',
+      summary:
+        'Move money between two wallets, finished (done) inside the request; 409 insufficient_funds when the source cannot pay; 202 for a retry while another actor still drives it',
       titleZh: '钱包转账',
       errors: PAYMENT_ERRORS,
       paramChecks: ['to_wallet_id differs from from_wallet_id'],
@@ -52,19 +75,29 @@ export default defineResource({
         const from = params.from_wallet_id as ObjectId;
         const to = params.to_wallet_id as ObjectId;
         if (from.equals(to)) throw invalidParams([{ field: 'to_wallet_id', messages: ['must differ from from_wallet_id'] }]);
-        const request: PaymentRequest = { type: 'transfer', wallet_id: from, to_wallet_id: to, money: params.money as number, out_trade_no: params.out_trade_no as string };
+        const request: PaymentRequest = {
+          type: 'transfer',
+          wallet_id: from,
+          to_wallet_id: to,
+          money: params.money as number,
+          out_trade_no: params.out_trade_no as string,
+        };
         return await submit(ctx, request, { [from.toHexString()]: 'from_wallet_id', [to.toHexString()]: 'to_wallet_id' });
       },
     },
     collect: {
       titleZh: '钱包收款',
       errors: PAYMENT_ERRORS,
-      summary: "收款: a merchant's wallet collects an order's amount from the payer's wallet, done inside the request (idempotent by out_trade_no); 409 insufficient_funds; 202 while another actor still drives it",
+      summary:
+        "收款: a merchant's wallet collects an order's amount from the payer's wallet, done inside the request (idempotent by out_trade_no); 409 insufficient_funds; 202 while another actor still drives it",
       params: {
         merchant_wallet_id: { type: 'M object_id', note: 'the wallet that collects' },
         payer_wallet_id: { type: 'M object_id', note: 'the wallet that pays' },
         money: MONEY,
-        out_trade_no: { type: 'M string(1,64)', note: "the order's unique key: a retry with the same key and params returns the same collect; refunds name it" },
+        out_trade_no: {
+          type: 'M string(1,64)',
+          note: "the order's unique key: a retry with the same key and params returns the same collect; refunds name it",
+        },
       },
       result: 'wallet_transaction_summary',
       envelope: 'object_result',
@@ -72,23 +105,37 @@ export default defineResource({
         const merchant = params.merchant_wallet_id as ObjectId;
         const payer = params.payer_wallet_id as ObjectId;
         if (merchant.equals(payer)) throw invalidParams([{ field: 'payer_wallet_id', messages: ['must differ from merchant_wallet_id'] }]);
-        const request: PaymentRequest = { type: 'collect', wallet_id: payer, to_wallet_id: merchant, money: params.money as number, out_trade_no: params.out_trade_no as string };
+        const request: PaymentRequest = {
+          type: 'collect',
+          wallet_id: payer,
+          to_wallet_id: merchant,
+          money: params.money as number,
+          out_trade_no: params.out_trade_no as string,
+        };
         return await submit(ctx, request, { [payer.toHexString()]: 'payer_wallet_id', [merchant.toHexString()]: 'merchant_wallet_id' });
       },
     },
     refund: {
       titleZh: '钱包退款',
       errors: PAYMENT_ERRORS,
-      summary: 'Refund all or part of a collect: the merchant pays the payer back, done inside the request (idempotent by its own out_trade_no); refunds never exceed what was collected (409); 202 while another actor still drives it',
+      summary:
+        'Refund all or part of a collect: the merchant pays the payer back, done inside the request (idempotent by its own out_trade_no); refunds never exceed what was collected (409); 202 while another actor still drives it',
       params: {
         collect_out_trade_no: { type: 'M string(1,64)', note: 'the out_trade_no of the collect to refund' },
         money: MONEY,
-        out_trade_no: { type: 'M string(1,64)', note: "the refund's own unique key: a retry with the same key and params returns the same refund" },
+        out_trade_no: {
+          type: 'M string(1,64)',
+          note: "the refund's own unique key: a retry with the same key and params returns the same refund",
+        },
       },
       result: 'wallet_transaction_summary',
       envelope: 'object_result',
       handler: async (params, ctx) => {
-        const request = { collect_out_trade_no: params.collect_out_trade_no as string, money: params.money as number, out_trade_no: params.out_trade_no as string };
+        const request = {
+          collect_out_trade_no: params.collect_out_trade_no as string,
+          money: params.money as number,
+          out_trade_no: params.out_trade_no as string,
+        };
         return answer(ctx, await asApiCall(() => ctx.services.payments.submitRefund(ctx.db, request, ctx.log)));
       },
     },
@@ -105,14 +152,24 @@ function gatewayPayment(type: TxType, titleZh: string, summary: string): ActionD
     envelope: 'object_result',
     handler: async (params, ctx) => {
       const wallet = params.wallet_id as ObjectId;
-      const request: PaymentRequest = { type, wallet_id: wallet, to_wallet_id: null, money: params.money as number, out_trade_no: params.out_trade_no as string };
+      const request: PaymentRequest = {
+        type,
+        wallet_id: wallet,
+        to_wallet_id: null,
+        money: params.money as number,
+        out_trade_no: params.out_trade_no as string,
+      };
       return await submit(ctx, request, { [wallet.toHexString()]: 'wallet_id' });
     },
   };
 }
 
 /** The transaction as `{_id, state}`; a refusal is the error it means (the same answer on every retry). */
-async function submit(ctx: HandlerContext, request: PaymentRequest, paramOf: Record<string, string>): Promise<{ _id: ObjectId; state: string }> {
+async function submit(
+  ctx: HandlerContext,
+  request: PaymentRequest,
+  paramOf: Record<string, string>,
+): Promise<{ _id: ObjectId; state: string }> {
   return answer(ctx, await asApiCall(() => ctx.services.payments.submit(ctx.db, request, ctx.log), paramOf));
 }
 

@@ -37,7 +37,15 @@ export default defineResource({
     get: std.get({ result: 'wallet_transaction_detail' }),
     find: std.find({
       result: 'wallet_transaction_detail',
-      filters: { wallet_id: ['eq'], to_wallet_id: ['eq'], type: ['eq', 'in'], state: ['eq', 'in'], out_trade_no: ['eq'], refund_of: ['eq'], created_at: ['gte', 'lt'] },
+      filters: {
+        wallet_id: ['eq'],
+        to_wallet_id: ['eq'],
+        type: ['eq', 'in'],
+        state: ['eq', 'in'],
+        out_trade_no: ['eq'],
+        refund_of: ['eq'],
+        created_at: ['gte', 'lt'],
+      },
       sortable: ['_id', 'created_at'],
     }),
     mark_cancel: {
