@@ -3,7 +3,8 @@
  * sample of a metric whose TYPE came first; anything else throws. Samples are keyed `name{a="1",b="2"}` with the
  * labels sorted, so a test can look a series up whatever order the exporter wrote them in.
  */
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?(?:[0-9.e+-]+|NaN|\+Inf|-Inf))( -?\d+)?$/;
+// values as Prometheus reads them (Go's ParseFloat: NaN and Inf in any case; prom-client writes `Nan`)
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?(?:[0-9.e+-]+|[Nn][Aa][Nn]|[+-]?[Ii]nf))( -?\d+)?$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 
