@@ -2,7 +2,9 @@ import { ObjectId, type Db } from 'mongodb';
 import { isWalletLeg, legEffect } from './legs.js';
 import { legPhaseOf } from './flow.js';
 import { transactions, wallets } from './collections.js';
-import { TX_KINDS, TX_STATES, isFinal, type TxDoc, type TxState } from './transactions.js';
+import { TX_KINDS, TX_STATES, isFinal, type TxState } from './transactions.js';
+import { type LedgerTx, SNAPSHOT_ATTEMPTS, TX_FIELDS } from './ledger-view.js';
+import { RefundBooks, checkCollectAlone } from './verify-refunds.js';
 import type { WalletDoc } from './legs.js';
 
 /** One inconsistency in the books. */
@@ -45,25 +47,9 @@ export interface VerifyOptions {
 }
 
 type WalletMoney = Pick<WalletDoc, '_id' | 'balance_money' | 'frozen_money' | 'pending_transactions' | 'updated_at'>;
-type LedgerTx = Pick<
-  TxDoc,
-  '_id' | 'type' | 'wallet_id' | 'to_wallet_id' | 'money' | 'state' | 'refund_of' | 'refunded_money' | 'refunds' | 'updated_at'
->;
 
 const MAX_BREAKS = 1_000;
-const SNAPSHOT_ATTEMPTS = 20;
 const WALLET_FIELDS = { balance_money: 1, frozen_money: 1, pending_transactions: 1, updated_at: 1 } as const;
-const TX_FIELDS = {
-  type: 1,
-  wallet_id: 1,
-  to_wallet_id: 1,
-  money: 1,
-  state: 1,
-  refund_of: 1,
-  refunded_money: 1,
-  refunds: 1,
-  updated_at: 1,
-} as const;
 
 /**
  * Checks the books: every wallet's balance and frozen money must equal what its transactions say, by the same leg
@@ -266,78 +252,4 @@ class Books {
     }
     return breaks;
   }
-}
-
-/**
- * What each collect's refunds should have reserved on it: `refunded_money` is the sum of the refunds it lists in
- * `refunds`, never more than it collected; a listed refund exists and is not canceled, and every refund that got
- * past its legs (applied, done) is listed.
- */
-class RefundBooks {
-  private readonly collects = new Map<string, LedgerTx>();
-  private readonly refundsOf = new Map<string, LedgerTx[]>();
-
-  add(tx: LedgerTx): void {
-    if (tx.type === 'collect') this.collects.set(tx._id.toHexString(), tx);
-    if (tx.type === 'refund' && tx.refund_of) {
-      const key = tx.refund_of.toHexString();
-      this.refundsOf.set(key, [...(this.refundsOf.get(key) ?? []), tx]);
-    }
-  }
-
-  /** The collects whose refunds do not add up in this view. */
-  flagged(): string[] {
-    const ids = new Set([
-      ...this.refundsOf.keys(),
-      ...[...this.collects.values()]
-        .filter((c) => (c.refunds ?? []).length > 0 || Number(c.refunded_money ?? 0) !== 0)
-        .map((c) => c._id.toHexString()),
-    ]);
-    return [...ids].filter((id) => refundBreaks(id, this.collects.get(id), this.refundsOf.get(id) ?? []).length > 0);
-  }
-}
-
-function refundBreaks(collectId: string, collect: LedgerTx | undefined, refunds: LedgerTx[]): Break[] {
-  const breaks: Break[] = [];
-  const broken = (detail: string) => breaks.push({ kind: 'refund_mismatch', tx_id: collectId, detail });
-  if (collect?.type !== 'collect') {
-    if (refunds.some((r) => r.state === 'applied' || r.state === 'done'))
-      broken('refunds that moved money name a collect that does not exist');
-    return breaks;
-  }
-  const byId = new Map(refunds.map((r) => [r._id.toHexString(), r]));
-  const listed = (collect.refunds ?? []).map((id) => id.toHexString());
-  let sum = 0;
-  for (const id of listed) {
-    const refund = byId.get(id);
-    if (!refund) broken(`lists refund ${id}, which is not a refund of it`);
-    else if (refund.state === 'canceled') broken(`still holds the amount of refund ${id}, which was canceled`);
-    else sum += Number(refund.money);
-  }
-  for (const refund of refunds) {
-    const id = refund._id.toHexString();
-    if ((refund.state === 'applied' || refund.state === 'done') && !listed.includes(id))
-      broken(`refund ${id} is ${refund.state} but not reserved on it`);
-  }
-  const refunded = Number(collect.refunded_money ?? 0);
-  if (refunded !== sum) broken(`refunded_money is ${refunded}, its refunds hold ${sum}`);
-  if (refunded > Number(collect.money)) broken(`refunded_money ${refunded} is more than it collected (${collect.money})`);
-  return breaks;
-}
-
-/** The refund breaks of one collect from a consistent view: the collect, its refunds, the collect unchanged. */
-async function checkCollectAlone(db: Db, collectId: string): Promise<Break[]> {
-  const _id = ObjectId.createFromHexString(collectId);
-  let found: Break[] = [];
-  for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
-    const before = await transactions(db).findOne({ _id }, { projection: TX_FIELDS });
-    const refunds = await transactions(db).find({ refund_of: _id }, { projection: TX_FIELDS }).toArray();
-    const after = await transactions(db).findOne({ _id }, { projection: TX_FIELDS });
-    found = refundBreaks(collectId, before ?? undefined, refunds);
-    if (before?.updated_at?.getTime() === after?.updated_at?.getTime()) return found;
-  }
-  return [
-    { kind: 'unverified', tx_id: collectId, detail: `the collect kept changing during ${SNAPSHOT_ATTEMPTS} attempts to check its refunds` },
-    ...found,
-  ];
 }
