@@ -9,6 +9,7 @@ import type { GatewayOrder, GatewayResult, PaymentGateway } from '../../src/paym
 import { PaymentWorker } from '../../src/payments/worker.js';
 import { createWorker } from '../../src/service.js';
 import { startTestService, type TestService } from '../helpers/service.js';
+import { PARKS_UNREACHABLE } from '../helpers/payments-configs.js';
 
 const payments = loadPaymentsConfig({ WORKER_POLL_MS: '10', WORKER_LEASE_TTL_MS: '300', WALLET_LOCK_TTL_MS: '300' });
 let t: TestService;
@@ -80,15 +81,7 @@ describe('the payment worker', () => {
   });
 
   it('parks a payment after WORKER_MAX_ATTEMPTS failed gateway calls, until an operator resolves it', async () => {
-    const stuck = loadPaymentsConfig({
-      WORKER_POLL_MS: '10',
-      WORKER_LEASE_TTL_MS: '300',
-      WALLET_LOCK_TTL_MS: '300',
-      WORKER_MAX_ATTEMPTS: '2',
-      GATEWAY_SIM_TIMEOUT: '^unreachable-',
-      GATEWAY_SIM_TIMEOUTS: '1000',
-      GATEWAY_SIM_TIMEOUT_MODE: 'before',
-    });
+    const stuck = loadPaymentsConfig(PARKS_UNREACHABLE);
     const target = await wallet('16600000009');
     await t.db.collection('wallet').updateOne({ _id: new ObjectId(target) }, { $set: { balance_money: 1000 } });
     await t.db.collection('wallet_transaction').insertOne({

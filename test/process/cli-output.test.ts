@@ -8,17 +8,10 @@ import { createWorker } from '../../src/service.js';
 import { killSpawned, spawnProcess } from '../helpers/processes.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 import { walletEnv } from '../helpers/wallet-processes.js';
+import { PARKS_UNREACHABLE } from '../helpers/payments-configs.js';
 
 // the worker gives up on a withdrawal whose gateway never answers: one parked payment for the CLI to show
-const payments = loadPaymentsConfig({
-  WORKER_POLL_MS: '10',
-  WORKER_LEASE_TTL_MS: '300',
-  WALLET_LOCK_TTL_MS: '300',
-  WORKER_MAX_ATTEMPTS: '2',
-  GATEWAY_SIM_TIMEOUT: '^unreachable-',
-  GATEWAY_SIM_TIMEOUTS: '1000',
-  GATEWAY_SIM_TIMEOUT_MODE: 'before',
-});
+const payments = loadPaymentsConfig(PARKS_UNREACHABLE);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let t: TestService;
 let walletId: string;
