@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Document, ObjectId } from 'mongodb';
 import { connectDatabase } from '../src/core/db.js';
+import { serviceCaller } from '../src/core/callers.js';
 import { createLogger } from '../src/core/logger.js';
 import { missingReferences } from '../src/core/reference-guard.js';
 import { provisionDatabase } from '../src/local-db/index.js';
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
       await time('undo_check', () => missingReferences(database.db, model, docs, (i, f) => `${i}.${f}`));
       // the whole action, as a request runs it (without HTTP)
       await time('whole_action', () =>
-        action.run(body(), { db: database.db, log: logger, requestId: 'bench', caller: { keyName: 'bench' } } as never),
+        action.run(body(), { db: database.db, log: logger, requestId: 'bench', caller: serviceCaller('bench') } as never),
       );
     }
     const perBatch = Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, Math.round((v / BATCHES) * 10) / 10]));

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Db } from 'mongodb';
 import { createAuthenticator, scopesAllow, type Authenticator, type Caller } from './auth.js';
+import { anonymousCaller, serviceCaller } from './callers.js';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
 import { ApiError, apiError, toApiError } from './errors.js';
@@ -117,7 +118,7 @@ export function createApp({
     const state: RequestState = {
       requestId: incoming && INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID(),
       startedAt: process.hrtime.bigint(),
-      caller: { keyName: null },
+      caller: anonymousCaller(),
     };
     res.locals.state = state;
     res.setHeader('X-Request-Id', state.requestId);
@@ -182,7 +183,7 @@ export function createApp({
       if (!action?.public) {
         const keyName = authenticate(req.get('authorization'));
         if (keyName === null) throw new ApiError('unauthorized');
-        state.caller = { keyName };
+        state.caller = serviceCaller(keyName);
       }
       if (!action) throw apiError('unknown_action', { action: `${resource}/${actionName}` });
       if (!action.public && !scopesAllow(scopesOf.get(state.caller.keyName as string), resource, action.access)) {
@@ -274,6 +275,7 @@ function sendError(res: Response, error: ApiError, state: RequestState = stateOf
   if (res.headersSent) return;
   // a caller without a valid key gets its answer, not a socket to keep open
   if (error.code === 'unauthorized') res.setHeader('Connection', 'close');
+  if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   res.status(error.status).json(error.toBody(state.requestId));
 }
 

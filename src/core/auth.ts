@@ -8,10 +8,7 @@ export interface KeyScope {
   access: 'read' | 'write' | 'any';
 }
 
-/** Who made a request: the name of the key used, or null for a public action called without one. */
-export interface Caller {
-  keyName: string | null;
-}
+export type { Caller } from './callers.js';
 
 /** A function that names the key a request's Authorization header carries, or returns null. */
 export type Authenticator = (authorization: string | undefined) => string | null;

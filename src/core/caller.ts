@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import type { ActionContext, ActionLookup, Services } from './app.js';
-import type { Caller } from './auth.js';
+import { serviceCaller, type Caller } from './callers.js';
 import { apiError } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -13,7 +13,7 @@ export type InProcessCall = (path: `${string}/${string}`, params?: Record<string
  */
 export function createCallerFactory(actions: ActionLookup, db: Db, log: Logger, services: Services): (caller?: Caller) => InProcessCall {
   let sequence = 0;
-  return (caller = { keyName: 'in-process' }) =>
+  return (caller = serviceCaller('in-process')) =>
     async function call(path, params = {}) {
       const [resource = '', name = ''] = path.split('/');
       const action = actions.lookup(resource, name);

@@ -30,6 +30,11 @@ export const ERROR_CODES = {
     zh: '幂等键已被不同的参数使用',
   },
   insufficient_funds: { status: 409, message: 'Insufficient funds', zh: '余额不足' },
+  rate_limited: {
+    status: 429,
+    message: 'Too many requests; try again after the Retry-After seconds',
+    zh: '请求过于频繁，请在 Retry-After 秒后重试',
+  },
   payload_too_large: { status: 413, message: 'Request body is too large', zh: '请求体过大' },
   unsupported_media_type: {
     status: 415,
@@ -70,6 +75,21 @@ export const MESSAGES = {
     code: 'forbidden',
     en: 'The key "{key}" may not call {action} ({access})',
     zh: '密钥 "{key}" 无权调用 {action}（{access}）',
+  },
+  caller_forbidden: {
+    code: 'forbidden',
+    en: '{action} is not for {kind} callers (it takes: {allowed})',
+    zh: '{action} 不允许 {kind} 调用方调用（允许：{allowed}）',
+  },
+  login_rate_limited: {
+    code: 'rate_limited',
+    en: 'Too many failed logins for this username; try again in {seconds} s',
+    zh: '该用户名登录失败次数过多，请在 {seconds} 秒后重试',
+  },
+  caller_rate_limited: {
+    code: 'rate_limited',
+    en: 'More than {limit} requests in {window} s from this caller; try again in {seconds} s',
+    zh: '该调用方在 {window} 秒内的请求超过 {limit} 次，请在 {seconds} 秒后重试',
   },
   unknown_action: { code: 'unknown_action', en: 'Unknown action {action}', zh: '接口 {action} 不存在' },
   method_not_allowed: {
@@ -150,6 +170,8 @@ export interface ApiErrorOptions {
   reason?: MessageKey;
   fields?: FieldError[];
   cause?: unknown;
+  /** Seconds the client should wait before trying again: sent as the `Retry-After` header (429, 409 in progress). */
+  retryAfterSeconds?: number;
 }
 
 /** The JSON body of every failed request. */
@@ -171,6 +193,8 @@ export class ApiError extends Error {
   readonly fields: FieldError[] | undefined;
   /** Which MESSAGES template the texts came from (for tests and logs; not sent). */
   readonly reason: MessageKey | undefined;
+  /** Sent as `Retry-After` when set. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, options: ApiErrorOptions = {}) {
     const entry = ERROR_CODES[code];
@@ -181,6 +205,7 @@ export class ApiError extends Error {
     this.zhMessage = options.zhMessage ?? entry.zh;
     this.fields = options.fields;
     this.reason = options.reason;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   toBody(requestId: string): ErrorBody {
@@ -190,7 +215,11 @@ export class ApiError extends Error {
 }
 
 /** The error of a MESSAGES template: its code, both texts filled with `args`. */
-export function apiError(reason: MessageKey, args: MessageArgs = {}, options: { fields?: FieldError[]; cause?: unknown } = {}): ApiError {
+export function apiError(
+  reason: MessageKey,
+  args: MessageArgs = {},
+  options: Pick<ApiErrorOptions, 'fields' | 'cause' | 'retryAfterSeconds'> = {},
+): ApiError {
   const template: MessageTemplate = MESSAGES[reason];
   return new ApiError(template.code, {
     ...options,

@@ -3,6 +3,7 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule, getOperationAST, type Ex
 import { createHandler, type Request as GraphqlRequest } from 'graphql-http';
 import type { RequestState, SharedTransport } from '../core/app.js';
 import { ApiError, toApiError } from '../core/errors.js';
+import { serviceCaller } from '../core/callers.js';
 import { DocumentCache } from './document-cache.js';
 import { GRAPHIQL_ASSETS, GRAPHIQL_CSP, graphiqlPage } from './graphiql.js';
 import { DEFAULT_LIMITS, limitRules, type QueryLimits } from './limits.js';
@@ -94,7 +95,7 @@ export function graphqlRoute(schema: () => GraphQLSchema, settings: GraphqlSetti
           refuse(res, state, new ApiError('unauthorized'));
           return;
         }
-        state.caller = { keyName };
+        state.caller = serviceCaller(keyName);
         next();
       },
       function parseBody(req, res, next) {
