@@ -1,4 +1,5 @@
-import { ApiError, apiError } from '../core/errors.js';
+import { apiError, type MessageKey } from '../core/errors.js';
+import { MAX_BALANCE, type Refusal } from './legs.js';
 import {
   IdempotencyConflictError,
   NotCancellableError,
@@ -15,54 +16,52 @@ export function toPaymentApiError(err: unknown, paramOf: Record<string, string> 
   if (err instanceof PaymentRefusedError) {
     const { tx } = err;
     const field = tx.error.wallet_id ? paramOf[tx.error.wallet_id.toHexString()] : undefined;
-    const fields = field ? [{ field, messages: [tx.error.message] }] : undefined;
-    // a retry is told that it meets the refusal of an earlier call, not a new one
-    const message = `${tx.error.message} (transaction ${tx._id.toHexString()})${err.replayed ? ' (replayed)' : ''}`;
-    switch (tx.error.code) {
-      case 'insufficient_funds':
-        return new ApiError('insufficient_funds', { message, fields: [{ field: 'money', messages: ['is more than the wallet can pay'] }] });
-      case 'wallet_not_found':
-        return new ApiError('not_found', { message, fields });
-      case 'wallet_disabled':
-        return new ApiError('conflict', { message, zhMessage: '钱包已停用', fields });
-      case 'not_refundable':
-        return new ApiError('conflict', {
-          message,
-          zhMessage: '该收款不可退款',
-          fields: [{ field: 'collect_out_trade_no', messages: [tx.error.message] }],
-        });
-      case 'refund_exceeds_collected':
-        return new ApiError('conflict', {
-          message,
-          zhMessage: '退款总额超出收款金额',
-          fields: [{ field: 'money', messages: ['is more than is left to refund'] }],
-        });
-      default:
-        return new ApiError('conflict', { message, zhMessage: '余额超出上限', fields });
-    }
+    const walletFields = field ? [{ field, messages: [tx.error.message] }] : undefined;
+    const args = { tx: tx._id.toHexString(), replayed: err.replayed ? ' (replayed)' : '', limit: MAX_BALANCE };
+    const refusal = REFUSAL_ANSWERS[tx.error.code as Refusal] ?? REFUSAL_ANSWERS.balance_limit;
+    const fields =
+      refusal.fields === 'wallet' ? walletFields : [{ field: refusal.fields[0], messages: [refusal.fields[1] ?? tx.error.message] }];
+    return apiError(refusal.reason, args, fields ? { fields } : {});
   }
   if (err instanceof IdempotencyConflictError) {
-    return new ApiError('idempotency_conflict', {
-      message: err.message,
-      fields: [{ field: 'out_trade_no', messages: ['was already used with different parameters'] }],
-    });
+    return apiError(
+      'out_trade_no_reused',
+      { out_trade_no: err.outTradeNo, type: err.usedFor },
+      { fields: [{ field: 'out_trade_no', messages: ['was already used with different parameters'] }] },
+    );
   }
   if (err instanceof TransactionNotFoundError)
     return apiError('record_not_found', { resource: 'wallet_transaction', id: err.txId.toHexString() });
   if (err instanceof UnknownCollectError)
-    return new ApiError('not_found', {
-      message: err.message,
-      fields: [{ field: 'collect_out_trade_no', messages: ['no collect with this out_trade_no'] }],
-    });
+    return apiError(
+      'unknown_collect',
+      { out_trade_no: err.outTradeNo },
+      { fields: [{ field: 'collect_out_trade_no', messages: ['no collect with this out_trade_no'] }] },
+    );
   if (err instanceof NotCancellableError) {
-    return new ApiError('conflict', {
-      message: err.message,
-      zhMessage: '当前状态不允许取消',
-      fields: [{ field: 'state', messages: [`is ${err.tx.state}`] }],
-    });
+    const { tx } = err;
+    const reason = err.busy ? 'tx_busy' : tx.attempts > 0 ? 'sent_not_cancellable' : 'not_cancellable';
+    return apiError(
+      reason,
+      { tx: tx._id.toHexString(), type: tx.type, state: tx.state },
+      { fields: [{ field: 'state', messages: [`is ${tx.state}`] }] },
+    );
   }
   return err;
 }
+
+/**
+ * How each refusal is answered: its message template, and which param `fields` names — the wallet that refused
+ * (`wallet`), or a fixed param with its own words (the stored refusal text when none is given).
+ */
+const REFUSAL_ANSWERS: Record<Refusal, { reason: MessageKey; fields: 'wallet' | [string, string?] }> = {
+  insufficient_funds: { reason: 'funds_short', fields: ['money', 'is more than the wallet can pay'] },
+  wallet_not_found: { reason: 'wallet_missing', fields: 'wallet' },
+  wallet_disabled: { reason: 'wallet_disabled', fields: 'wallet' },
+  balance_limit: { reason: 'balance_limit', fields: 'wallet' },
+  not_refundable: { reason: 'not_refundable', fields: ['collect_out_trade_no'] },
+  refund_exceeds_collected: { reason: 'refund_exceeds_collected', fields: ['money', 'is more than is left to refund'] },
+};
 
 /** Runs an engine call and answers its errors as API errors. */
 export async function asApiCall<T>(call: () => Promise<T>, paramOf?: Record<string, string>): Promise<T> {

@@ -3,14 +3,7 @@ import { isDuplicateKeyError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { GatewayUnavailableError, type GatewayResult, type PaymentGateway } from './gateway.js';
 import { transactions } from './collections.js';
-import {
-  IdempotencyConflictError,
-  LockLostError,
-  NotCancellableError,
-  PaymentRefusedError,
-  TransactionNotFoundError,
-  UnknownCollectError,
-} from './errors.js';
+import { IdempotencyConflictError, LockLostError, NotCancellableError, PaymentRefusedError, TransactionNotFoundError } from './errors.js';
 import { REFUSALS } from './legs.js';
 import {
   awaitingGatewayFilter,
@@ -82,31 +75,6 @@ export class PaymentEngine extends TransactionDriver {
       throw new PaymentRefusedError(tx as TxDoc & { error: NonNullable<TxDoc['error']> }, replayed);
     }
     return { tx, inProgress: !requestIsDone(tx), replayed };
-  }
-
-  /**
-   * A refund of all or part of a collect, named by the collect's out_trade_no: the merchant's wallet pays the payer
-   * back. Its first leg reserves the amount on the collect, so refunds never exceed what was collected in total.
-   */
-  async submitRefund(
-    db: Db,
-    request: { collect_out_trade_no: string; money: number; out_trade_no: string },
-    log: Logger,
-  ): Promise<SubmitOutcome> {
-    const collect = await transactions(db).findOne(
-      { out_trade_no: request.collect_out_trade_no, type: 'collect' },
-      { projection: { wallet_id: 1, to_wallet_id: 1 } },
-    );
-    if (!collect) throw new UnknownCollectError(request.collect_out_trade_no);
-    const refund: PaymentRequest = {
-      type: 'refund',
-      wallet_id: collect.to_wallet_id as ObjectId,
-      to_wallet_id: collect.wallet_id,
-      money: request.money,
-      out_trade_no: request.out_trade_no,
-      refund_of: collect._id,
-    };
-    return await this.submit(db, refund, log);
   }
 
   /** Inserts the transaction and drives it, or meets the one with the same key (replayed). */

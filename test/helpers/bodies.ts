@@ -18,7 +18,7 @@ export function zhFor(code: ErrorCode, message: string | undefined, fields?: Fie
     const names: string[] = [];
     const source = template.en.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\{([a-z_]+)\\\}/g, (_, name: string) => {
       names.push(name);
-      return '(.+?)';
+      return '(.*?)';
     });
     const match = new RegExp(`^${source}$`).exec(message);
     if (!match) continue;

@@ -195,7 +195,7 @@ describe('wallet/recharge', () => {
     expect(disabled.status).toBe(409);
     expect(disabled.body.error).toMatchObject({
       code: 'conflict',
-      zh_message: '钱包已停用',
+      zh_message: expect.stringMatching(/^钱包已停用（交易 [0-9a-f]{24}）$/),
       fields: [{ field: 'wallet_id', messages: ['the wallet is disabled'] }],
     });
   });
@@ -385,7 +385,7 @@ describe('unfinished transactions and limits', () => {
       'conflict',
       `the balance would exceed its limit of 1000000000000000 (分) (transaction ${tx?._id.toHexString()})`,
       [{ field: 'wallet_id', messages: ['the balance would exceed its limit of 1000000000000000 (分)'] }],
-      '余额超出上限',
+      `余额将超出上限 1000000000000000 分（交易 ${tx?._id.toHexString()}）`,
     );
   });
 });
@@ -486,7 +486,7 @@ describe('wallet/refund', () => {
       'conflict',
       `the refunds would exceed what was collected (transaction ${tx?._id.toHexString()})`,
       [{ field: 'money', messages: ['is more than is left to refund'] }],
-      '退款总额超出收款金额',
+      `退款总额将超出收款金额（交易 ${tx?._id.toHexString()}）`,
     );
     expect([await walletOf(payer), await walletOf(merchant)]).toMatchObject([{ balance_money: 1000 }, { balance_money: 0 }]);
     const collect = (await t.call('/wallet_transaction/find', { out_trade_no: order })).body.data[0];
@@ -656,7 +656,7 @@ describe('wallet_transaction/find and mark_cancel', () => {
       'conflict',
       'a withdraw in state pending already sent to the gateway can no longer be canceled',
       [{ field: 'state', messages: ['is pending'] }],
-      '当前状态不允许取消',
+      '状态为 pending 且已提交支付网关的 withdraw 已不能取消',
     );
     const { wallet: to } = await newWallet();
     const done = await t.call('/wallet/transfer', { from_wallet_id: wallet, to_wallet_id: to, money: 1, out_trade_no: key('done-cancel') });

@@ -5,6 +5,7 @@ import { defineResource } from '../../core/resource.js';
 import { asApiCall } from '../../payments/api-errors.js';
 import type { PaymentRequest, SubmitOutcome } from '../../payments/engine.js';
 import { WALLET_STATE } from '../../payments/legs.js';
+import { submitRefund } from '../../payments/refund.js';
 import type { TxType } from '../../payments/transactions.js';
 
 /** What a payment can be refused with: an unknown or disabled wallet, no money, a reused `out_trade_no`. */
@@ -136,7 +137,7 @@ export default defineResource({
           money: params.money as number,
           out_trade_no: params.out_trade_no as string,
         };
-        return answer(ctx, await asApiCall(() => ctx.services.payments.submitRefund(ctx.db, request, ctx.log)));
+        return answer(ctx, await asApiCall(() => submitRefund(ctx.services.payments, ctx.db, request, ctx.log)));
       },
     },
   }),
