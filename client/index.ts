@@ -899,7 +899,7 @@ export type WalletTransactionFindParams = {
 };
 
 /** Answer of /wallet_transaction/find */
-export type WalletTransactionFindResult = { _meta: PageMeta; data: WalletTransactionDetail[] };
+export type WalletTransactionFindResult = { _meta: PageMeta & { result_count_is: 'exact' | 'at_least' }; data: WalletTransactionDetail[] };
 
 /** Params of /wallet_transaction/mark_cancel */
 export type WalletTransactionMarkCancelParams = {

@@ -102,7 +102,7 @@ export function renderClient(table: ActionTable): string {
         '',
       );
       out.push(
-        `/** Answer of /${action.resource}/${action.name} */\nexport type ${base}Result = ${envelopeType(action.envelope, action.schema.name)};`,
+        `/** Answer of /${action.resource}/${action.name} */\nexport type ${base}Result = ${envelopeType(action.envelope, action.schema.name, action.definition.count)};`,
         '',
       );
       const required = action.validator.params.some((p) => p.presence === 'M') || action.validator.rules.length > 0;

@@ -1,3 +1,4 @@
+import { pageMetaFields, type CountPolicy } from '../core/count-policy.js';
 import type { ParamType, ParsedParam } from '../core/params.js';
 import type { FieldInfo, ResultMeta, SchemaRegistry } from '../core/result-schemas.js';
 
@@ -98,8 +99,15 @@ function fieldType(field: FieldInfo, indent: string): string {
 export const PAGE_META =
   'export interface PageMeta {\n  has_more: boolean;\n  page: number;\n  page_size: number;\n  result_count: number;\n}';
 
+/** PageMeta as the find's count policy shapes it: no result_count under none, result_count_is beside a capped or estimated one. */
+function metaType(count: CountPolicy | undefined): string {
+  const kinds = pageMetaFields(count).find((field) => field.type === 'enum')?.values;
+  if (kinds) return `PageMeta & { result_count_is: ${kinds.map((kind) => `'${kind}'`).join(' | ')} }`;
+  return count === 'none' ? "Omit<PageMeta, 'result_count'>" : 'PageMeta';
+}
+
 /** The answer type of an action: its schema's interface in the action's envelope. */
-export function envelopeType(envelope: ResultMeta, schema: string): string {
+export function envelopeType(envelope: ResultMeta, schema: string, count?: CountPolicy): string {
   const record = pascal(schema);
   switch (envelope) {
     case 'object_result':
@@ -109,7 +117,7 @@ export function envelopeType(envelope: ResultMeta, schema: string): string {
     case 'result_set':
       return `{ data: ${record}[] }`;
     case 'result_set_with_meta':
-      return `{ _meta: PageMeta; data: ${record}[] }`;
+      return `{ _meta: ${metaType(count)}; data: ${record}[] }`;
   }
 }
 

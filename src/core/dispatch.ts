@@ -1,5 +1,6 @@
 import type { Db, Document, IndexDescription } from 'mongodb';
 import type { ActionContext, ActionLookup, RunnableAction } from './app.js';
+import type { CountPolicy } from './count-policy.js';
 import type { ErrorCode } from './errors.js';
 import { validateItemwise } from './batch-partial.js';
 import { Model } from './model.js';
@@ -53,6 +54,8 @@ export interface ActionDefinition<P extends Params = Params> {
   envelope?: ResultMeta;
   /** Callable without an API key. */
   public?: boolean;
+  /** A find's count policy (count-policy.ts), for the docs and the OpenAPI of its `_meta`; absent: exact. */
+  count?: CountPolicy;
   /** A batch with `atomic: false`: docs that fail their params are set aside for the answer (batch-partial.ts). */
   itemwise?: boolean;
   handler: ActionHandler<P>;

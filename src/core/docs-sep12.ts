@@ -1,3 +1,4 @@
+import { pageMetaFields, type CountPolicy } from './count-policy.js';
 import type { ActionTable, CompiledAction, ResourceDefinition } from './dispatch.js';
 import { actionErrorCodes, actionTitle, errorsByStatus, Nullability, paramChecks } from './docs-model.js';
 import { isExportAction } from './export.js';
@@ -75,7 +76,7 @@ function renderAction(action: CompiledAction, resource: ResourceDefinition, ctx:
     block.push(
       '响应',
       `${INDENT}result schema: ${action.schema.name} (${action.envelope})`,
-      ...renderResult(action.envelope, action.schema, ctx, INDENT),
+      ...renderResult(action.envelope, action.schema, ctx, INDENT, action.definition.count),
     );
   }
   const checks = paramChecks(action, resource);
@@ -94,7 +95,17 @@ function renderParam(param: ParsedParam, indent: string): string[] {
   return [line, ...type.fields.flatMap((field) => renderParam(field, indent + INDENT))];
 }
 
-function renderResult(envelope: ResultMeta, schema: ResultSchema, ctx: Sep12Context, indent: string): string[] {
+/** `"has_more" M bool`; the count fields with what they mean when the find's count policy is not the seed's exact one. */
+function metaLines(count: CountPolicy | undefined): string[] {
+  const fields = pageMetaFields(count);
+  const noted = fields.some((field) => field.type === 'enum');
+  return fields.map((field) => {
+    if (field.type === 'enum') return `"${field.name}" M enum<str>(${(field.values ?? []).join(',')}) ${field.description}`;
+    return `"${field.name}" M ${field.type}${noted && field.name === 'result_count' ? ` ${field.description}` : ''}`;
+  });
+}
+
+function renderResult(envelope: ResultMeta, schema: ResultSchema, ctx: Sep12Context, indent: string, count?: CountPolicy): string[] {
   const inner = indent + INDENT;
   switch (envelope) {
     case 'object_result':
@@ -113,7 +124,7 @@ function renderResult(envelope: ResultMeta, schema: ResultSchema, ctx: Sep12Cont
       return [
         `${indent}{`,
         `${inner}"_meta": { M dict paging`,
-        ...['"has_more" M bool', '"page" M int', '"page_size" M int', '"result_count" M int'].map((l) => `${inner}${INDENT}${l}`),
+        ...metaLines(count).map((line) => `${inner}${INDENT}${line}`),
         `${inner}}`,
         `${inner}"data": [{ M list<dict>`,
         ...renderFields(schema, schema.fields, ctx, inner + INDENT, 0),

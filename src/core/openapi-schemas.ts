@@ -1,3 +1,4 @@
+import { pageMetaFields, type CountPolicy, type MetaField } from './count-policy.js';
 import type { CompiledAction } from './dispatch.js';
 import type { Nullability } from './docs-model.js';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
@@ -61,7 +62,13 @@ function mergeSchema(base: Json, extra: Json): Json {
 }
 
 /** The 200 body of an action: its result schema in its envelope. */
-export function resultSchema(envelope: ResultMeta, schema: ResultSchema, schemas: SchemaRegistry, nullability: Nullability): Json {
+export function resultSchema(
+  envelope: ResultMeta,
+  schema: ResultSchema,
+  schemas: SchemaRegistry,
+  nullability: Nullability,
+  count?: CountPolicy,
+): Json {
   const record = recordSchema(schema, schema.fields, schemas, nullability, 0, schema.modelName !== undefined);
   switch (envelope) {
     case 'object_result':
@@ -79,22 +86,26 @@ export function resultSchema(envelope: ResultMeta, schema: ResultSchema, schemas
         type: 'object',
         required: ['_meta', 'data'],
         properties: {
-          _meta: {
-            type: 'object',
-            description: 'paging',
-            required: ['has_more', 'page', 'page_size', 'result_count'],
-            properties: {
-              has_more: { type: 'boolean', description: 'a next page exists' },
-              page: { type: 'integer', minimum: 1, description: 'the page answered' },
-              page_size: { type: 'integer', minimum: 1, description: 'the limit used' },
-              result_count: { type: 'integer', minimum: 0, description: 'the number of matching records' },
-            },
-          },
+          _meta: metaSchema(count),
           data: { type: 'array', items: record },
         },
       };
   }
 }
+
+/** A find's `_meta`: its fields under the find's count policy. */
+function metaSchema(count: CountPolicy | undefined): Json {
+  const fields = pageMetaFields(count);
+  const properties: Json = {};
+  for (const field of fields) properties[field.name] = { ...META_TYPES[field.type](field), description: field.description };
+  return { type: 'object', description: 'paging', required: fields.map((f) => f.name), properties };
+}
+
+const META_TYPES: Record<MetaField['type'], (field: MetaField) => Json> = {
+  bool: () => ({ type: 'boolean' }),
+  int: (field) => ({ type: 'integer', minimum: field.name === 'result_count' ? 0 : 1 }),
+  enum: (field) => ({ type: 'string', enum: [...(field.values ?? [])] }),
+};
 
 const SCALAR_SCHEMAS: Record<string, Json> = {
   object_id: { type: 'string', pattern: '^[0-9a-f]{24}$' },

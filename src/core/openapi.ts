@@ -59,7 +59,11 @@ function operation(action: CompiledAction, resource: ResourceDefinition, table: 
           }
         : {
             description: `${action.schema.name} (${action.envelope})`,
-            content: { 'application/json': { schema: resultSchema(action.envelope, action.schema, table.schemas, nullability) } },
+            content: {
+              'application/json': {
+                schema: resultSchema(action.envelope, action.schema, table.schemas, nullability, action.definition.count),
+              },
+            },
           },
       ...errorResponses(errorsByStatus(actionErrorCodes(action)), shared),
     },

@@ -1,4 +1,5 @@
 import type { Collection, Document, Filter, Sort } from 'mongodb';
+import { countQuery, countResult, pageCountOf, statesCountKind, type CountKind, type CountPolicy } from './count-policy.js';
 import { invalidParams } from './errors.js';
 import type { ParamSpec } from './params.js';
 
@@ -29,12 +30,14 @@ function escapeForPattern(name: string): string {
   return name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The `_meta` of a result set. */
+/** The `_meta` of a result set; `result_count_is` only on a find with a count policy other than exact (count-policy.ts). */
 export interface PageMeta {
   has_more: boolean;
   page: number;
   page_size: number;
-  result_count: number;
+  /** Absent under the count policy `none`. */
+  result_count?: number;
+  result_count_is?: CountKind;
 }
 
 export interface PageRequest {
@@ -74,30 +77,45 @@ export function parseSort(text: string | undefined, sortable: readonly string[],
 }
 
 /**
- * One page of a query: the rows (fetching limit+1 to know `has_more`) and the total through a count, run
- * side by side: two database commands whatever the page size.
+ * One page of a query: the rows (fetching limit+1 to know `has_more`) and the count its policy asks for, run side by
+ * side: two database commands whatever the page size, one when the policy needs no count (count-policy.ts).
  */
 export async function findPage<T extends Document>(
   collection: Collection<T>,
   filter: Filter<T>,
-  options: (PageRequest | RowWindow) & { sort: Sort; projection?: Document },
+  options: (PageRequest | RowWindow) & {
+    sort: Sort;
+    projection?: Document;
+    /** The find's count policy (default exact) and whether the caller filtered (`estimated` counts unfiltered finds only). */
+    count?: CountPolicy;
+    filtered?: boolean;
+  },
 ): Promise<{ _meta: PageMeta; data: T[] }> {
   const { limit, sort, projection } = options;
+  const count = pageCountOf(options.count, options.filtered ?? true);
   const skip = 'offset' in options ? options.offset : (options.page - 1) * limit;
   // a window of 0 rows (GraphQL's totalCount alone) still fetches one row for has_more, and shapes none
   const page = 'offset' in options ? (limit > 0 ? Math.floor(skip / limit) + 1 : 1) : options.page;
-  const [rows, total] = await Promise.all([
+  const [rows, counted] = await Promise.all([
     collection
       .find(filter, projection ? { projection } : {})
       .sort(sort)
       .skip(skip)
       .limit(limit + 1)
       .toArray(),
-    collection.countDocuments(filter),
+    countQuery(collection, filter, count, { skip, limit }),
   ]);
   const hasMore = rows.length > limit;
-  return {
-    _meta: { has_more: hasMore, page, page_size: limit, result_count: total },
-    data: (hasMore ? rows.slice(0, limit) : rows) as T[],
-  };
+  let total = counted;
+  // a capped page past the end proves nothing about the total: only then is the capped count asked afterwards
+  if (count.kind === 'capped' && total === undefined && rows.length === 0 && skip > 0) {
+    total = await collection.countDocuments(filter, { limit: count.cap });
+  }
+  const result = countResult(count, total, { skip, read: rows.length, hasMore });
+  const meta: PageMeta = { has_more: hasMore, page, page_size: limit };
+  if (result) {
+    meta.result_count = result.total;
+    if (statesCountKind(options.count)) meta.result_count_is = result.kind;
+  }
+  return { _meta: meta, data: (hasMore ? rows.slice(0, limit) : rows) as T[] };
 }

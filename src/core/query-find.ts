@@ -1,4 +1,5 @@
 import type { Document } from 'mongodb';
+import { checkCountPolicy, type CountPolicy } from './count-policy.js';
 import type { ActionDefinition } from './dispatch.js';
 import { META_PARAM, findPage, pageOf } from './paging.js';
 import { withQuerySource, type QuerySource } from './query-source.js';
@@ -8,6 +9,8 @@ export interface QueryFindOptions extends Omit<QuerySource, 'rules'> {
   result: string;
   summary?: string;
   rules?: QuerySource['rules'];
+  /** How `_meta.result_count` is counted (default exact, the seed's). */
+  count?: CountPolicy;
 }
 
 /**
@@ -15,7 +18,8 @@ export interface QueryFindOptions extends Omit<QuerySource, 'rules'> {
  * date range plus "batch id or creator id". The action is exportable with `exportOf`.
  */
 export function queryFind(options: QueryFindOptions): ActionDefinition {
-  const { model, result, summary, build, map } = options;
+  const { model, result, summary, build, map, count } = options;
+  checkCountPolicy(count);
   const source: QuerySource = { model, params: options.params, rules: options.rules ?? [], build, ...(map ? { map } : {}) };
   return withQuerySource(
     {
@@ -24,14 +28,16 @@ export function queryFind(options: QueryFindOptions): ActionDefinition {
       rules: source.rules,
       result,
       envelope: 'result_set_with_meta',
+      ...(count ? { count } : {}),
       handler: async (params, ctx) => {
-        const { filter, sort } = build(params);
+        const { filter, sort, filtered } = build(params);
         // derive() may read any field, so the whole record is read then
         const projection = map ? undefined : ctx.resultProjection;
         const page = await findPage(model.collection(ctx.db), filter, {
           ...(ctx.window ?? pageOf(params)),
           sort,
           ...(projection ? { projection } : {}),
+          ...(count ? { count, filtered: filtered ?? true } : {}),
         });
         return { _meta: page._meta, data: map ? page.data.map((record: Document) => map(record)) : page.data };
       },

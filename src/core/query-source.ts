@@ -9,8 +9,11 @@ export interface QuerySource {
   /** The find's params without `_meta` (paging). */
   params: ParamsDeclaration;
   rules: ParamRule[];
-  /** The filter (live records only) and the sort for the converted params; throws ApiError for bad combinations. */
-  build(params: Params): { filter: Document; sort: Sort };
+  /**
+   * The filter (live records only) and the sort for the converted params; throws ApiError for bad combinations.
+   * `filtered: false` says the caller gave no filter (a count policy `estimated` reads the collection's size then).
+   */
+  build(params: Params): { filter: Document; sort: Sort; filtered?: boolean };
   /** Computed fields added before shaping (the resource's `derive`). */
   map?: (record: Document) => Document;
 }

@@ -1,4 +1,5 @@
 import type { Document, IndexDescription } from 'mongodb';
+import type { CountPolicy } from './count-policy.js';
 import type { ActionDefinition, ResourceDefinition } from './dispatch.js';
 import { DeclarationError, DeclarationProblems } from './declaration-error.js';
 import { checkResourceSpec, collectActionMistakes, derivedFields, recordActionMistakes } from './declarations.js';
@@ -50,6 +51,8 @@ export type FindOptions = ResultOption & {
   filters?: FilterDeclaration;
   sortable?: string[];
   defaultSort?: Record<string, 1 | -1>;
+  /** How `_meta.result_count` is counted: exact (default), `{cap}`, `estimated` or `none` (count-policy.ts). */
+  count?: CountPolicy;
 };
 export type SelectOptions = ResultOption & { result: string; filters?: FilterDeclaration; limit?: number };
 

@@ -55,11 +55,16 @@ export function findAction(core: ResourceCore, options: FindOptions): ActionDefi
     result: options.result,
     summary: options.summary ?? `Find ${core.spec.name} records by filters, a page at a time`,
     params: { _sort: sortParam(sortable), ...filters.params },
-    build: (params) => ({
-      filter: core.model.live(filters.toQuery(params)),
-      sort: parseSort(params._sort as string | undefined, sortable, defaultSort),
-    }),
+    build: (params) => {
+      const query = filters.toQuery(params);
+      return {
+        filter: core.model.live(query),
+        sort: parseSort(params._sort as string | undefined, sortable, defaultSort),
+        filtered: Object.keys(query).length > 0,
+      };
+    },
     ...(core.spec.derive ? { map: core.derive } : {}),
+    ...(options.count ? { count: options.count } : {}),
   });
   find.access = 'read';
   find.unknownParams = filterHint(filters, ['_meta', '_sort']);

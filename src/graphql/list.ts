@@ -91,12 +91,13 @@ class ListSource {
     return page.then((p) => p.data);
   }
 
-  async totalCount(): Promise<number> {
+  async totalCount(): Promise<number | null> {
     // `results` beside it is resolved in the same tick: waiting one turn lets its page bring the count along
     await null;
     // alone: a window of no rows, so nothing is shaped and no refs are loaded (the count and a 1-row find)
     const page = this.first ?? this.run(this.filters, { offset: 0, limit: 0 });
-    return (await page)._meta.result_count;
+    // a find whose count policy is none has no count to give
+    return (await page)._meta.result_count ?? null;
   }
 
   private async run(body: Record<string, unknown>, window: RowWindow): Promise<FoundPage> {

@@ -47,6 +47,8 @@ export default defineResource({
         created_at: ['gte', 'lt'],
       },
       sortable: ['_id', 'created_at'],
+      // the history only grows: a page of it costs the same at a million transactions (a wallet's own stays exact below the cap)
+      count: { cap: 10_000 },
     }),
     mark_cancel: {
       summary: 'Cancel before the money moved: a transaction still initial, or a gateway payment never sent to the gateway; 409 otherwise',
