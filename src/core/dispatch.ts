@@ -16,6 +16,7 @@ import {
 import { DeclarationError, DeclarationProblems, type DeclarationProblem } from './declaration-error.js';
 import { checkDeclarations } from './declarations.js';
 import { RESULT_METAS, ShapeError, type ResultMeta, type ResultSchema, type SchemaRegistry } from './result-schemas.js';
+import { compileSerializer, type ResultSerializer } from './result-serializer.js';
 import { StreamedResult } from './streamed-result.js';
 
 /** What a handler gets: the converted params and the request context, plus the projection of its result schema. */
@@ -88,6 +89,8 @@ export interface CompiledAction extends RunnableAction {
   readonly validator: ParamsValidator;
   readonly schema: ResultSchema;
   readonly envelope: ResultMeta;
+  /** Writes what `run` answered as JSON: the bytes of JSON.stringify, compiled from the result schema. */
+  readonly serialize: ResultSerializer;
 }
 
 export { DeclarationError } from './declaration-error.js';
@@ -187,6 +190,7 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
   const handler = definition.handler;
   const itemwise = definition.itemwise === true;
   const resultProjection = schema.projection;
+  const serialize = compileSerializer(schema, envelope, (other) => schemas.get(other));
   return {
     resource: resource.name,
     name,
@@ -194,6 +198,7 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
     validator,
     schema,
     envelope,
+    serialize,
     public: definition.public === true,
     access: definition.access ?? 'write',
     async run(body, ctx) {
