@@ -2,8 +2,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db } from 'mongodb';
 import type { Express } from 'express';
-import { createApp, type Readiness } from './core/app.js';
+import { createApp, type Readiness, type Services } from './core/app.js';
 import { unknownScopeResource } from './core/auth.js';
+import { createCallerLimit } from './core/caller-auth.js';
+import { DEFAULT_CALLER_CONFIG } from './core/caller-config.js';
+import { RateLimiter } from './core/rate-limit.js';
+import { UserTokens } from './core/user-tokens.js';
 import type { Config } from './core/config.js';
 import type { Database } from './core/db.js';
 import { buildActionTable, type ActionTable, type ResourceDefinition } from './core/dispatch.js';
@@ -29,7 +33,7 @@ export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.ur
 export interface ServiceOptions {
   database: Database;
   /** `nodeEnv` (default development) and `graphqlIntrospection` (default: on outside production) shape `/graphql`. */
-  config: Pick<Config, 'apiKeys' | 'bodyLimitBytes'> & Partial<Pick<Config, 'nodeEnv' | 'graphqlIntrospection'>>;
+  config: Pick<Config, 'apiKeys' | 'bodyLimitBytes'> & Partial<Pick<Config, 'nodeEnv' | 'graphqlIntrospection' | 'callers'>>;
   logger: Logger;
   /** Payment settings (default: the defaults of loadPaymentsConfig). */
   payments?: PaymentsConfig;
@@ -50,6 +54,8 @@ export interface Service {
   /** The action table in use (a newer one after a schema reload). */
   readonly actions: ActionTable;
   engine: PaymentEngine;
+  /** What every handler gets as `ctx.services`. */
+  services: Services;
   worker: PaymentWorker | undefined;
   publishJob: PublishJob | undefined;
   /** What `/readyz` reports; the shutdown sets `stopping`. */
@@ -94,17 +100,25 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     bodyLimitBytes: options.config.bodyLimitBytes,
   });
   await ensurePaymentIndexes(options.database.db);
+  const callers = options.config.callers ?? DEFAULT_CALLER_CONFIG;
+  const userTokens = new UserTokens(callers.userTokenTtlMs);
+  const rateLimiter = new RateLimiter();
+  await UserTokens.ensureIndexes(options.database.db);
+  await rateLimiter.ensureIndexes(options.database.db);
   if (options.metrics) {
     options.metrics.instrumentClient(options.database.client);
     registerWalletMetrics(options.metrics, options.database.db);
   }
+  const services: Services = { payments: engine, userTokens, rateLimiter };
   const app = createApp({
     database: options.database,
     config: options.config,
     logger: options.logger,
     actions,
     graphql,
-    services: { payments: engine },
+    services,
+    userTokens,
+    callerLimit: createCallerLimit(rateLimiter, callers.limits),
     routes: referenceRoutes(() => actions.current),
     metrics: options.metrics,
     readiness,
@@ -123,6 +137,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       return actions.current;
     },
     engine,
+    services,
     worker,
     publishJob,
     readiness,

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Db } from 'mongodb';
 import { createAuthenticator, scopesAllow, type Authenticator, type Caller } from './auth.js';
-import { anonymousCaller, serviceCaller } from './callers.js';
+import { createCallerResolver, type CallerLimit } from './caller-auth.js';
+import { anonymousCaller, type CallerKind } from './callers.js';
+import type { UserTokens } from './user-tokens.js';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
 import { ApiError, apiError, toApiError } from './errors.js';
@@ -33,6 +35,8 @@ export interface Services {}
 /** An action as the HTTP layer sees it: whether it needs a key, and how to run it on a parsed body. */
 export interface RunnableAction {
   readonly public: boolean;
+  /** The kinds of caller it takes (callers.ts); `run` refuses the others with 403. */
+  readonly callers: readonly CallerKind[];
   /** Checked against the scopes of the caller's key. */
   readonly access: 'read' | 'write';
   run(body: unknown, ctx: ActionContext): Promise<unknown>;
@@ -68,6 +72,10 @@ export interface AppDependencies {
   routes?: express.Router;
   /** Counts every request by action and status, and serves `GET /metrics` to API-key callers. */
   metrics?: Metrics;
+  /** End-user tokens accepted beside the API keys (user-tokens.ts); without it only API keys authenticate. */
+  userTokens?: UserTokens;
+  /** The per-caller rate limit (caller-auth.ts), counted on every authenticated action call. */
+  callerLimit?: CallerLimit;
 }
 
 /** What another protocol on this app shares with the action route, so auth, request ids and logs are the same. */
@@ -106,8 +114,11 @@ export function createApp({
   routes,
   metrics,
   readiness = ALWAYS_READY,
+  userTokens,
+  callerLimit,
 }: AppDependencies): express.Express {
   const authenticate = createAuthenticator(config.apiKeys);
+  const resolveCaller = createCallerResolver(authenticate, userTokens);
   const scopesOf = new Map(config.apiKeys.map((key) => [key.name, key.scopes]));
   const parseJson = express.json({ limit: config.bodyLimitBytes, strict: false, type: () => true });
   const app = express();
@@ -173,7 +184,7 @@ export function createApp({
   // a chain, each step able to answer: find the action, check the key, check and parse the body, run it
   app.post(
     '/:resource/:action',
-    function resolveAction(req, res, next) {
+    async function resolveAction(req, res, next) {
       const state = stateOf(res);
       const resource = String(req.params.resource);
       const actionName = String(req.params.action);
@@ -183,18 +194,19 @@ export function createApp({
         state.action = actionName;
       }
       if (!action?.public) {
-        const keyName = authenticate(req.get('authorization'));
-        if (keyName === null) throw new ApiError('unauthorized');
-        state.caller = serviceCaller(keyName);
+        const caller = await resolveCaller(req.get('authorization'), database.db);
+        if (caller === null) throw new ApiError('unauthorized');
+        state.caller = caller;
       }
       if (!action) throw apiError('unknown_action', { action: `${resource}/${actionName}` });
-      if (!action.public && !scopesAllow(scopesOf.get(state.caller.keyName as string), resource, action.access)) {
+      if (state.caller.kind === 'service' && !scopesAllow(scopesOf.get(state.caller.keyName as string), resource, action.access)) {
         throw apiError('key_forbidden', {
           key: state.caller.keyName as string,
           action: `${resource}/${actionName}`,
           access: action.access,
         });
       }
+      if (callerLimit && !action.public) await callerLimit(state.caller, database.db);
       res.locals.action = action;
       next();
     },
@@ -221,12 +233,12 @@ export function createApp({
     },
   );
 
-  app.use(function unknownRoute(req, res) {
+  app.use(async function unknownRoute(req, res) {
     const state = stateOf(res);
     // an action's path with another method: 405, after the same key rule as the action itself
     const [, resource = '', actionName = ''] = /^\/([^/]+)\/([^/]+)$/.exec(req.path) ?? [];
     const action = NAME.test(resource) && NAME.test(actionName) ? actions.lookup(resource, actionName) : undefined;
-    if (!action?.public && authenticate(req.get('authorization')) === null) {
+    if (!action?.public && (await resolveCaller(req.get('authorization'), database.db)) === null) {
       sendError(res, new ApiError('unauthorized'));
       return;
     }
@@ -328,6 +340,7 @@ function logRequest(logger: Logger, req: Request, res: Response, state: RequestS
     status: res.statusCode,
     duration_ms: Math.round(durationMs * 100) / 100,
     key: state.caller.keyName ?? undefined,
+    user: state.caller.kind === 'user' ? (state.caller.id ?? undefined) : undefined,
     error_code: state.error?.code,
   };
   if (failed) {

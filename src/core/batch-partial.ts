@@ -129,7 +129,12 @@ export async function createItemwise(params: Params, options: PartialCreateOptio
   drop(await uniqueConflicts(model, db, items, ['_id', ...options.uniqueFields], false), 'conflict');
   const now = new Date();
   for (const item of items)
-    item.doc = { ...item.doc, _id: (item.doc._id as ObjectId | undefined) ?? new ObjectId(), created_at: now, updated_at: now };
+    item.doc = model.stamped({
+      ...item.doc,
+      _id: (item.doc._id as ObjectId | undefined) ?? new ObjectId(),
+      created_at: now,
+      updated_at: now,
+    });
   if (items.length > 0)
     drop(
       await insertUnordered(

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parseScopes, type KeyScope } from './auth.js';
+import { readCallerConfig, type CallerConfig } from './caller-config.js';
 
 /** A bearer key: its name is logged, its secret never is. */
 export interface ApiKey {
@@ -40,6 +41,8 @@ export interface Config {
   keepAliveTimeoutMs: number;
   /** Another folder of YAML result schemas (RESULT_SCHEMAS_DIR); undefined: the project's result-schemas/. */
   resultSchemasDir: string | undefined;
+  /** User tokens' lifetime and per-caller rate limits (caller-config.ts). */
+  callers: CallerConfig;
 }
 
 /** A configuration value that cannot be used; `variable` names the environment variable. */
@@ -99,6 +102,7 @@ export function loadConfig(env: Env = process.env, devKey: (dataDir: string) => 
     dbTimeoutMs: readInt(env, 'DB_TIMEOUT_MS', 10_000, 0, 600_000),
     ...readClientTimeouts(env),
     resultSchemasDir: readFolder(env, 'RESULT_SCHEMAS_DIR'),
+    callers: readCallerConfig(env),
   };
 }
 

@@ -1,7 +1,10 @@
 import type { Db, Document, IndexDescription } from 'mongodb';
 import type { ActionContext, ActionLookup, RunnableAction } from './app.js';
 import type { CountPolicy } from './count-policy.js';
+import { allowedCallers, callerForbidden, checkCallers } from './caller-rules.js';
+import type { CallerDeclaration } from './callers.js';
 import type { ErrorCode } from './errors.js';
+import { runAsCaller } from './ownership.js';
 import { validateItemwise } from './batch-partial.js';
 import { Model } from './model.js';
 import type { RowWindow } from './paging.js';
@@ -53,10 +56,12 @@ export interface ActionDefinition<P extends Params = Params> {
   result: string;
   /** The envelope, when it is not the schema's `meta` (like the seed's `@api_result_set_with_meta`). */
   envelope?: ResultMeta;
-  /** Callable without an API key. */
+  /** Callable without an API key (the same as `callers: ['public']`). */
   public?: boolean;
   /** A find's count policy (count-policy.ts), for the docs and the OpenAPI of its `_meta`; absent: exact. */
   count?: CountPolicy;
+  /** Who may call it (callers.ts): `public` (anyone, no credentials), `user` (a user token), `service` (an API key). Default `service`. */
+  callers?: CallerDeclaration[];
   /** A batch with `atomic: false`: docs that fail their params are set aside for the answer (batch-partial.ts). */
   itemwise?: boolean;
   handler: ActionHandler<P>;
@@ -169,9 +174,8 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
   if (!NAME.test(name)) throw new DeclarationError(where, 'action names are lower_snake_case');
   if (typeof definition.handler !== 'function') throw new DeclarationError(where, 'has no handler');
   if (!definition.params || typeof definition.params !== 'object') throw new DeclarationError(where, 'has no params declaration');
-  if (definition.public !== undefined && typeof definition.public !== 'boolean') {
-    throw new DeclarationError(where, '`public` must be true or false');
-  }
+  const callerMistake = checkCallers(definition);
+  if (callerMistake) throw new DeclarationError(where, callerMistake);
   if (definition.access !== undefined && definition.access !== 'read' && definition.access !== 'write') {
     throw new DeclarationError(where, '`access` must be read or write');
   }
@@ -191,6 +195,17 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
   const itemwise = definition.itemwise === true;
   const resultProjection = schema.projection;
   const serialize = compileSerializer(schema, envelope, (other) => schemas.get(other));
+  const callers = allowedCallers(definition);
+  const runChecked = async (body: unknown, ctx: ActionContext): Promise<unknown> => {
+    const params = itemwise ? validateItemwise(validator, body) : validator.validate(body);
+    // ctx is this request's own object: extended in place (a spread would also evaluate its lazy `log`)
+    const handlerCtx = ctx as HandlerContext;
+    handlerCtx.resultProjection = resultProjection;
+    handlerCtx.resultSchema = schema;
+    const result = await handler(params, handlerCtx);
+    if (result instanceof StreamedResult) return result;
+    return await shapeResult(schema, envelope, result, ctx.db);
+  };
   return {
     resource: resource.name,
     name,
@@ -199,17 +214,13 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
     schema,
     envelope,
     serialize,
-    public: definition.public === true,
+    public: callers.includes('anonymous'),
+    callers,
     access: definition.access ?? 'write',
     async run(body, ctx) {
-      const params = itemwise ? validateItemwise(validator, body) : validator.validate(body);
-      // ctx is this request's own object: extended in place (a spread would also evaluate its lazy `log`)
-      const handlerCtx = ctx as HandlerContext;
-      handlerCtx.resultProjection = resultProjection;
-      handlerCtx.resultSchema = schema;
-      const result = await handler(params, handlerCtx);
-      if (result instanceof StreamedResult) return result;
-      return await shapeResult(schema, envelope, result, ctx.db);
+      // the wrong kind of caller learns nothing about the params: refused before they are read
+      if (!callers.includes(ctx.caller.kind)) throw callerForbidden(where, ctx.caller.kind, callers);
+      return await runAsCaller(ctx.caller, () => runChecked(body, ctx));
     },
   };
 }

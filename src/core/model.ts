@@ -1,6 +1,7 @@
 import type { Collection, Db, Document, Filter, ObjectId, UpdateFilter, UpdateResult } from 'mongodb';
 import { collectionOf } from './db.js';
 import { ApiError, apiError } from './errors.js';
+import { ownedFilter, stampOwner } from './ownership.js';
 
 /** A field that holds the id of a record of another resource (`references: {group_id: 'group'}`). */
 export interface Reference {
@@ -14,6 +15,8 @@ export interface ModelOptions {
   /** Soft-deleted records carry `deleted_at` and count as absent everywhere. */
   softDelete: boolean;
   references: Reference[];
+  /** The field holding the id of the user a record belongs to (ownership.ts), and the resource of the users. */
+  owner?: { field: string; resource: string };
 }
 
 /** The field that marks a soft-deleted record. */
@@ -28,6 +31,12 @@ export class Model {
   readonly collectionName: string;
   readonly softDelete: boolean;
   readonly references: Reference[];
+  /** The owner field (ownership.ts): a user caller reads and writes only the records that carry their id in it. */
+  readonly ownerField: string | undefined;
+  /** The resource whose records own this one's (`user`). */
+  readonly ownerResource: string | undefined;
+  /** Resources whose records this one's own (the users' resource: what deleting a user deletes); filled by `link`. */
+  readonly owns: Array<{ model: Model; field: string }> = [];
   /** Resources whose records point at this one; filled by `link`. */
   readonly referencedBy: Array<{ model: Model; field: string }> = [];
   /** The referenced model of each reference field; filled by `link`. */
@@ -38,6 +47,8 @@ export class Model {
     this.collectionName = options.collection;
     this.softDelete = options.softDelete;
     this.references = options.references;
+    this.ownerField = options.owner?.field;
+    this.ownerResource = options.owner?.resource;
   }
 
   /** Resolves references by resource name once every model exists (at startup). */
@@ -48,15 +59,31 @@ export class Model {
       this.targets.set(ref.field, target);
       target.referencedBy.push({ model: this, field: ref.field });
     }
+    if (this.ownerResource !== undefined) {
+      const owner = models.get(this.ownerResource);
+      if (!owner) throw new Error(`resource ${this.name}: owner references unknown resource "${this.ownerResource}"`);
+      owner.owns.push({ model: this, field: this.ownerField as string });
+    }
   }
 
   collection<T extends Document = Document>(db: Db): Collection<T> {
     return collectionOf<T>(db, this.collectionName);
   }
 
-  /** The filter restricted to records that are not soft-deleted. */
+  /** The filter restricted to records that are not soft-deleted (and, for a user caller, to their own: ownership.ts). */
   live<T extends Document = Document>(filter: Filter<T>): Filter<T> {
-    return this.softDelete ? ({ ...filter, [DELETED_AT]: null } as Filter<T>) : filter;
+    const scoped = this.scoped(filter);
+    return this.softDelete ? ({ ...scoped, [DELETED_AT]: null } as Filter<T>) : scoped;
+  }
+
+  /** The filter restricted, for a user caller, to their own records (deleted ones included). */
+  scoped<T extends Document = Document>(filter: Filter<T>): Filter<T> {
+    return ownedFilter(this.ownerField, filter as Document) as Filter<T>;
+  }
+
+  /** A new record as it is stored: with its owner when a user creates it. */
+  stamped<T extends Document>(doc: T): T {
+    return stampOwner(this.ownerField, doc);
   }
 
   /** The live record with this id, or `not_found`. */
@@ -68,7 +95,7 @@ export class Model {
 
   /** Inserts with created_at/updated_at set; returns the new id. */
   async insert(db: Db, doc: Document, now = new Date()): Promise<ObjectId> {
-    const result = await this.collection(db).insertOne({ ...doc, created_at: now, updated_at: now });
+    const result = await this.collection(db).insertOne(this.stamped({ ...doc, created_at: now, updated_at: now }));
     return result.insertedId;
   }
 

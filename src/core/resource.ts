@@ -1,4 +1,5 @@
 import type { Document, IndexDescription } from 'mongodb';
+import type { CallerDeclaration } from './callers.js';
 import type { CountPolicy } from './count-policy.js';
 import type { ActionDefinition, ResourceDefinition } from './dispatch.js';
 import { DeclarationError, DeclarationProblems } from './declaration-error.js';
@@ -30,6 +31,13 @@ export interface ResourceSpec {
   immutable?: string[];
   /** Fields that `mark_*` transitions drive and that `update` may change all the same (default: none may). */
   updatableTransitionFields?: string[];
+  /**
+   * Records belong to a user: `field` (declared in `stored` as object_id) holds the id of a `resource` record. A user
+   * caller reads and writes only their own; a create by a user stores their id (ownership.ts).
+   */
+  owner?: { field: string; resource: string };
+  /** Who may call the resource's actions unless an action declares its own `callers` or `public` (default: service). */
+  callers?: CallerDeclaration[];
   /** `{group_id: 'group'}`: must name a live record; that record cannot be deleted while referenced. */
   references?: Record<string, string>;
   indexes?: IndexDescription[];
@@ -98,7 +106,13 @@ export interface ResourceCore {
 /** Builds a resource module from its spec. */
 export function defineResource(spec: ResourceSpec): ResourceDefinition {
   const references: Reference[] = Object.entries(spec.references ?? {}).map(([field, resource]) => ({ field, resource }));
-  const model = new Model({ name: spec.name, collection: spec.collection ?? spec.name, softDelete: spec.softDelete ?? false, references });
+  const model = new Model({
+    name: spec.name,
+    collection: spec.collection ?? spec.name,
+    softDelete: spec.softDelete ?? false,
+    references,
+    ...(spec.owner ? { owner: spec.owner } : {}),
+  });
   const indexes = [...(spec.indexes ?? [])];
   if (model.softDelete && !indexes.some((i) => Object.keys(i.key)[0] === DELETED_AT)) {
     indexes.push({ key: { [DELETED_AT]: 1 }, name: `${DELETED_AT}_1` });
@@ -114,6 +128,15 @@ export function defineResource(spec: ResourceSpec): ResourceDefinition {
         message: `updatableTransitionFields: ${field} is not a declared field`,
       });
   }
+  const ownerDeclaration = spec.owner ? spec.stored?.[spec.owner.field] : undefined;
+  const ownerType = typeof ownerDeclaration === 'string' ? ownerDeclaration : ownerDeclaration?.type;
+  if (spec.owner && !/^[MO] object_id$/.test(ownerType?.trim() ?? '')) {
+    problems.add({
+      code: 'bad_resource',
+      where: `resource ${spec.name}`,
+      message: `owner: ${spec.owner.field} must be declared in stored as object_id (callers never give it)`,
+    });
+  }
   // a spec whose fields do not parse gives no standard actions to check; other mistakes leave them checkable
   const unbuildable = problems.list.some((p) => p.code === 'bad_param' || p.code === 'bad_resource');
   let actions: Record<string, ActionDefinition> = {};
@@ -121,6 +144,10 @@ export function defineResource(spec: ResourceSpec): ResourceDefinition {
     const { core, finish, marks } = createCore(spec, model);
     actions = collectActionMistakes(spec.name, spec.actions(recordActionMistakes(standardActions(core, marks))), problems);
     finish(actions);
+    if (spec.callers) {
+      for (const action of Object.values(actions))
+        if (action.callers === undefined && action.public === undefined) action.callers = spec.callers;
+    }
   }
   const definition: ResourceDefinition = {
     name: spec.name,

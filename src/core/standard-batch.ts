@@ -85,7 +85,7 @@ export function batchCreateAction(core: ResourceCore, { result, summary }: Resul
       if (docs.some((doc) => doc._id !== undefined)) await requireFreeIds(core.model, ctx.db, docs, docPath);
       const now = new Date();
       const ids = docs.map((doc) => (doc._id as ObjectId | undefined) ?? new ObjectId());
-      const rows = docs.map((doc, i) => ({ ...doc, _id: ids[i], created_at: now, updated_at: now }));
+      const rows = docs.map((doc, i) => core.model.stamped({ ...doc, _id: ids[i], created_at: now, updated_at: now }));
       const collection = core.model.collection(ctx.db);
       // created_at: only what this call wrote, never a record that already had one of the given ids
       const ours = { _id: { $in: ids }, created_at: now };

@@ -144,7 +144,7 @@ export function markRestoreAction(core: ResourceCore, { result, summary }: Resul
     handler: async ({ _id }, ctx) => {
       const id = _id as ObjectId;
       const collection = core.model.collection(ctx.db);
-      const record = await collection.findOne({ _id: id });
+      const record = await collection.findOne(core.model.scoped({ _id: id }));
       const named = { resource: core.spec.name, id: id.toHexString() };
       if (!record) throw apiError('record_not_found', named);
       if (record[DELETED_AT] == null) throw apiError('not_deleted', named);

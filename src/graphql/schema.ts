@@ -42,7 +42,8 @@ export function buildGraphqlSchema(table: ActionTable): GraphQLSchema {
   };
 
   for (const resource of table.resources) {
-    const action = (name: string) => table.lookup(resource.name, name);
+    // GraphQL authenticates API keys only: actions for user callers stay off its schema
+    const action = (name: string) => forServices(table.lookup(resource.name, name));
     const get = usable(action('get'), 'object_result', ['_id']);
     const find = usable(action('find'), 'result_set_with_meta');
     const objectType = get ? outputs.forSchema(get.schema.name) : undefined;
@@ -67,6 +68,7 @@ export function buildGraphqlSchema(table: ActionTable): GraphQLSchema {
     };
     for (const other of table.list()) {
       if (other.resource !== resource.name || !other.name.startsWith('mark_') || other.name === 'mark_delete') continue;
+      if (!forServices(other)) continue;
       if (usable(other, 'ok_result', ['_id'])) actions.marks.push({ verb: other.name.slice('mark_'.length), action: other });
     }
     if (actions.create || actions.update || actions.delete || actions.marks.length > 0) {
@@ -103,6 +105,11 @@ function singleField(get: CompiledAction, type: GraphQLObjectType): GraphQLField
       }
     },
   };
+}
+
+/** The action when an API key may call it. */
+function forServices(action: CompiledAction | undefined): CompiledAction | undefined {
+  return action?.callers.includes('service') ? action : undefined;
 }
 
 /** The action when it has the standard shape (envelope, and exactly these params when given). */

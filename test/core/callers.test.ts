@@ -1,15 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ObjectId } from 'mongodb';
 import supertest from 'supertest';
-import { CALLER_SCHEMA_DIR, callerProbe } from '../helpers/caller-probe.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CALLER_RESOURCES, callerSchemaDir } from '../helpers/caller-probe.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 
 let t: TestService;
+let http: supertest.Agent;
+const userId = new ObjectId();
+let token: string;
 
 beforeAll(async () => {
-  t = await startTestService({ resources: [callerProbe], schemaDir: CALLER_SCHEMA_DIR });
+  t = await startTestService({ resources: CALLER_RESOURCES, schemaDir: callerSchemaDir() });
+  http = supertest.agent(t.app);
+  token = (await t.service.services.userTokens.issue(t.db, userId)).token;
 });
 afterAll(async () => {
   await t.close();
+});
+
+const bearer = (value: string) => ({ Authorization: `Bearer ${value}` });
+const errorOf = (res: supertest.Response, code: string, message: string, zh: string) => ({
+  error: { code, message, zh_message: zh, request_id: res.headers['x-request-id'] },
 });
 
 describe('the caller on the handler context', () => {
@@ -20,9 +31,81 @@ describe('the caller on the handler context', () => {
   });
 
   it('is anonymous on a public action called without credentials', async () => {
-    const res = await supertest(t.app).post('/caller_probe/whoami_public').send({});
+    const res = await http.post('/caller_probe/whoami_public').send({});
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ caller: { kind: 'anonymous', id: null, keyName: null } });
+  });
+
+  it('is the user a token belongs to', async () => {
+    const res = await http.post('/caller_probe/whoami_user').set(bearer(token)).send({});
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ caller: { kind: 'user', id: userId.toHexString(), keyName: null } });
+  });
+});
+
+describe('declared callers', () => {
+  it('refuses a user token on a service action with forbidden', async () => {
+    const res = await http.post('/caller_probe/whoami').set(bearer(token)).send({});
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual(
+      errorOf(
+        res,
+        'forbidden',
+        'caller_probe/whoami is not for user callers (it takes: service)',
+        'caller_probe/whoami 不允许 user 调用方调用（允许：service）',
+      ),
+    );
+  });
+
+  it('refuses an API key on a user action with forbidden', async () => {
+    const res = await t.call('/caller_probe/whoami_user');
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual(
+      errorOf(
+        res,
+        'forbidden',
+        'caller_probe/whoami_user is not for service callers (it takes: user)',
+        'caller_probe/whoami_user 不允许 service 调用方调用（允许：user）',
+      ),
+    );
+  });
+
+  it('lets both kinds call an action that declares both', async () => {
+    expect((await t.call('/caller_probe/whoami_any')).body.caller.kind).toBe('service');
+    expect((await http.post('/caller_probe/whoami_any').set(bearer(token)).send({})).body.caller.kind).toBe('user');
+  });
+});
+
+describe('user tokens', () => {
+  it('returns unauthorized for an expired token', async () => {
+    const old = await t.service.services.userTokens.issue(t.db, userId, new Date(Date.now() - 31 * 24 * 3600 * 1000));
+    const res = await http.post('/caller_probe/whoami_user').set(bearer(old.token)).send({});
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('unauthorized');
+  });
+
+  it('returns unauthorized for a revoked token', async () => {
+    const issued = await t.service.services.userTokens.issue(t.db, userId);
+    await t.service.services.userTokens.revoke(t.db, issued.token);
+    const res = await http.post('/caller_probe/whoami_user').set(bearer(issued.token)).send({});
+    expect(res.status).toBe(401);
+  });
+
+  it('returns unauthorized for a token of the right shape that was never issued', async () => {
+    const res = await http
+      .post('/caller_probe/whoami_user')
+      .set(bearer(`ut_${'A'.repeat(43)}`))
+      .send({});
+    expect(res.status).toBe(401);
+  });
+
+  it('stores only the SHA-256 of a token, never the token', async () => {
+    const stored = await t.db.collection('user_tokens').find({}).toArray();
+    expect(stored.length).toBeGreaterThan(0);
+    const text = JSON.stringify(stored);
+    expect(text).not.toContain(token);
+    expect(text).not.toContain(token.slice(3));
+    expect(stored.every((doc) => /^[0-9a-f]{64}$/.test(String(doc._id)))).toBe(true);
   });
 });
 
@@ -31,13 +114,8 @@ describe('Retry-After', () => {
     const res = await t.call('/caller_probe/busy');
     expect(res.status).toBe(429);
     expect(res.headers['retry-after']).toBe('7');
-    expect(res.body).toEqual({
-      error: {
-        code: 'rate_limited',
-        message: 'Too many requests; try again after the Retry-After seconds',
-        zh_message: '请求过于频繁，请在 Retry-After 秒后重试',
-        request_id: res.headers['x-request-id'],
-      },
-    });
+    expect(res.body).toEqual(
+      errorOf(res, 'rate_limited', 'Too many requests; try again after the Retry-After seconds', '请求过于频繁，请在 Retry-After 秒后重试'),
+    );
   });
 });

@@ -10,7 +10,7 @@ let call: InProcessCall;
 let groupId: ObjectId;
 beforeAll(async () => {
   t = await startTestService();
-  call = createCallerFactory(t.service.actions, t.db, t.logger, { payments: t.service.engine })();
+  call = createCallerFactory(t.service.actions, t.db, t.logger, t.service.services)();
   groupId = new ObjectId();
   const now = new Date();
   await t.db.collection('group').insertOne({ _id: groupId, name: '后端组', state: 100, created_at: now, updated_at: now });

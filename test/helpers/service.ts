@@ -4,6 +4,7 @@ import type { Express } from 'express';
 import type { CommandStartedEvent, Db } from 'mongodb';
 import supertest from 'supertest';
 import { expect, inject } from 'vitest';
+import type { CallerConfig } from '../../src/core/caller-config.js';
 import type { ApiKey } from '../../src/core/config.js';
 import { connectDatabase, type Database } from '../../src/core/db.js';
 import type { ResourceDefinition } from '../../src/core/dispatch.js';
@@ -29,6 +30,8 @@ export interface TestServiceOptions {
   monitorCommands?: boolean;
   /** Prometheus metrics for the service (`GET /metrics`). */
   metrics?: Metrics;
+  /** User token lifetime and per-caller rate limits (default: DEFAULT_CALLER_CONFIG). */
+  callers?: CallerConfig;
 }
 
 /** A service on its own database of the run's server, with its log lines and (optionally) driver commands. */
@@ -74,7 +77,11 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   database.client.on('commandStarted', (event) => commands.push(event));
   const service = await createService({
     database,
-    config: { apiKeys: [TEST_KEY, ...(options.extraKeys ?? [])], bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024 },
+    config: {
+      apiKeys: [TEST_KEY, ...(options.extraKeys ?? [])],
+      bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
+      ...(options.callers ? { callers: options.callers } : {}),
+    },
     logger,
     ...(options.resources ? { resources: options.resources } : {}),
     ...(options.schemaDir ? { schemaDir: options.schemaDir } : {}),
