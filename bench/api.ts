@@ -17,11 +17,14 @@
  * profile to bench/results/profiles/), BENCH_RUNTIME=tsx (run the servers through tsx instead of compiling them with
  * tsc first), BENCH_ORDER=abba (the baseline goes first in even rounds), MONGODB_URL (use that server instead of
  * starting one), BENCH_COMPARE=metrics (the "baseline" is the service itself with metrics off, the "service" has them
- * on: the cost of /metrics and command monitoring).
+ * on: the cost of /metrics and command monitoring), BENCH_COMPARE=tracing (both with metrics; the "service" also traces
+ * every request, exporting OTLP/HTTP to a sink in this process: the cost of tracing on vs off).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { deepStrictEqual } from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +54,8 @@ const ORDER = process.env.BENCH_ORDER === 'abba' ? 'abba' : 'abab';
 const ONLY = process.env.BENCH_ONLY || undefined;
 /** Compare the service with metrics on against itself with metrics off (instead of the hand-written baseline). */
 const COMPARE_METRICS = process.env.BENCH_COMPARE === 'metrics';
+/** Compare the service with tracing on (spans exported to a local OTLP sink) against itself with tracing off. */
+const COMPARE_TRACING = process.env.BENCH_COMPARE === 'tracing';
 /** Before the first measured run, each server serves each endpoint this long (JIT of node and of the Java server). */
 const PREWARM_S = envNumber('BENCH_PREWARM', 5, 0, 60);
 /** Cores used by processes other than ours above which a run is flagged as disturbed. */
@@ -490,6 +495,24 @@ function table(summaries: Summary[]): string {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/** An OTLP/HTTP collector stand-in: takes every export (counting spans' bytes) and answers 200, as a collector does. */
+async function startOtlpSink(): Promise<{ url: string; received: () => { exports: number; bytes: number } }> {
+  let exports = 0;
+  let bytes = 0;
+  const server = createServer((req, res) => {
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    req.on('end', () => {
+      exports++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received: () => ({ exports, bytes }) };
+}
+
 async function main(): Promise<number> {
   let database: ProvisionedDatabase | undefined;
   let client: MongoClient | undefined;
@@ -551,15 +574,23 @@ async function main(): Promise<number> {
     const profileDir = path.join(resultsDir, 'profiles');
     if (CPU_PROF) mkdirSync(profileDir, { recursive: true });
     const profile = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const sink = COMPARE_TRACING ? await startOtlpSink() : undefined;
     const [service, baseline] = await Promise.all(
-      COMPARE_METRICS
+      sink
         ? [
-            startServer('service', 'serve-service', { ...env, BENCH_METRICS: 'on' }, profile),
-            startServer('baseline', 'serve-service', { ...env, BENCH_METRICS: 'off' }, profile),
+            startServer('service', 'serve-service', { ...env, BENCH_METRICS: 'on', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }, profile),
+            startServer('baseline', 'serve-service', { ...env, BENCH_METRICS: 'on' }, profile),
           ]
-        : [startServer('service', 'serve-service', env, profile), startServer('baseline', 'serve-baseline', env, profile)],
+        : COMPARE_METRICS
+          ? [
+              startServer('service', 'serve-service', { ...env, BENCH_METRICS: 'on' }, profile),
+              startServer('baseline', 'serve-service', { ...env, BENCH_METRICS: 'off' }, profile),
+            ]
+          : [startServer('service', 'serve-service', env, profile), startServer('baseline', 'serve-baseline', env, profile)],
     );
     if (COMPARE_METRICS) log('BENCH_COMPARE=metrics: "service" = metrics on, "baseline" = the same service with metrics off');
+    if (sink)
+      log(`BENCH_COMPARE=tracing: "service" = tracing on (OTLP/HTTP to ${sink.url}), "baseline" = the same service with tracing off`);
     if (database.pid) cpuRoles.set('database', database.pid);
     if (service.child.pid) cpuRoles.set('service', service.child.pid);
     if (baseline.child.pid) cpuRoles.set('baseline', baseline.child.pid);
@@ -649,6 +680,12 @@ async function main(): Promise<number> {
     );
     if (CPU_PROF)
       process.stdout.write(`CPU profiles of both servers: ${path.relative(projectRoot, profileDir)}/ (written as the servers stop)\n`);
+    if (sink) {
+      const { exports, bytes } = sink.received();
+      process.stdout.write(
+        `the OTLP sink received ${exports} exports (${Math.round(bytes / 1024)} KiB of spans) from the traced service\n`,
+      );
+    }
     return 0;
   } finally {
     clearTimeout(watchdog);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { connectDatabase } from '../src/core/db.js';
 import { createLogger } from '../src/core/logger.js';
 import { Metrics } from '../src/core/metrics.js';
+import { startTracing } from '../src/core/tracing.js';
 import { SCHEMA_DIR, createService } from '../src/service.js';
 import { BENCH_KEY, benchEnv, failStartup, serve } from './child.js';
 
@@ -14,6 +15,8 @@ async function main(): Promise<void> {
   const { url, dbName } = benchEnv();
   // BENCH_METRICS=on: the service as npm start runs it, with Prometheus metrics and command monitoring
   const withMetrics = process.env.BENCH_METRICS === 'on';
+  // OTEL_EXPORTER_OTLP_ENDPOINT (BENCH_COMPARE=tracing): traces every request as npm start would with it set
+  const tracing = await startTracing({ endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: 'bench-service' });
   const database = await connectDatabase({ url, dbName, appName: 'bench-service', driverOptions: { monitorCommands: withMetrics } });
   const service = await createService({
     database,
@@ -26,6 +29,7 @@ async function main(): Promise<void> {
   await serve(service.app, async () => {
     await service.stop();
     await database.close();
+    await tracing?.shutdown();
   });
 }
 

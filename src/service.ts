@@ -26,6 +26,7 @@ import { createPublishJob, type PublishJob } from './publishing/job.js';
 import { createResources } from './resources/index.js';
 import type { Metrics } from './core/metrics.js';
 import { countGatewayCalls, registerWalletMetrics } from './payments/metrics.js';
+import { traceCommands, tracingOn } from './core/tracing.js';
 
 /** The folder of the YAML result schemas. */
 export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'result-schemas');
@@ -105,6 +106,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const rateLimiter = new RateLimiter();
   await UserTokens.ensureIndexes(options.database.db);
   await rateLimiter.ensureIndexes(options.database.db);
+  if (tracingOn()) traceCommands(options.database.client);
   if (options.metrics) {
     options.metrics.instrumentClient(options.database.client);
     registerWalletMetrics(options.metrics, options.database.db);

@@ -3,11 +3,13 @@ import { createFaultPoint } from './core/faults.js';
 import { ensurePaymentIndexes } from './payments/collections.js';
 import { createEngine, createWorker } from './service.js';
 import { createPublishJob } from './publishing/job.js';
+import { traceCommands, tracingOn } from './core/tracing.js';
 
 /** `npm run worker`: the payment gateway worker alone (run one per deployment; the lease keeps it single). */
 async function main(): Promise<void> {
   const { payments, publishing, logger, opened, onStop } = await bootProcess('worker');
   const engine = createEngine(payments);
+  if (tracingOn()) traceCommands(opened.database.client);
   await ensurePaymentIndexes(opened.database.db);
   const worker = createWorker(opened.database.db, engine, payments, logger);
   worker.start();

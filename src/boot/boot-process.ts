@@ -1,5 +1,6 @@
 import type { Config } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { startTracing, traceLogFields } from '../core/tracing.js';
 import type { PaymentsConfig } from '../payments/config.js';
 import type { PublishingConfig } from '../publishing/config.js';
 import { loadConfigsOrExit } from './configs.js';
@@ -25,8 +26,13 @@ export interface BootedProcess {
  */
 export async function bootProcess(name: string): Promise<BootedProcess> {
   const { config, payments, publishing } = loadConfigsOrExit();
-  const logger = createLogger({ level: config.logLevel, pretty: config.logPretty, name });
+  // traces only when an OTLP endpoint is configured (the standard variables; the exporter reads the rest of OTEL_*)
+  const endpoint = process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const tracing = await startTracing({ endpoint, serviceName: process.env.OTEL_SERVICE_NAME ?? `rpc-action-api-${name}` });
+  const logger = createLogger({ level: config.logLevel, pretty: config.logPretty, name, ...(tracing ? { mixin: traceLogFields } : {}) });
   const stoppers: Array<() => Promise<void>> = [];
+  // the last to stop: spans of the shutdown itself are flushed too
+  if (tracing) stoppers.push(() => tracing.shutdown());
   const shutdown = installShutdown(logger, config.shutdownTimeoutMs, stoppers);
   const fail = async (message: string, exitCode = 1): Promise<never> => {
     logger.fatal(message);

@@ -12,6 +12,7 @@ import type { Logger } from './logger.js';
 import { methodNotAllowed } from './reference.js';
 import type { Metrics } from './metrics.js';
 import { StreamedResult } from './streamed-result.js';
+import { endRequestSpan, startRequestSpan, traceIdOf, tracingOn, withSpan, type Span } from './tracing.js';
 
 /** What a handler receives besides its params (STYLE.md: no globals, everything through ctx). */
 export interface ActionContext {
@@ -101,6 +102,8 @@ export interface RequestState {
   action?: string;
   caller: Caller;
   error?: ApiError;
+  /** The request's trace span, when tracing is on (core/tracing.ts). */
+  span?: Span;
 }
 
 /** Builds the express app: transport, auth, dispatch and the error model of DESIGN.md §2–3. */
@@ -136,6 +139,14 @@ export function createApp({
     res.locals.state = state;
     res.setHeader('X-Request-Id', state.requestId);
     res.on('finish', () => logRequest(logger, req, res, state));
+    if (tracingOn()) {
+      const span = startRequestSpan(req.method, req.get('traceparent'));
+      state.span = span;
+      res.on('close', () => {
+        span.updateName(metricsLabel(req, state));
+        endRequestSpan(span, res.statusCode, state.error?.code);
+      });
+    }
     if (metrics) {
       const end = metrics.startRequest();
       // 'close' also fires for a client that went away before the answer: in-flight must come down then too
@@ -227,7 +238,8 @@ export function createApp({
       }
       const ctx = actionContextOf(database, logger, state, services);
       const action = res.locals.action as RunnableAction;
-      const result = await action.run(body, ctx);
+      // the handler's database commands and log lines belong to the request's span
+      const result = await (state.span ? withSpan(state.span, () => action.run(body, ctx)) : action.run(body, ctx));
       if (result instanceof StreamedResult) return await result.send(res);
       sendJsonText(res, ctx.status ?? 200, action.serialize ? action.serialize(result) : JSON.stringify(result));
     },
@@ -342,6 +354,7 @@ function logRequest(logger: Logger, req: Request, res: Response, state: RequestS
     key: state.caller.keyName ?? undefined,
     user: state.caller.kind === 'user' ? (state.caller.id ?? undefined) : undefined,
     error_code: state.error?.code,
+    trace_id: traceIdOf(state.span),
   };
   if (failed) {
     logger.error({ ...line, err: state.error?.cause ?? state.error }, 'request failed');

@@ -8,6 +8,8 @@ export interface LoggerOptions {
   name?: string;
   /** Where lines go (default stdout); tests pass a stream to read them. */
   destination?: DestinationStream;
+  /** Fields added to every line (the trace id of the current span when tracing is on). */
+  mixin?: () => Record<string, unknown>;
 }
 
 /** Paths that must never reach a log line, whatever a caller logs by mistake. */
@@ -29,6 +31,7 @@ export function createLogger(options: LoggerOptions): Logger {
     name: options.name,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    ...(options.mixin ? { mixin: options.mixin } : {}),
   };
   if (options.pretty) {
     return pino({

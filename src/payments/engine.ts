@@ -1,5 +1,6 @@
 import { Long, ObjectId, type Db } from 'mongodb';
 import { isDuplicateKeyError } from '../core/errors.js';
+import { activeTraceparent, inClientSpan } from '../core/tracing.js';
 import type { Logger } from '../core/logger.js';
 import { GatewayUnavailableError, type GatewayResult, type PaymentGateway } from './gateway.js';
 import { transactions } from './collections.js';
@@ -80,9 +81,12 @@ export class PaymentEngine extends TransactionDriver {
   /** Inserts the transaction and drives it, or meets the one with the same key (replayed). */
   private async record(db: Db, request: PaymentRequest, owner: string): Promise<{ tx: TxDoc; replayed: boolean }> {
     const now = new Date();
+    const trace = activeTraceparent();
     const tx: TxDoc = {
       _id: new ObjectId(),
       ...request,
+      // the worker's gateway call joins the trace of the request that made the payment
+      ...(trace ? { trace } : {}),
       gateway_trade_no: null,
       state: 'initial',
       error: null,
@@ -158,7 +162,10 @@ export class PaymentEngine extends TransactionDriver {
     const order = { out_trade_no: tx.out_trade_no, money: tx.money, wallet_id: tx.wallet_id.toHexString() };
     let result: GatewayResult;
     try {
-      result = TX_KINDS[tx.type].gateway === 'charge' ? await gateway.charge(order) : await gateway.payout(order);
+      const kind = TX_KINDS[tx.type].gateway;
+      result = await inClientSpan(`gateway ${kind}`, tx.trace, { 'payment.out_trade_no': tx.out_trade_no }, () =>
+        kind === 'charge' ? gateway.charge(order) : gateway.payout(order),
+      );
     } catch (err) {
       // the outcome is unknown: never cancel, retry the same order later; after maxAttempts, an operator decides
       const known = err instanceof GatewayUnavailableError;

@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError } from '../core/errors.js';
+import { injectTraceHeaders } from '../core/tracing.js';
 import type { PaymentsConfig } from './config.js';
 
 /** One order sent to the payment gateway. `out_trade_no` is unique per transaction and the same on every retry. */
@@ -140,11 +141,12 @@ export class HttpGateway implements PaymentGateway {
     try {
       response = await fetch(`${this.options.url}/${path}`, {
         method: 'POST',
-        headers: {
+        // traceparent of the gateway call's span, so the gateway's own traces join ours
+        headers: injectTraceHeaders({
           'content-type': 'application/json',
           'idempotency-key': order.out_trade_no,
           ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
-        },
+        }),
         body: JSON.stringify(order),
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });

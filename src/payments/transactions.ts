@@ -43,6 +43,8 @@ export interface TxDoc {
   lock_until: Date;
   created_at: Date;
   updated_at: Date;
+  /** The W3C traceparent of the request that made it (tracing on): the worker's gateway span joins that trace. */
+  trace?: string;
 }
 
 export interface Leg {

@@ -32,6 +32,8 @@ export interface TestServiceOptions {
   metrics?: Metrics;
   /** User token lifetime and per-caller rate limits (default: DEFAULT_CALLER_CONFIG). */
   callers?: CallerConfig;
+  /** Fields added to every log line (as `npm start` adds the trace id when tracing is on). */
+  logMixin?: () => Record<string, unknown>;
 }
 
 /** A service on its own database of the run's server, with its log lines and (optionally) driver commands. */
@@ -72,7 +74,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
       done();
     },
   });
-  const logger = createLogger({ level: 'info', pretty: false, destination });
+  const logger = createLogger({ level: 'info', pretty: false, destination, ...(options.logMixin ? { mixin: options.logMixin } : {}) });
   const commands: CommandStartedEvent[] = [];
   database.client.on('commandStarted', (event) => commands.push(event));
   const service = await createService({
