@@ -2,7 +2,7 @@
 // A typed client of the RPC action API: one method per action, `await api.account.find({...})`.
 
 /** The stable error codes (README, "Errors"). */
-export type ErrorCode = "invalid_json" | "invalid_encoding" | "invalid_params" | "too_many_results" | "unauthorized" | "forbidden" | "not_found" | "unknown_action" | "method_not_allowed" | "conflict" | "idempotency_conflict" | "insufficient_funds" | "rate_limited" | "payload_too_large" | "unsupported_media_type" | "internal" | "unavailable";
+export type ErrorCode = "invalid_json" | "invalid_encoding" | "invalid_params" | "too_many_results" | "unauthorized" | "forbidden" | "not_found" | "unknown_action" | "method_not_allowed" | "conflict" | "idempotency_conflict" | "idempotency_in_progress" | "insufficient_funds" | "rate_limited" | "payload_too_large" | "unsupported_media_type" | "internal" | "unavailable";
 
 export interface PageMeta {
   has_more: boolean;

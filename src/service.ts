@@ -12,6 +12,7 @@ import type { Config } from './core/config.js';
 import type { Database } from './core/db.js';
 import { buildActionTable, type ActionTable, type ResourceDefinition } from './core/dispatch.js';
 import { createFaultPoint } from './core/faults.js';
+import { IdempotencyStore, ensureIdempotencyIndexes } from './core/idempotency.js';
 import { referenceRoutes } from './core/reference.js';
 import { ReloadingActions } from './core/schema-reload.js';
 import { createGraphql } from './graphql/index.js';
@@ -33,8 +34,12 @@ export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.ur
 
 export interface ServiceOptions {
   database: Database;
-  /** `nodeEnv` (default development) and `graphqlIntrospection` (default: on outside production) shape `/graphql`. */
-  config: Pick<Config, 'apiKeys' | 'bodyLimitBytes'> & Partial<Pick<Config, 'nodeEnv' | 'graphqlIntrospection' | 'callers'>>;
+  /**
+   * `nodeEnv` (default development) and `graphqlIntrospection` (default: on outside production) shape `/graphql`;
+   * `idempotency` (default: 24 h, 10 s lease) the Idempotency-Key store.
+   */
+  config: Pick<Config, 'apiKeys' | 'bodyLimitBytes'> &
+    Partial<Pick<Config, 'nodeEnv' | 'graphqlIntrospection' | 'callers' | 'idempotency'>>;
   logger: Logger;
   /** Payment settings (default: the defaults of loadPaymentsConfig). */
   payments?: PaymentsConfig;
@@ -63,6 +68,8 @@ export interface Service {
   readiness: Readiness;
   stop(): Promise<void>;
 }
+
+const DEFAULT_IDEMPOTENCY = { ttlMs: 86_400_000, leaseMs: 10_000 };
 
 /** The payment engine for a configuration (also used by the worker process and the CLI). */
 export function createEngine(payments: PaymentsConfig): PaymentEngine {
@@ -107,6 +114,12 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   await UserTokens.ensureIndexes(options.database.db);
   await rateLimiter.ensureIndexes(options.database.db);
   if (tracingOn()) traceCommands(options.database.client);
+  await ensureIdempotencyIndexes(options.database.db);
+  const idempotency = new IdempotencyStore({
+    ...(options.config.idempotency ?? DEFAULT_IDEMPOTENCY),
+    fault: createFaultPoint(payments.faults),
+    log: options.logger,
+  });
   if (options.metrics) {
     options.metrics.instrumentClient(options.database.client);
     registerWalletMetrics(options.metrics, options.database.db);
@@ -123,6 +136,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     callerLimit: createCallerLimit(rateLimiter, callers.limits),
     routes: referenceRoutes(() => actions.current),
     metrics: options.metrics,
+    idempotency,
     readiness,
   });
   if (options.watchSchemas) actions.start();

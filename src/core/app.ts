@@ -11,6 +11,7 @@ import { ApiError, apiError, toApiError } from './errors.js';
 import type { Logger } from './logger.js';
 import { methodNotAllowed } from './reference.js';
 import type { Metrics } from './metrics.js';
+import type { IdempotencyStore } from './idempotency.js';
 import { StreamedResult } from './streamed-result.js';
 import { endRequestSpan, startRequestSpan, traceIdOf, tracingOn, withSpan, type Span } from './tracing.js';
 
@@ -22,8 +23,14 @@ export interface ActionContext {
   caller: Caller;
   /** What the application hands every handler (such as the payment engine). */
   services: Services;
-  /** A handler sets 202 when its answer describes work still under way (the body is the same shape). */
-  status?: 200 | 202;
+  /** A handler sets 202 when its answer describes work still under way (the body is the same shape); a replay sets the stored one. */
+  status?: number;
+  /** Response headers beside the answer (`Idempotent-Replayed`). */
+  headers?: Record<string, string>;
+  /** The answer is one stored by an earlier request with the same Idempotency-Key. */
+  replayed?: boolean;
+  /** The request's `Idempotency-Key` and the store that keeps its answer (write actions only use it, dispatch.ts). */
+  idempotency?: { key: string; store: IdempotencyStore };
 }
 
 /**
@@ -77,6 +84,8 @@ export interface AppDependencies {
   userTokens?: UserTokens;
   /** The per-caller rate limit (caller-auth.ts), counted on every authenticated action call. */
   callerLimit?: CallerLimit;
+  /** Keeps the answers of requests with an `Idempotency-Key` header (absent: the header is ignored). */
+  idempotency?: IdempotencyStore;
 }
 
 /** What another protocol on this app shares with the action route, so auth, request ids and logs are the same. */
@@ -116,6 +125,7 @@ export function createApp({
   services = {} as Services,
   routes,
   metrics,
+  idempotency,
   readiness = ALWAYS_READY,
   userTokens,
   callerLimit,
@@ -238,10 +248,14 @@ export function createApp({
       }
       const ctx = actionContextOf(database, logger, state, services);
       const action = res.locals.action as RunnableAction;
+      const key = req.get('idempotency-key');
+      if (key !== undefined && idempotency) ctx.idempotency = { key, store: idempotency };
       // the handler's database commands and log lines belong to the request's span
       const result = await (state.span ? withSpan(state.span, () => action.run(body, ctx)) : action.run(body, ctx));
       if (result instanceof StreamedResult) return await result.send(res);
-      sendJsonText(res, ctx.status ?? 200, action.serialize ? action.serialize(result) : JSON.stringify(result));
+      if (ctx.headers) res.set(ctx.headers);
+      // a replayed answer is stored JSON, maybe an error body: not what the action's serializer was compiled for
+      sendJsonText(res, ctx.status ?? 200, action.serialize && !ctx.replayed ? action.serialize(result) : JSON.stringify(result));
     },
   );
 

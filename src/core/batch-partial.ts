@@ -2,6 +2,7 @@ import { MongoBulkWriteError, MongoServerError, ObjectId, type Db, type Document
 import { ApiError, apiError, duplicateKeyFields, type FieldError } from './errors.js';
 import type { Model } from './model.js';
 import { missingReferences } from './reference-guard.js';
+import type { WritePlan } from './idempotency-key.js';
 import type { Params, ParamsValidator, ParamSpec } from './params.js';
 
 /** `atomic` of batch_create: false creates the valid docs and reports the others, one entry per field. */
@@ -42,6 +43,11 @@ interface Itemwise {
 
 const ITEMWISE = new WeakMap<Params, Itemwise>();
 const ITEM_FIELD = /^docs\[(\d+)\](?:\.(.+))?$/;
+
+/** The docs a partial batch set aside while validating (undefined for any other params), for the Idempotency-Key fingerprint. */
+export function setAsideItems(params: Params): Itemwise | undefined {
+  return ITEMWISE.get(params);
+}
 
 /**
  * Validates a batch body. With `atomic: false`, docs that fail their params are set aside (and remembered for the
@@ -91,6 +97,8 @@ export interface PartialCreateOptions {
   /** Fields with a single-field unique index. */
   uniqueFields: readonly string[];
   defaults: Document | undefined;
+  /** The ids and clock of the request (Idempotency-Key): a resumed attempt counts the docs it wrote before as created. */
+  plan: WritePlan;
 }
 
 /**
@@ -103,7 +111,15 @@ export async function createItemwise(params: Params, options: PartialCreateOptio
   const info = ITEMWISE.get(params) ?? { total: docs.length, index: docs.map((_, i) => i), errors: [] };
   const { model, db } = options;
   const errors = [...info.errors];
-  let items = docs.map((doc, i) => ({ doc: { ...options.defaults, ...doc } as Document, index: info.index[i] as number }));
+  const { now } = options.plan;
+  let items = docs.map((doc, i) => ({
+    doc: { ...options.defaults, ...doc } as Document,
+    index: info.index[i] as number,
+    // taken before any doc is dropped, so every attempt of one key gives each doc the same id
+    id: (doc._id as ObjectId | undefined) ?? options.plan.newId(),
+  }));
+  const kept = options.plan.resumed ? await keepWritten(model, db, items, now) : [];
+  items = items.filter((item) => !kept.includes(item));
   const drop = (failed: Map<number, FieldError[]>, code: ItemError['code']) => {
     if (failed.size === 0) return;
     for (const [position, fields] of failed) {
@@ -127,14 +143,7 @@ export async function createItemwise(params: Params, options: PartialCreateOptio
   // repeats within the batch here; values already stored are refused by the unique indexes during the insert, which
   // costs nothing extra (a pre-check query per unique field took ~13% of a batch on the embedded server)
   drop(await uniqueConflicts(model, db, items, ['_id', ...options.uniqueFields], false), 'conflict');
-  const now = new Date();
-  for (const item of items)
-    item.doc = model.stamped({
-      ...item.doc,
-      _id: (item.doc._id as ObjectId | undefined) ?? new ObjectId(),
-      created_at: now,
-      updated_at: now,
-    });
+  for (const item of items) item.doc = model.stamped({ ...item.doc, _id: item.id, created_at: now, updated_at: now });
   if (items.length > 0)
     drop(
       await insertUnordered(
@@ -159,8 +168,19 @@ export async function createItemwise(params: Params, options: PartialCreateOptio
       drop(vanished, 'invalid_params');
     }
   }
-  const ids = [...items].sort((a, b) => a.index - b.index).map((item) => item.doc._id as ObjectId);
-  return { created_count: items.length, failed_count: info.total - items.length, _ids: ids, errors: sortErrors(errors) };
+  const created = [...kept, ...items];
+  const ids = created.sort((a, b) => a.index - b.index).map((item) => item.id);
+  return { created_count: created.length, failed_count: info.total - created.length, _ids: ids, errors: sortErrors(errors) };
+}
+
+/** The docs an earlier attempt of this request wrote (its ids, its clock): created already, not to be checked again. */
+async function keepWritten<T extends { id: ObjectId }>(model: Model, db: Db, items: T[], now: Date): Promise<T[]> {
+  const found = await model
+    .collection(db)
+    .find({ _id: { $in: items.map((item) => item.id) }, created_at: now }, { projection: { _id: 1 } })
+    .toArray();
+  const written = new Set(found.map((doc) => (doc._id as ObjectId).toHexString()));
+  return items.filter((item) => written.has(item.id.toHexString()));
 }
 
 /** insertMany that goes on past refused docs; the positions of docs refused as duplicates, anything else thrown. */

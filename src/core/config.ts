@@ -43,6 +43,8 @@ export interface Config {
   resultSchemasDir: string | undefined;
   /** User tokens' lifetime and per-caller rate limits (caller-config.ts). */
   callers: CallerConfig;
+  /** Idempotency-Key answers: kept `ttlMs` (IDEMPOTENCY_TTL), a running first request holds its key for `leaseMs` at a time. */
+  idempotency: { ttlMs: number; leaseMs: number };
 }
 
 /** A configuration value that cannot be used; `variable` names the environment variable. */
@@ -103,7 +105,30 @@ export function loadConfig(env: Env = process.env, devKey: (dataDir: string) => 
     ...readClientTimeouts(env),
     resultSchemasDir: readFolder(env, 'RESULT_SCHEMAS_DIR'),
     callers: readCallerConfig(env),
+    idempotency: {
+      ttlMs: readDuration(env, 'IDEMPOTENCY_TTL', DAY_MS, 100, 30 * DAY_MS),
+      leaseMs: readInt(env, 'IDEMPOTENCY_LEASE_MS', 10_000, 100, 600_000),
+    },
   };
+}
+
+const DAY_MS = 86_400_000;
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: DAY_MS };
+
+/** Reads a duration such as `24h`, `90m`, `30s`, `500ms` (a bare number is seconds), in milliseconds. */
+function readDuration(env: Env, name: string, fallbackMs: number, minMs: number, maxMs: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallbackMs;
+  const match = DURATION.exec(raw.trim());
+  const ms = match ? Math.round(Number(match[1]) * (DURATION_UNITS_MS[match[2] ?? 's'] as number)) : Number.NaN;
+  if (!(ms >= minMs && ms <= maxMs)) {
+    throw new ConfigError(
+      name,
+      `must be a duration from ${minMs} ms to ${maxMs / DAY_MS} days, like 24h, 30m, 90s or 500ms (got "${raw}")`,
+    );
+  }
+  return ms;
 }
 
 function readShutdownDrain(env: Env): number {

@@ -21,6 +21,8 @@ import { checkDeclarations } from './declarations.js';
 import { RESULT_METAS, ShapeError, type ResultMeta, type ResultSchema, type SchemaRegistry } from './result-schemas.js';
 import { compileSerializer, type ResultSerializer } from './result-serializer.js';
 import { StreamedResult } from './streamed-result.js';
+import { runKeyed } from './idempotency.js';
+import { freshWritePlan, isKeyed, type WritePlan } from './idempotency-key.js';
 
 /** What a handler gets: the converted params and the request context, plus the projection of its result schema. */
 export interface HandlerContext extends ActionContext {
@@ -30,6 +32,8 @@ export interface HandlerContext extends ActionContext {
   resultSchema: ResultSchema;
   /** Set by a transport that pages by offset (GraphQL): `find` reads these rows instead of `_meta`'s page. */
   window?: RowWindow;
+  /** The clock and the ids of the records this request creates (fixed by its Idempotency-Key, when it has one). */
+  write: WritePlan;
 }
 
 /** What an action does to the data, for API key scopes. */
@@ -62,6 +66,10 @@ export interface ActionDefinition<P extends Params = Params> {
   count?: CountPolicy;
   /** Who may call it (callers.ts): `public` (anyone, no credentials), `user` (a user token), `service` (an API key). Default `service`. */
   callers?: CallerDeclaration[];
+  /** `false`: a write action that ignores `Idempotency-Key` (default: every write action honours it). */
+  idempotent?: false;
+  /** What a 202 answer means, for an action that gives one while its work is still under way (same body shape). */
+  accepted?: string;
   /** A batch with `atomic: false`: docs that fail their params are set aside for the answer (batch-partial.ts). */
   itemwise?: boolean;
   handler: ActionHandler<P>;
@@ -179,6 +187,9 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
   if (definition.access !== undefined && definition.access !== 'read' && definition.access !== 'write') {
     throw new DeclarationError(where, '`access` must be read or write');
   }
+  if (definition.idempotent !== undefined && definition.idempotent !== false) {
+    throw new DeclarationError(where, '`idempotent` can only be false (write actions honour Idempotency-Key by default)');
+  }
   const schema = schemas.get(definition.result);
   if (!schema) throw new DeclarationError(where, `result schema "${definition.result}" does not exist`);
   if (definition.envelope !== undefined && !RESULT_METAS.includes(definition.envelope)) {
@@ -196,15 +207,21 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
   const resultProjection = schema.projection;
   const serialize = compileSerializer(schema, envelope, (other) => schemas.get(other));
   const callers = allowedCallers(definition);
+  const keyed = isKeyed({ access: definition.access ?? 'write', public: callers.includes('anonymous'), definition });
   const runChecked = async (body: unknown, ctx: ActionContext): Promise<unknown> => {
     const params = itemwise ? validateItemwise(validator, body) : validator.validate(body);
     // ctx is this request's own object: extended in place (a spread would also evaluate its lazy `log`)
     const handlerCtx = ctx as HandlerContext;
     handlerCtx.resultProjection = resultProjection;
     handlerCtx.resultSchema = schema;
-    const result = await handler(params, handlerCtx);
-    if (result instanceof StreamedResult) return result;
-    return await shapeResult(schema, envelope, result, ctx.db);
+    const execute = async (plan: WritePlan) => {
+      handlerCtx.write = plan;
+      const result = await handler(params, handlerCtx);
+      if (result instanceof StreamedResult) return result;
+      return await shapeResult(schema, envelope, result, ctx.db);
+    };
+    if (keyed && ctx.idempotency) return await runKeyed(where, params, ctx, ctx.idempotency, execute);
+    return await execute(freshWritePlan());
   };
   return {
     resource: resource.name,

@@ -1,5 +1,6 @@
 import type { ActionTable, CompiledAction, ResourceDefinition } from './dispatch.js';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
+import { isKeyed } from './idempotency-key.js';
 import type { ParamType, ParsedParam } from './params.js';
 import type { FieldInfo, ResultSchema } from './result-schemas.js';
 
@@ -33,7 +34,16 @@ export const STANDARD_TITLES: Record<string, string> = {
  * Every other code of the error table can come from any action (transport, auth, limits, the database), so a code
  * added to the table is documented on every action unless it is added here.
  */
-const ACTION_SPECIFIC = new Set<string>(['not_found', 'conflict', 'insufficient_funds', 'idempotency_conflict', 'too_many_results']);
+const ACTION_SPECIFIC = new Set<string>([
+  'not_found',
+  'conflict',
+  'insufficient_funds',
+  'idempotency_conflict',
+  'idempotency_in_progress',
+  'too_many_results',
+]);
+/** What every action that honours Idempotency-Key can answer (idempotency-key.ts). */
+const KEYED_CODES = new Set<string>(['idempotency_conflict', 'idempotency_in_progress']);
 /** Codes about paths that are not an action at all: no operation answers them. */
 const NOT_AN_OPERATION = new Set<string>(['unknown_action', 'method_not_allowed']);
 
@@ -72,6 +82,7 @@ export function actionErrorCodes(action: CompiledAction): ErrorCode[] {
   return (Object.keys(ERROR_CODES) as ErrorCode[]).filter((code) => {
     if (NOT_AN_OPERATION.has(code)) return false;
     if (action.public && (code === 'unauthorized' || code === 'forbidden')) return false;
+    if (KEYED_CODES.has(code) && isKeyed(action)) return true;
     return ACTION_SPECIFIC.has(code) ? own.has(code) : true;
   });
 }

@@ -2,6 +2,7 @@ import { pageMetaFields, type CountPolicy } from './count-policy.js';
 import type { ActionTable, CompiledAction, ResourceDefinition } from './dispatch.js';
 import { actionErrorCodes, actionTitle, errorsByStatus, Nullability, paramChecks } from './docs-model.js';
 import { isExportAction } from './export.js';
+import { isKeyed } from './idempotency-key.js';
 import type { ParsedParam } from './params.js';
 import type { FieldInfo, ResultMeta, ResultSchema, SchemaRegistry } from './result-schemas.js';
 
@@ -59,6 +60,8 @@ function renderAction(action: CompiledAction, resource: ResourceDefinition, ctx:
   const out = [`### ${actionTitle(action, resource)}`, ''];
   const block: string[] = ['接口描述', `${INDENT}${def.summary ?? action.name}`, 'Method', `${INDENT}POST`, '请求'];
   if (!action.public) block.push(`${INDENT}----- header -----`, `${INDENT}Authorization M string Bearer <API key>`);
+  if (isKeyed(action))
+    block.push(`${INDENT}Idempotency-Key O string(1,255) printable ASCII; a retry with it is answered once (README "Retrying safely")`);
   block.push(`${INDENT}----- params -----`);
   if (action.validator.params.length === 0) block.push(`${INDENT}(none)`);
   for (const param of action.validator.params) block.push(...renderParam(param, INDENT));

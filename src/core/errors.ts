@@ -30,6 +30,11 @@ export const ERROR_CODES = {
     message: 'The idempotency key was already used with different parameters',
     zh: '幂等键已被不同的参数使用',
   },
+  idempotency_in_progress: {
+    status: 409,
+    message: 'A request with this Idempotency-Key is still running; retry later (see Retry-After)',
+    zh: '使用该幂等键的请求仍在处理中，请稍后重试（见 Retry-After）',
+  },
   insufficient_funds: { status: 409, message: 'Insufficient funds', zh: '余额不足' },
   rate_limited: {
     status: 429,

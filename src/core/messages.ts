@@ -45,6 +45,21 @@ export const MESSAGES = {
     zh: '该调用方在 {window} 秒内的请求超过 {limit} 次，请在 {seconds} 秒后重试',
   },
   unknown_action: { code: 'unknown_action', en: 'Unknown action {action}', zh: '接口 {action} 不存在' },
+  bad_idempotency_key: {
+    code: 'invalid_params',
+    en: 'The Idempotency-Key header must be 1 to 255 printable ASCII characters',
+    zh: 'Idempotency-Key 请求头必须是 1 到 255 个可打印 ASCII 字符',
+  },
+  idempotency_key_reused: {
+    code: 'idempotency_conflict',
+    en: 'The Idempotency-Key was already used for {action} with other parameters; use a new key for a new request',
+    zh: '该幂等键已用于参数不同的 {action} 请求，新的请求请使用新的幂等键',
+  },
+  idempotency_key_running: {
+    code: 'idempotency_in_progress',
+    en: 'The first {action} request with this Idempotency-Key is still running; retry in {seconds} s',
+    zh: '使用该幂等键的第一个 {action} 请求仍在处理中，请在 {seconds} 秒后重试',
+  },
   method_not_allowed: {
     code: 'method_not_allowed',
     en: '{method} is not allowed on {path}; it takes {allow}',

@@ -93,9 +93,9 @@ export class Model {
     return record as unknown as T;
   }
 
-  /** Inserts with created_at/updated_at set; returns the new id. */
-  async insert(db: Db, doc: Document, now = new Date()): Promise<ObjectId> {
-    const result = await this.collection(db).insertOne(this.stamped({ ...doc, created_at: now, updated_at: now }));
+  /** Inserts with created_at/updated_at set (and `_id` when given); returns the new id. */
+  async insert(db: Db, doc: Document, now = new Date(), _id?: ObjectId): Promise<ObjectId> {
+    const result = await this.collection(db).insertOne(this.stamped({ ...doc, created_at: now, updated_at: now, ...(_id ? { _id } : {}) }));
     return result.insertedId;
   }
 

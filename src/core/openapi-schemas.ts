@@ -168,6 +168,9 @@ function fieldSchema(
   return schema;
 }
 
+/** Codes whose answer says when to try again. */
+const RETRY_AFTER_CODES = new Set<string>(['idempotency_in_progress', 'rate_limited']);
+
 /**
  * The error responses of an action, one per HTTP status, each naming its codes: references into `components`
  * (`shared`, filled here), since most actions share the same sets.
@@ -178,6 +181,9 @@ export function errorResponses(byStatus: Array<[number, ErrorCode[]]>, shared: J
     const name = codes.join('.');
     shared[name] ??= {
       description: codes.map((code) => `\`${code}\`: ${ERROR_CODES[code].message}`).join('; '),
+      ...(codes.some((code) => RETRY_AFTER_CODES.has(code))
+        ? { headers: { 'Retry-After': { description: 'seconds to wait before trying again', schema: { type: 'integer', minimum: 1 } } } }
+        : {}),
       content: {
         'application/json': {
           schema: {

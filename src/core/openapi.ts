@@ -1,6 +1,7 @@
 import type { ActionTable, CompiledAction, ResourceDefinition } from './dispatch.js';
 import { actionErrorCodes, actionTitle, errorsByStatus, Nullability, paramChecks } from './docs-model.js';
 import { XLSX_TYPE, isExportAction } from './export.js';
+import { IDEMPOTENCY_HEADER, REPLAYED_HEADER, isKeyed } from './idempotency-key.js';
 import { ERROR_DETAIL_SCHEMA, bodyRequired, errorResponses, requestSchema, resultSchema, type Json } from './openapi-schemas.js';
 
 /** The OpenAPI 3.1 document of every action, from the same declarations as the SEP-12 reference. */
@@ -35,6 +36,8 @@ export function renderOpenApi(table: ActionTable): Json {
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key from API_KEYS' } },
+      parameters: { IdempotencyKey: IDEMPOTENCY_KEY_PARAMETER },
+      headers: { IdempotentReplayed: REPLAYED_HEADER_OBJECT },
       schemas: {
         ErrorDetail: ERROR_DETAIL_SCHEMA,
         Error: { type: 'object', required: ['error'], properties: { error: { $ref: '#/components/schemas/ErrorDetail' } } },
@@ -79,9 +82,40 @@ function operation(action: CompiledAction, resource: ResourceDefinition, table: 
     op['x-itemwise'] = true;
     op.description = `${String(op.description)}\n\nWith \`atomic: false\` the docs that break the doc schema are not refused: the answer (200) lists them in \`errors\`.`;
   }
+  if (action.definition.accepted) {
+    // the same body as the 200: the state says what is still under way
+    const ok = (op.responses as Json)[200] as Json;
+    (op.responses as Json)[202] = { description: action.definition.accepted, content: ok.content };
+  }
+  if (isKeyed(action)) {
+    op.parameters = [{ $ref: '#/components/parameters/IdempotencyKey' }];
+    for (const status of ['200', '202']) {
+      const answer = (op.responses as Json)[status] as Json | undefined;
+      if (answer) answer.headers = { [REPLAYED_HEADER]: { $ref: '#/components/headers/IdempotentReplayed' } };
+    }
+  }
   if (action.public) op.security = [];
   return op;
 }
+
+const IDEMPOTENCY_KEY_PARAMETER: Json = {
+  name: IDEMPOTENCY_HEADER,
+  in: 'header',
+  required: false,
+  description: [
+    'Makes a retry safe (README, "Retrying safely"): the first request with a key runs, its answer is kept for',
+    'IDEMPOTENCY_TTL (24 h) and replayed to a retry with the same key and params (`Idempotent-Replayed: true`).',
+    'Other params under the same key: 409 `idempotency_conflict`; a retry while the first runs: 409',
+    '`idempotency_in_progress` with `Retry-After`. Scoped to the caller and the action; a 400 is not kept.',
+  ].join(' '),
+  schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7e]+$' },
+  example: 'import-2024-05-01-row-17',
+};
+
+const REPLAYED_HEADER_OBJECT: Json = {
+  description: '`true` when this is the kept answer of an earlier request with the same Idempotency-Key',
+  schema: { type: 'string', enum: ['true'] },
+};
 
 function healthOperation(shared: Json): Json {
   return {

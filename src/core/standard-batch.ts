@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, ObjectId, type AnyBulkWriteOperation, type Db, type Document } from 'mongodb';
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db, type Document, type ObjectId } from 'mongodb';
 import { ATOMIC_PARAM, DOC_ID_PARAM, createItemwise, requireFreeIds } from './batch-partial.js';
 import type { ActionDefinition } from './dispatch.js';
 import { apiError, invalidParams, type FieldError } from './errors.js';
@@ -77,20 +77,28 @@ export function batchCreateAction(core: ResourceCore, { result, summary }: Resul
           db: ctx.db,
           uniqueFields: core.uniqueFields,
           defaults: core.spec.defaults,
+          plan: ctx.write,
         });
       }
       const docs = (params.docs as Document[]).map((doc) => ({ ...core.spec.defaults, ...doc }));
-      await requireReferences(ctx.db, core, docs);
-      await requireUnique(ctx.db, core.model, core.uniqueFields, docs, docPath, []);
-      if (docs.some((doc) => doc._id !== undefined)) await requireFreeIds(core.model, ctx.db, docs, docPath);
-      const now = new Date();
-      const ids = docs.map((doc) => (doc._id as ObjectId | undefined) ?? new ObjectId());
-      const rows = docs.map((doc, i) => core.model.stamped({ ...doc, _id: ids[i], created_at: now, updated_at: now }));
+      // ids and clock from the request's plan: the same on every attempt of one Idempotency-Key
+      const { now } = ctx.write;
+      const ids = docs.map((doc) => (doc._id as ObjectId | undefined) ?? ctx.write.newId());
       const collection = core.model.collection(ctx.db);
       // created_at: only what this call wrote, never a record that already had one of the given ids
       const ours = { _id: { $in: ids }, created_at: now };
+      // an attempt resumed after a crash in the insert finishes it: the checks passed then, and would refuse our own docs now
+      const written = ctx.write.resumed ? await writtenIds(collection, ours) : new Set<string>();
+      if (written.size === 0) {
+        await requireReferences(ctx.db, core, docs);
+        await requireUnique(ctx.db, core.model, core.uniqueFields, docs, docPath, []);
+        if (docs.some((doc) => doc._id !== undefined)) await requireFreeIds(core.model, ctx.db, docs, docPath);
+      }
+      const rows = docs
+        .map((doc, i) => core.model.stamped({ ...doc, _id: ids[i] as ObjectId, created_at: now, updated_at: now }))
+        .filter((row) => !written.has(row._id.toHexString()));
       try {
-        await collection.insertMany(rows, { ordered: true });
+        if (rows.length > 0) await collection.insertMany(rows, { ordered: true });
       } catch (err) {
         await collection.deleteMany(ours);
         throw bulkError(err, docPath);
@@ -103,6 +111,11 @@ export function batchCreateAction(core: ResourceCore, { result, summary }: Resul
       return { created_count: ids.length, failed_count: 0, _ids: ids, errors: [] };
     },
   };
+}
+
+async function writtenIds(collection: Collection, ours: Document): Promise<Set<string>> {
+  const found = await collection.find(ours, { projection: { _id: 1 } }).toArray();
+  return new Set(found.map((doc) => (doc._id as ObjectId).toHexString()));
 }
 
 /** `batch_update {docs: [{_id, ...}]}`: every doc checked first, then all written or none. */

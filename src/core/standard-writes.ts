@@ -30,12 +30,17 @@ export function createAction(core: ResourceCore, { result, summary, fields }: Re
     envelope: 'object_result',
     handler: async (params, ctx) => {
       const doc: Document = { ...core.spec.defaults, ...params };
-      await requireReferences(ctx.db, core, [doc], ownField);
-      let _id: ObjectId;
-      try {
-        _id = await core.model.insert(ctx.db, doc);
-      } catch (err) {
-        throw await explainWriteError(ctx.db, core.model, err, doc);
+      // the id and the clock are the request's plan: an attempt resumed after a crash finds the record it wrote
+      const _id = ctx.write.newId();
+      const { now } = ctx.write;
+      const written = ctx.write.resumed && (await core.model.collection(ctx.db).countDocuments({ _id, created_at: now }, { limit: 1 })) > 0;
+      if (!written) {
+        await requireReferences(ctx.db, core, [doc], ownField);
+        try {
+          await core.model.insert(ctx.db, doc, now, _id);
+        } catch (err) {
+          throw await explainWriteError(ctx.db, core.model, err, doc);
+        }
       }
       // a referenced record deleted meanwhile: take the insert back (see reference-guard.ts for why this agrees)
       const vanished = await missingReferences(ctx.db, core.model, [doc], ownField);

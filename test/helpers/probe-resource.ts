@@ -25,6 +25,16 @@ export const probeResource = defineResource({
         return { slept_ms: params.ms };
       },
     },
+    unkeyed: {
+      idempotent: false,
+      params: { text: 'O string(0,100)' },
+      result: 'probe_echo',
+      // a write action that opts out of Idempotency-Key: every call runs
+      handler: async (params, ctx) => {
+        const result = await ctx.db.collection('probe_unkeyed').insertOne({ text: params.text ?? null });
+        return { _id: result.insertedId.toHexString() };
+      },
+    },
     ping: {
       public: true,
       params: {},

@@ -34,6 +34,8 @@ export interface TestServiceOptions {
   callers?: CallerConfig;
   /** Fields added to every log line (as `npm start` adds the trace id when tracing is on). */
   logMixin?: () => Record<string, unknown>;
+  /** Idempotency-Key settings (default: 24 h, 10 s lease). */
+  idempotency?: { ttlMs: number; leaseMs: number };
 }
 
 /** A service on its own database of the run's server, with its log lines and (optionally) driver commands. */
@@ -83,6 +85,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
       apiKeys: [TEST_KEY, ...(options.extraKeys ?? [])],
       bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
       ...(options.callers ? { callers: options.callers } : {}),
+      ...(options.idempotency ? { idempotency: options.idempotency } : {}),
     },
     logger,
     ...(options.resources ? { resources: options.resources } : {}),

@@ -18,6 +18,10 @@ const OUT_TRADE_NO = {
   note: "the caller's unique key: a retry with the same key and params returns the same transaction",
 };
 
+/** The 202 of a money action (answer below). */
+const STILL_DRIVEN =
+  'the transaction is not finished: another actor (the worker, or a request before this one) still drives it; its state says where it is (ask again)';
+
 /** 钱包 — seed 004 §10. Every change of money goes through the payment engine (src/payments, `ctx.services.payments`). */
 export default defineResource({
   name: 'wallet',
@@ -68,6 +72,7 @@ export default defineResource({
         'Move money between two wallets, finished (done) inside the request; 409 insufficient_funds when the source cannot pay; 202 for a retry while another actor still drives it',
       titleZh: '钱包转账',
       errors: PAYMENT_ERRORS,
+      accepted: STILL_DRIVEN,
       paramChecks: ['to_wallet_id differs from from_wallet_id'],
       params: { from_wallet_id: 'M object_id', to_wallet_id: 'M object_id', money: MONEY, out_trade_no: OUT_TRADE_NO },
       result: 'wallet_transaction_summary',
@@ -89,6 +94,7 @@ export default defineResource({
     collect: {
       titleZh: '钱包收款',
       errors: PAYMENT_ERRORS,
+      accepted: STILL_DRIVEN,
       summary:
         "收款: a merchant's wallet collects an order's amount from the payer's wallet, done inside the request (idempotent by out_trade_no); 409 insufficient_funds; 202 while another actor still drives it",
       params: {
@@ -119,6 +125,7 @@ export default defineResource({
     refund: {
       titleZh: '钱包退款',
       errors: PAYMENT_ERRORS,
+      accepted: STILL_DRIVEN,
       summary:
         'Refund all or part of a collect: the merchant pays the payer back, done inside the request (idempotent by its own out_trade_no); refunds never exceed what was collected (409); 202 while another actor still drives it',
       params: {
@@ -148,6 +155,7 @@ function gatewayPayment(type: TxType, titleZh: string, summary: string): ActionD
     summary,
     titleZh,
     errors: PAYMENT_ERRORS,
+    accepted: STILL_DRIVEN,
     params: { wallet_id: 'M object_id', money: MONEY, out_trade_no: OUT_TRADE_NO },
     result: 'wallet_transaction_summary',
     envelope: 'object_result',
