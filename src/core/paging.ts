@@ -1,21 +1,21 @@
 import type { Collection, Document, Filter, Sort } from 'mongodb';
 import { countQuery, countResult, pageCountOf, statesCountKind, type CountKind, type CountPolicy } from './count-policy.js';
 import { invalidParams } from './errors.js';
-import type { ParamSpec } from './params.js';
+import type { ParamObject, ParamSpec } from './params.js';
 
 export const DEFAULT_PAGE_LIMIT = 30;
 export const MAX_PAGE_LIMIT = 100;
 const MAX_PAGE = 100_000;
 
 /** The `_meta` param of every `find` (DESIGN.md §6). */
-export const META_PARAM: ParamSpec = {
+export const META_PARAM = {
   type: 'O dict',
   note: `paging: page >= 1 (default 1), limit 1..${MAX_PAGE_LIMIT} (default ${DEFAULT_PAGE_LIMIT})`,
   fields: { page: `O int(1,${MAX_PAGE})`, limit: `O int(1,${MAX_PAGE_LIMIT})` },
-};
+} as const satisfies ParamSpec;
 
 /** The `_sort` param: `"name,-_id"` over the declared sortable fields. */
-export function sortParam(sortable: readonly string[]): ParamSpec {
+export function sortParam(sortable: readonly string[]): ParamObject & { type: 'O string(1,200)' } {
   const field = `[-+]?(${sortable.map(escapeForPattern).join('|')})`;
   return {
     type: 'O string(1,200)',

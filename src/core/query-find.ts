@@ -1,14 +1,20 @@
-import type { Document } from 'mongodb';
+import type { Document, Sort } from 'mongodb';
 import { checkCountPolicy, type CountPolicy } from './count-policy.js';
+import type { ParamsOf, RuleOf } from './declared-types.js';
 import type { ActionDefinition } from './dispatch.js';
 import { META_PARAM, findPage, pageOf } from './paging.js';
+import type { ParamsDeclaration } from './params.js';
 import { withQuerySource, type QuerySource } from './query-source.js';
 
 /** A find over any query: its own params, one `build` from params to filter and sort; paging and export come with it. */
-export interface QueryFindOptions extends Omit<QuerySource, 'rules'> {
+export interface QueryFindOptions<D extends ParamsDeclaration = ParamsDeclaration> extends Omit<QuerySource, 'rules' | 'params' | 'build'> {
   result: string;
   summary?: string;
-  rules?: QuerySource['rules'];
+  /** The find's params without `_meta` (paging). */
+  params: D;
+  rules?: RuleOf<D>[];
+  /** The filter (live records only) and the sort for the converted params, typed by their declaration. */
+  build(params: ParamsOf<D>): { filter: Document; sort: Sort };
   /** How `_meta.result_count` is counted (default exact, the seed's). */
   count?: CountPolicy;
 }
@@ -17,9 +23,11 @@ export interface QueryFindOptions extends Omit<QuerySource, 'rules'> {
  * A `find` action (seed 004 paging: `_meta`, `{_meta, data}`) for a query the declared filters cannot say, e.g. a
  * date range plus "batch id or creator id". The action is exportable with `exportOf`.
  */
-export function queryFind(options: QueryFindOptions): ActionDefinition {
-  const { model, result, summary, build, map, count } = options;
+export function queryFind<const D extends ParamsDeclaration>(options: QueryFindOptions<D>): ActionDefinition {
+  const { model, result, summary, map, count } = options;
   checkCountPolicy(count);
+  // the validator yields what ParamsOf<D> states; the export re-runs the same build on the same params
+  const build = options.build as QuerySource['build'];
   const source: QuerySource = { model, params: options.params, rules: options.rules ?? [], build, ...(map ? { map } : {}) };
   return withQuerySource(
     {

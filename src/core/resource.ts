@@ -3,6 +3,7 @@ import type { CallerDeclaration } from './callers.js';
 import type { CountPolicy } from './count-policy.js';
 import type { ActionDefinition, ResourceDefinition } from './dispatch.js';
 import { DeclarationError, DeclarationProblems } from './declaration-error.js';
+import type { TypedResourceSpec } from './declared-types.js';
 import { checkResourceSpec, collectActionMistakes, derivedFields, recordActionMistakes } from './declarations.js';
 import type { FilterDeclaration } from './filters.js';
 import { DELETED_AT, Model, type Reference } from './model.js';
@@ -103,8 +104,11 @@ export interface ResourceCore {
   requireSoftDelete(action: string): void;
 }
 
-/** Builds a resource module from its spec. */
-export function defineResource(spec: ResourceSpec): ResourceDefinition {
+/** Builds a resource module from its spec; the names its options give are typed against its fields (declared-types.ts). */
+export function defineResource<const F extends ParamsDeclaration, const S extends ParamsDeclaration = Record<never, never>>(
+  typed: TypedResourceSpec<F, S>,
+): ResourceDefinition {
+  const spec = typed as unknown as ResourceSpec;
   const references: Reference[] = Object.entries(spec.references ?? {}).map(([field, resource]) => ({ field, resource }));
   const model = new Model({
     name: spec.name,

@@ -67,6 +67,7 @@ describe('buildActionTable refuses what the standard actions cannot serve, namin
         defineResource({
           name: 'r',
           fields: { a: 'M string' },
+          // @ts-expect-error: the mistake is a compile error too; this checks the start refuses it in plain JavaScript
           actions: (std) => ({ find: std.find({ result: 'probe_echo', filters: { b: ['eq'] } }) }),
         }),
       'r/find: filter b: not a declared field',
@@ -87,6 +88,7 @@ describe('buildActionTable refuses what the standard actions cannot serve, namin
         defineResource({
           name: 'r',
           fields: { a: 'M string' },
+          // @ts-expect-error: a compile error too
           actions: (std) => ({ find: std.find({ result: 'probe_echo', sortable: ['z'] }) }),
         }),
       'r/find: sortable z: not a declared field',
@@ -102,12 +104,14 @@ describe('buildActionTable refuses what the standard actions cannot serve, namin
         defineResource({
           name: 'r',
           fields: { a: 'M string' },
+          // @ts-expect-error: a compile error too
           actions: (std) => ({ mark_x: std.mark({ field: 'status', from: [1], to: 2 }) }),
         }),
       'r/mark_x: status: not a declared field',
     ],
     [
       'a reference on an undeclared field',
+      // @ts-expect-error: a compile error too
       () => defineResource({ name: 'r', fields: { a: 'M string' }, references: { g_id: 'g' }, actions: () => ({}) }),
       'resource r: references: g_id is not a declared field',
     ],

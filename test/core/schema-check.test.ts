@@ -136,6 +136,7 @@ describe('resource declaration mistakes', () => {
     defineResource({
       name: 'goods_in', // not stock_in: that is a real resource now
       fields: { sku: 'M string(1,32)', qty: 'M integr', received_at: 'O datetime' },
+      // @ts-expect-error: an index on an undeclared field is a compile error as well as a startup one
       indexes: [{ key: { reciept_id: 1 }, name: 'reciept_id_1' }],
       actions: (std) => ({
         get: std.get({ result: 'generic_summary' }),
@@ -148,7 +149,9 @@ describe('resource declaration mistakes', () => {
       actions: (std) => ({
         find: std.find({
           result: 'generic_summary',
+          // @ts-expect-error: a filter on an undeclared field is a compile error as well as a startup one
           filters: { skuu: ['eq'], sku: ['eq', 'contains' as never], qty: ['icontains'] },
+          // @ts-expect-error: so is sorting by one
           sortable: ['qty', 'when'],
         }),
         select: std.select({ result: 'generic_summary', filters: { sku: ['eq'] } }),

@@ -1,26 +1,32 @@
+import type { FilterDeclarationOf, ReadableOf, StandardActionsOf } from '../../core/declared-types.js';
 import type { ActionDefinition } from '../../core/dispatch.js';
 import { exportOf } from '../../core/export.js';
-import { defineResource, type StandardActions } from '../../core/resource.js';
+import type { ParamsDeclaration } from '../../core/params.js';
+import { defineResource } from '../../core/resource.js';
 
 /** Account states (enum<int>): 100 active, 200 disabled. */
 export const ACCOUNT_STATE = { active: 100, disabled: 200 } as const;
 
-const FIND_FILTERS = { name: ['eq', 'icontains'], state: ['eq', 'in'], group_id: ['eq'] } as const;
-const FIND_SORTABLE = ['name', '_id', 'created_at'];
+const FIELDS = {
+  name: { type: 'M string(1,64)', note: '用户名称' },
+  phone: { type: 'M string(3,32)', note: '手机号, unique' },
+  identity_card_id: { type: 'O string(4,32)', note: '身份证号, unique when present' },
+  state: { type: 'M enum<int>(100,200)', note: '状态: 100 active, 200 disabled' },
+  group_id: { type: 'O object_id', note: '所属组ID (a group that exists)' },
+  labels: { type: 'O list<string(1,32)>(0,50)', note: '标签' },
+} as const satisfies ParamsDeclaration;
+
+const FIND_FILTERS = { name: ['eq', 'icontains'], state: ['eq', 'in'], group_id: ['eq'] } as const satisfies FilterDeclarationOf<
+  ReadableOf<typeof FIELDS>
+>;
+const FIND_SORTABLE = ['name', '_id', 'created_at'] as const satisfies readonly ReadableOf<typeof FIELDS>[];
 
 /** 账号 — the account resource of seed 004 (sections 1–9). */
 export default defineResource({
   name: 'account',
   summary: '账号 (accounts)',
   softDelete: true,
-  fields: {
-    name: { type: 'M string(1,64)', note: '用户名称' },
-    phone: { type: 'M string(3,32)', note: '手机号, unique' },
-    identity_card_id: { type: 'O string(4,32)', note: '身份证号, unique when present' },
-    state: { type: 'M enum<int>(100,200)', note: '状态: 100 active, 200 disabled' },
-    group_id: { type: 'O object_id', note: '所属组ID (a group that exists)' },
-    labels: { type: 'O list<string(1,32)>(0,50)', note: '标签' },
-  },
+  fields: FIELDS,
   references: { group_id: 'group' },
   indexes: [
     { key: { phone: 1 }, name: 'phone_1', unique: true },
@@ -53,7 +59,7 @@ export default defineResource({
  * account/find (the seed's list items, by name, state and group), account/find_detail (the same query answering
  * account_detail rows: a list whose group_info is loaded with one $in per page) and account/export of those rows.
  */
-function withExport(std: StandardActions, others: Record<string, ActionDefinition>): Record<string, ActionDefinition> {
+function withExport(std: StandardActionsOf<typeof FIELDS>, others: Record<string, ActionDefinition>): Record<string, ActionDefinition> {
   const find = std.find({ result: 'account_list_item', filters: FIND_FILTERS, sortable: FIND_SORTABLE });
   const detail = std.find({
     result: 'account_detail',

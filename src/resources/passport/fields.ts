@@ -3,7 +3,7 @@ import { collectionOf } from '../../core/db.js';
 import { ApiError, invalidParams, type FieldError } from '../../core/errors.js';
 import { escapeRegex } from '../../core/filters.js';
 import { parseSort } from '../../core/paging.js';
-import type { ParamsDeclaration } from '../../core/params.js';
+import type { ParamObject, ParamsDeclaration } from '../../core/params.js';
 
 /** The collection of passports (protocols and publishing read it too). */
 export const PASSPORT_COLLECTION = 'passport';
@@ -16,20 +16,20 @@ export type PassportStatus = (typeof PASSPORT_STATUS)[number];
 export const EDITABLE_STATUSES: PassportStatus[] = ['production', 'built', 'revision'];
 
 /** One production stage of a passport's biography, as add_stage and create take it. */
-export const STAGE_FIELDS: ParamsDeclaration = {
+export const STAGE_FIELDS = {
   id: { type: 'O string(1,64)', note: 'stage id; generated when absent' },
   name: { type: 'M string(1,256)', note: 'stage name' },
   employee_name: 'O string(1,256)',
   session_start_time: 'O datetime',
   session_end_time: 'O datetime',
   additional_info: { type: 'O string(0,4000)', note: 'free text' },
-};
+} as const satisfies ParamsDeclaration;
 
 /** For the docs: a schema cannot state the check digit, so a bad one is a 400 the schema allows. */
 const EAN_CHECK = 'an EAN-13 whose check digit is right';
 
 /** The passport fields of seed 000, in SEP-12 notation. */
-export const PASSPORT_FIELDS: ParamsDeclaration = {
+export const PASSPORT_FIELDS = {
   schema_id: { type: 'M string(1,128)', note: 'passport schema' },
   uuid: { type: 'M string(1,64)', note: 'unit uuid; unique, never changes' },
   internal_id: {
@@ -51,7 +51,7 @@ export const PASSPORT_FIELDS: ParamsDeclaration = {
   serial_number: { type: 'O string(1,64)', note: 'unique when present' },
   status: { type: `M enum<str>(${PASSPORT_STATUS.join(',')})`, note: 'changes only through actions' },
   txn_hash: { type: 'O string(1,128)', note: 'ledger record of the published passport; set by publishing only' },
-};
+} as const satisfies ParamsDeclaration;
 
 /** The `internal_id` param of every passport and protocol action. */
 export const INTERNAL_ID = {
@@ -59,7 +59,7 @@ export const INTERNAL_ID = {
   note: 'internal number of the unit (EAN-13)',
   stated: { pattern: '^[0-9]{13}$' },
   checks: EAN_CHECK,
-};
+} as const satisfies ParamObject;
 
 /** True for 13 digits whose last is the EAN-13 check digit of the first twelve. */
 export function isEan13(value: string): boolean {
@@ -86,10 +86,10 @@ export function ean13Errors(values: Record<string, unknown>): FieldError[] {
 }
 
 /** Throws invalid_params unless `internal_id` is an EAN-13. */
-export function requireEan13(value: unknown, field = 'internal_id'): string {
+export function requireEan13(value: string, field = 'internal_id'): string {
   const errors = ean13Errors({ [field]: value });
   if (errors.length > 0) throw invalidParams(errors);
-  return value as string;
+  return value;
 }
 
 /** The passport collection (protocols and publishing read it too). */

@@ -1,10 +1,10 @@
-import type { Document, IndexDescription } from 'mongodb';
+import type { Document } from 'mongodb';
+import { defineAction, omitParams, optionalParams, paramNames, type IndexOf } from '../../core/declared-types.js';
 import type { ActionDefinition } from '../../core/dispatch.js';
 import { invalidParams } from '../../core/errors.js';
 import { compileFilters } from '../../core/filters.js';
 import type { Model } from '../../core/model.js';
 import { META_PARAM, findPage, pageOf, sortParam } from '../../core/paging.js';
-import type { ParamsDeclaration } from '../../core/params.js';
 import { defineResource } from '../../core/resource.js';
 import { PROTOCOL_COLLECTION } from '../protocol/names.js';
 import {
@@ -24,9 +24,9 @@ import { addStageAction, newStages, updateSerialAction } from './stages.js';
 import { cancelRevisionAction, markRevisionAction } from './revisions.js';
 
 /** Fields no caller writes: the status moves through actions, the CID and ledger hash come from publishing. */
-const MANAGED = ['status', 'passport_ipfs_cid', 'txn_hash', 'biography'];
+const MANAGED = ['status', 'passport_ipfs_cid', 'txn_hash', 'biography'] as const;
 /** Fields update may not change (issue 12; the real Feecc PATCH refuses them too). */
-const IMMUTABLE = ['uuid', 'internal_id', 'is_in_db', 'featured_in_int_id'];
+const IMMUTABLE = ['uuid', 'internal_id', 'is_in_db', 'featured_in_int_id'] as const;
 
 /**
  * Index use of passport/find (every query also carries `deleted_at: null`, checked on the fetched rows):
@@ -34,7 +34,7 @@ const IMMUTABLE = ['uuid', 'internal_id', 'is_in_db', 'featured_in_int_id'];
  * and `type__in` `type_1_date_-1__id_-1` (one sorted run per type, merged); `name` is an unanchored
  * case-insensitive substring, which no b-tree index can seek, so it filters rows along the sort index.
  */
-const INDEXES: IndexDescription[] = [
+const INDEXES: IndexOf<typeof PASSPORT_FIELDS>[] = [
   { key: { internal_id: 1 }, name: 'internal_id_1', unique: true },
   { key: { uuid: 1 }, name: 'uuid_1', unique: true },
   // unique among passports that have one: sparse (update removes the field for null, so null is never stored)
@@ -55,13 +55,13 @@ export default defineResource({
   indexes: INDEXES,
   actions: (std) => ({
     create: createAction(std.model),
-    get: {
+    get: defineAction({
       summary: 'Get one passport by internal_id (every seed field; absent ones are null)',
       params: { internal_id: INTERNAL_ID },
       result: 'passport_detail',
       envelope: 'object_result',
       handler: async ({ internal_id }, ctx) => await loadPassport(ctx.db, requireEan13(internal_id), ctx.resultProjection),
-    },
+    }),
     find: findAction(std.model),
     types: {
       summary: 'Every distinct type of the live passports, sorted',
@@ -79,7 +79,7 @@ export default defineResource({
     update_serial: updateSerialAction(std.model),
     mark_revision: markRevisionAction(std.model),
     cancel_revision: cancelRevisionAction(std.model),
-    mark_delete: {
+    mark_delete: defineAction({
       summary: 'Delete a passport (soft: it and its protocol disappear from every read)',
       params: { internal_id: INTERNAL_ID },
       result: 'ok_result',
@@ -90,23 +90,23 @@ export default defineResource({
         await ctx.db.collection(PROTOCOL_COLLECTION).deleteMany({ internal_id });
         return {};
       },
-    },
+    }),
   }),
 });
 
 function createAction(model: Model): ActionDefinition {
-  const params: ParamsDeclaration = {};
-  for (const [field, spec] of Object.entries(PASSPORT_FIELDS))
-    if (!['passport_ipfs_cid', 'txn_hash', 'status'].includes(field)) params[field] = spec;
-  params.date = { type: 'O datetime', note: 'issue date (default: now)' };
-  params.status = { type: 'O enum<str>(production,built)', note: 'a new passport starts in production unless built is given' };
-  return {
+  const params = {
+    ...omitParams(PASSPORT_FIELDS, ['passport_ipfs_cid', 'txn_hash', 'status']),
+    date: { type: 'O datetime', note: 'issue date (default: now)' },
+    status: { type: 'O enum<str>(production,built)', note: 'a new passport starts in production unless built is given' },
+  } as const;
+  return defineAction({
     summary: 'Create a passport (the seed passport object); starts in production unless status built is given',
     params,
     result: 'generic_summary',
     envelope: 'object_result',
     handler: async (given, ctx) => {
-      const components = (given.components_internal_ids as string[] | undefined) ?? [];
+      const components = given.components_internal_ids ?? [];
       const errors = ean13Errors({
         internal_id: given.internal_id,
         featured_in_int_id: given.featured_in_int_id,
@@ -114,10 +114,10 @@ function createAction(model: Model): ActionDefinition {
       });
       if (errors.length > 0) throw invalidParams(errors);
       const doc: Document = { ...given, status: given.status ?? 'production', date: given.date ?? new Date() };
-      doc.biography = newStages((given.biography as Document[] | undefined) ?? [], [], 'biography');
+      doc.biography = newStages(given.biography ?? [], [], 'biography');
       return { _id: await model.insert(ctx.db, doc) };
     },
-  };
+  });
 }
 
 function findAction(model: Model): ActionDefinition {
@@ -126,7 +126,7 @@ function findAction(model: Model): ActionDefinition {
     { status: `enum<str>(${PASSPORT_STATUS.join(',')})`, date: 'datetime', type: 'string(1,128)' },
   );
   const sortable = ['date'];
-  return {
+  return defineAction({
     summary:
       'Find passports a page at a time: status, name (model, short url or uuid), date range, types; sort by date (default newest first)',
     params: {
@@ -138,10 +138,10 @@ function findAction(model: Model): ActionDefinition {
     result: 'passport_find_item',
     envelope: 'result_set_with_meta',
     handler: async (params, ctx) => {
-      const sort = dateSortOf(params._sort as string | undefined);
+      const sort = dateSortOf(params._sort);
       const query: Document = model.live(filters.toQuery(params));
       if (params.name !== undefined) {
-        const regex = containsText(params.name as string);
+        const regex = containsText(params.name);
         query.$or = [{ model: regex }, { passport_short_url: regex }, { uuid: regex }];
       }
       return await findPage(model.collection(ctx.db), query, {
@@ -150,27 +150,20 @@ function findAction(model: Model): ActionDefinition {
         ...(ctx.resultProjection ? { projection: ctx.resultProjection } : {}),
       });
     },
-  };
+  });
 }
 
 function updateAction(model: Model): ActionDefinition {
-  const params: ParamsDeclaration = { internal_id: INTERNAL_ID };
-  const editable: string[] = [];
-  for (const [field, spec] of Object.entries(PASSPORT_FIELDS)) {
-    if (MANAGED.includes(field) || IMMUTABLE.includes(field)) continue;
-    const type = typeof spec === 'string' ? spec : spec.type;
-    const optional = type.startsWith('O ');
-    params[field] = { ...(typeof spec === 'string' ? {} : spec), type: type.replace(/^[MO] /, 'O '), nullable: optional };
-    editable.push(field);
-  }
-  return {
+  const editable = optionalParams(omitParams(PASSPORT_FIELDS, [...MANAGED, ...IMMUTABLE]));
+  const params = { internal_id: INTERNAL_ID, ...editable };
+  return defineAction({
     summary: `Change the given fields of a passport (${IMMUTABLE.join(', ')} never change; status only through actions; null removes an optional field)`,
     params,
-    rules: [{ atLeastOne: editable }],
+    rules: [{ atLeastOne: paramNames(editable) }],
     result: 'generic_summary',
     envelope: 'object_result',
     handler: async ({ internal_id, ...changes }, ctx) => {
-      const components = (changes.components_internal_ids as string[] | null | undefined) ?? [];
+      const components = changes.components_internal_ids ?? [];
       const errors = ean13Errors({ internal_id, ...Object.fromEntries(components.map((id, i) => [`components_internal_ids[${i}]`, id])) });
       if (errors.length > 0) throw invalidParams(errors);
       const $set: Document = {};
@@ -179,12 +172,12 @@ function updateAction(model: Model): ActionDefinition {
         if (value === null) $unset[field] = '';
         else $set[field] = value;
       }
-      const passport = await loadPassport(ctx.db, internal_id as string, { _id: 1 });
+      const passport = await loadPassport(ctx.db, internal_id, { _id: 1 });
       const update: Document = Object.keys($unset).length > 0 ? { $set, $unset } : { $set };
       await model.updateChecked(ctx.db, { _id: passport._id, status: { $in: EDITABLE_STATUSES } }, update, (record) =>
         statusConflict(record.status, EDITABLE_STATUSES, 'update'),
       );
       return { _id: passport._id };
     },
-  };
+  });
 }

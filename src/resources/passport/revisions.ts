@@ -1,4 +1,5 @@
 import type { Document } from 'mongodb';
+import { defineAction } from '../../core/declared-types.js';
 import type { ActionDefinition } from '../../core/dispatch.js';
 import { ApiError, invalidParams, type FieldError } from '../../core/errors.js';
 import type { Model } from '../../core/model.js';
@@ -17,7 +18,7 @@ const REVISABLE = [{ status: 'built' }, { status: 'approved', passport_ipfs_cid:
 
 /** passport/mark_revision: empty copies of the named stages are appended; status → revision (seed 000). */
 export function markRevisionAction(model: Model): ActionDefinition {
-  return {
+  return defineAction({
     titleZh: '产品护照返修',
     summary:
       'Send the passport back for rework of the named stages: an empty copy of each is appended; status → revision (from built or approved)',
@@ -27,8 +28,7 @@ export function markRevisionAction(model: Model): ActionDefinition {
     },
     result: 'ok_result',
     envelope: 'ok_result',
-    handler: async ({ internal_id, stage_ids }, ctx) => {
-      const ids = stage_ids as string[];
+    handler: async ({ internal_id, stage_ids: ids }, ctx) => {
       const passport = await loadPassport(ctx.db, requireEan13(internal_id), { biography: 1, status: 1, passport_ipfs_cid: 1 });
       if (!isRevisable(passport)) throw revisionConflict(passport);
       const biography = (passport.biography as Document[] | undefined) ?? [];
@@ -49,12 +49,12 @@ export function markRevisionAction(model: Model): ActionDefinition {
       );
       return {};
     },
-  };
+  });
 }
 
 /** passport/cancel_revision: removes one open revision copy; the last one returns the passport to built. */
 export function cancelRevisionAction(model: Model): ActionDefinition {
-  return {
+  return defineAction({
     titleZh: '产品护照取消返修',
     summary:
       'Cancel the rework of one stage (the id of its revision copy or of the original stage); after the last one the passport is built again',
@@ -85,7 +85,7 @@ export function cancelRevisionAction(model: Model): ActionDefinition {
         fields: [{ field: 'stage_id', messages: ['could not be canceled'] }],
       });
     },
-  };
+  });
 }
 
 function isRevisable(passport: Document): boolean {

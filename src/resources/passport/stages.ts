@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Document } from 'mongodb';
+import { defineAction } from '../../core/declared-types.js';
 import type { ActionDefinition } from '../../core/dispatch.js';
 import { ApiError, invalidParams, type FieldError } from '../../core/errors.js';
 import type { Model } from '../../core/model.js';
@@ -34,7 +35,7 @@ export function newStages(stages: Document[], taken: readonly string[], path: st
 
 /** passport/add_stage: appends one production stage to the biography; a repeated stage id is 409. */
 export function addStageAction(model: Model): ActionDefinition {
-  return {
+  return defineAction({
     titleZh: '产品护照添加工序',
     summary: 'Append a production stage to the biography (id generated when absent; a repeated id is 409)',
     params: { internal_id: INTERNAL_ID, stage: { type: 'M dict', fields: STAGE_FIELDS } },
@@ -42,7 +43,7 @@ export function addStageAction(model: Model): ActionDefinition {
     envelope: 'object_result',
     handler: async ({ internal_id, stage }, ctx) => {
       const passport = await loadPassport(ctx.db, requireEan13(internal_id), { _id: 1 });
-      const [stored] = newStages([stage as Document], [], 'stage') as [Document];
+      const [stored] = newStages([stage], [], 'stage') as [Document];
       const guard = { _id: passport._id, status: { $in: EDITABLE_STATUSES }, 'biography.id': { $ne: stored.id } };
       await model.updateChecked(ctx.db, guard, { $push: { biography: stored } } as Document, (record) => {
         if (!EDITABLE_STATUSES.includes(record.status)) return statusConflict(record.status, EDITABLE_STATUSES, 'add_stage');
@@ -54,12 +55,12 @@ export function addStageAction(model: Model): ActionDefinition {
       });
       return { _id: passport._id, stage_id: stored.id };
     },
-  };
+  });
 }
 
 /** passport/update_serial: sets the serial number; a passport in production becomes built (seed 000). */
 export function updateSerialAction(model: Model): ActionDefinition {
-  return {
+  return defineAction({
     titleZh: '产品护照设置序列号',
     summary: 'Set the serial number (unique); a passport in production becomes built',
     params: { internal_id: INTERNAL_ID, serial_number: 'M string(1,64)' },
@@ -81,5 +82,5 @@ export function updateSerialAction(model: Model): ActionDefinition {
       }
       return { _id: passport._id };
     },
-  };
+  });
 }

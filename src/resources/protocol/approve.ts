@@ -1,4 +1,4 @@
-import type { ObjectId } from 'mongodb';
+import { defineAction } from '../../core/declared-types.js';
 import type { ActionDefinition } from '../../core/dispatch.js';
 import { ApiError } from '../../core/errors.js';
 import type { Model } from '../../core/model.js';
@@ -15,7 +15,7 @@ const ZH = '当前状态不允许此操作';
  * still at the second stage, the passport already approved) finishes the approval.
  */
 export function approveAction(model: Model): ActionDefinition {
-  return {
+  return defineAction({
     titleZh: '质检记录批准',
     summary:
       'Approve the protocol (only from the second stage); the passport becomes approved and the worker publishes it (IPFS CID, ledger record, finalized)',
@@ -25,7 +25,7 @@ export function approveAction(model: Model): ActionDefinition {
     handler: async ({ internal_id }, ctx) => {
       const protocol = await loadProtocol(ctx.db, model, requireEan13(internal_id), { status: 1 });
       if (protocol.status !== SECOND_STAGE) throw notAtSecondStage(protocol.status as string);
-      const passport = await loadPassport(ctx.db, internal_id as string, { status: 1 });
+      const passport = await loadPassport(ctx.db, internal_id, { status: 1 });
       const collection = passports(ctx.db);
       let approvedNow = false;
       if (passport.status === 'built') {
@@ -50,7 +50,7 @@ export function approveAction(model: Model): ActionDefinition {
         // the protocol changed or was deleted meanwhile: give the passport back unless publishing has begun
         if (approvedNow)
           await collection.updateOne(
-            { _id: passport._id as ObjectId, status: 'approved', passport_ipfs_cid: null },
+            { _id: passport._id, status: 'approved', passport_ipfs_cid: null },
             { $set: { status: 'built', updated_at: new Date() } },
           );
         const now = await model.collection(ctx.db).findOne({ _id: protocol._id }, { projection: { status: 1 } });
@@ -60,7 +60,7 @@ export function approveAction(model: Model): ActionDefinition {
       }
       return {};
     },
-  };
+  });
 }
 
 function notAtSecondStage(current: string): ApiError {

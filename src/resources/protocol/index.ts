@@ -1,9 +1,11 @@
-import type { ObjectId, Document, IndexDescription } from 'mongodb';
+import type { Document } from 'mongodb';
+import { defineAction, type IndexOf } from '../../core/declared-types.js';
 import type { ActionDefinition, ResourceDefinition } from '../../core/dispatch.js';
 import { ApiError, isDuplicateKeyError } from '../../core/errors.js';
 import { compileFilters } from '../../core/filters.js';
 import type { Model } from '../../core/model.js';
 import { META_PARAM, findPage, pageOf, sortParam } from '../../core/paging.js';
+import type { ParamsDeclaration } from '../../core/params.js';
 import { defineResource } from '../../core/resource.js';
 import type { PublishingConfig } from '../../publishing/config.js';
 import { INTERNAL_ID, containsText, dateSortOf, passports, requireEan13 } from '../passport/fields.js';
@@ -17,16 +19,28 @@ const ROW_FIELDS = {
   expected: { type: 'O string(0,1000)', note: 'required value or range' },
   passed: 'O bool',
   note: 'O string(0,1000)',
-};
-const STATUS_TYPE = `enum<str>(${PROTOCOL_STATUS.join(',')})`;
+} as const satisfies ParamsDeclaration;
+const STATUS_TYPE = `enum<str>(${PROTOCOL_STATUS.join(',')})` as const;
+
+const FIELDS = {
+  internal_id: INTERNAL_ID,
+  passport_id: 'M object_id',
+  protocol_name: 'O string(1,256)',
+  rows: { type: 'M list<dict>(0,500)', fields: ROW_FIELDS },
+  status: `M ${STATUS_TYPE}`,
+  date: 'M datetime',
+} as const satisfies ParamsDeclaration;
 // save may move a protocol forward (or keep it); approval is only mark_approve
-const SAVE_FROM: Record<string, string[]> = { [FIRST_STAGE]: [FIRST_STAGE], [SECOND_STAGE]: [FIRST_STAGE, SECOND_STAGE] };
+const SAVE_FROM: Record<typeof FIRST_STAGE | typeof SECOND_STAGE, string[]> = {
+  [FIRST_STAGE]: [FIRST_STAGE],
+  [SECOND_STAGE]: [FIRST_STAGE, SECOND_STAGE],
+};
 
 /**
  * Index use: get/save/approve/delete by `internal_id_1`; find's default and date-range walk `date_-1__id_-1`,
  * `status` uses `status_1_date_-1__id_-1`; pending uses `status_1_date_-1__id_-1` too (a range of dates per status).
  */
-const INDEXES: IndexDescription[] = [
+const INDEXES: IndexOf<typeof FIELDS>[] = [
   { key: { internal_id: 1 }, name: 'internal_id_1', unique: true },
   { key: { date: -1, _id: -1 }, name: 'date_-1__id_-1' },
   { key: { status: 1, date: -1, _id: -1 }, name: 'status_1_date_-1__id_-1' },
@@ -39,24 +53,17 @@ export function protocolResource(config: Pick<PublishingConfig, 'pendingAfterMs'
     summary: 'quality-control (ОТК) protocols of units, seed 000 (Feecc)',
     titleZh: '质检记录',
     collection: PROTOCOL_COLLECTION,
-    fields: {
-      internal_id: INTERNAL_ID,
-      passport_id: 'M object_id',
-      protocol_name: 'O string(1,256)',
-      rows: { type: 'M list<dict>(0,500)', fields: ROW_FIELDS },
-      status: `M ${STATUS_TYPE}`,
-      date: 'M datetime',
-    },
+    fields: FIELDS,
     indexes: INDEXES,
     actions: (std) => ({
       save: saveAction(std.model),
-      get: {
+      get: defineAction({
         summary: 'Get the protocol of a unit by its internal_id',
         params: { internal_id: INTERNAL_ID },
         result: 'protocol_detail',
         envelope: 'object_result',
         handler: async ({ internal_id }, ctx) => await loadProtocol(ctx.db, std.model, requireEan13(internal_id)),
-      },
+      }),
       find: findAction(std.model),
       types: {
         summary: 'The protocol statuses, in order',
@@ -84,7 +91,7 @@ export function protocolResource(config: Pick<PublishingConfig, 'pendingAfterMs'
         },
       },
       mark_approve: approveAction(std.model),
-      delete: {
+      delete: defineAction({
         titleZh: '质检记录删除',
         summary: 'Delete the protocol of a unit (an approved protocol can only be changed by deleting it and saving a new one)',
         params: { internal_id: INTERNAL_ID },
@@ -92,16 +99,16 @@ export function protocolResource(config: Pick<PublishingConfig, 'pendingAfterMs'
         envelope: 'ok_result',
         handler: async ({ internal_id }, ctx) => {
           const result = await std.model.collection(ctx.db).deleteOne({ internal_id: requireEan13(internal_id) });
-          if (result.deletedCount === 0) throw protocolNotFound(internal_id as string);
+          if (result.deletedCount === 0) throw protocolNotFound(internal_id);
           return {};
         },
-      },
+      }),
     }),
   });
 }
 
 function saveAction(model: Model): ActionDefinition {
-  return {
+  return defineAction({
     titleZh: '质检记录保存',
     summary: 'Create the protocol of a unit or change it; an approved protocol cannot change (409) until deleted',
     params: {
@@ -128,9 +135,9 @@ function saveAction(model: Model): ActionDefinition {
       for (let attempt = 0; attempt < 2; attempt++) {
         const existing = await collection.findOne({ internal_id }, { projection: { _id: 1, status: 1 } });
         if (existing) {
-          const from = SAVE_FROM[status as string] as string[];
-          await model.updateChecked(ctx.db, { _id: existing._id as ObjectId, status: { $in: from } }, { $set: fields }, (record) =>
-            saveConflict(record.status as string, status as string),
+          const from = SAVE_FROM[status];
+          await model.updateChecked(ctx.db, { _id: existing._id, status: { $in: from } }, { $set: fields }, (record) =>
+            saveConflict(record.status as string, status),
           );
           return { _id: existing._id };
         }
@@ -151,7 +158,7 @@ function saveAction(model: Model): ActionDefinition {
       }
       throw new ApiError('conflict');
     },
-  };
+  });
 }
 
 function saveConflict(current: string, wanted: string): ApiError {
@@ -167,7 +174,7 @@ function saveConflict(current: string, wanted: string): ApiError {
 
 function findAction(model: Model): ActionDefinition {
   const filters = compileFilters({ status: ['eq'], date: ['gte', 'lt'] }, { status: STATUS_TYPE, date: 'datetime' });
-  return {
+  return defineAction({
     summary:
       'Find protocols a page at a time: status, name (protocol name or the unit serial number), date range; sort by date (default newest first)',
     params: {
@@ -179,10 +186,10 @@ function findAction(model: Model): ActionDefinition {
     result: 'protocol_find_item',
     envelope: 'result_set_with_meta',
     handler: async (params, ctx) => {
-      const sort = dateSortOf(params._sort as string | undefined);
+      const sort = dateSortOf(params._sort);
       const query: Document = filters.toQuery(params);
       if (params.name !== undefined) {
-        const regex = containsText(params.name as string);
+        const regex = containsText(params.name);
         // the serial number lives on the passport: the matching units first, then their protocols
         const units = await passports(ctx.db)
           .find({ serial_number: regex, deleted_at: null }, { projection: { _id: 1 } })
@@ -195,5 +202,5 @@ function findAction(model: Model): ActionDefinition {
         ...(ctx.resultProjection ? { projection: ctx.resultProjection } : {}),
       });
     },
-  };
+  });
 }

@@ -8,7 +8,7 @@ const QUERY_PARAMS = {
   start_date: { type: 'M datetime', note: '查询开始日期 (operate_date >=)' },
   end_date: { type: 'M datetime', note: '查询截止日期 (operate_date <=)' },
   query_data: { type: 'O string(1,128)', note: '查询内容,支持批号和创建人ID (batch_id, or creator_id when a number)' },
-};
+} as const;
 
 /** 入库单 — the stock-in records of seed 003 (SEP 12's own example). */
 export default defineResource({
@@ -39,9 +39,7 @@ export default defineResource({
       result: 'stock_in_item',
       summary: '入库列表: stock-in records with operate_date between start_date and end_date, newest first',
       params: QUERY_PARAMS,
-      build: ({ start_date, end_date, query_data }) => {
-        const start = start_date as Date;
-        const end = end_date as Date;
+      build: ({ start_date: start, end_date: end, query_data }) => {
         if (start > end) throw invalidParams([{ field: 'end_date', messages: ['must not be before start_date'] }]);
         const filter: Record<string, unknown> = { operate_date: { $gte: start, $lte: end } };
         if (typeof query_data === 'string') {

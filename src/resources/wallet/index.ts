@@ -1,4 +1,5 @@
 import { Long, type ObjectId } from 'mongodb';
+import { defineAction } from '../../core/declared-types.js';
 import type { ActionDefinition, HandlerContext } from '../../core/dispatch.js';
 import { invalidParams, type ErrorCode } from '../../core/errors.js';
 import { defineResource } from '../../core/resource.js';
@@ -12,11 +13,11 @@ import type { TxType } from '../../payments/transactions.js';
 const PAYMENT_ERRORS: ErrorCode[] = ['not_found', 'conflict', 'insufficient_funds', 'idempotency_conflict'];
 
 /** Money is an integer count of minor units (分/cents), never a float. */
-export const MONEY = { type: 'M int(1,10000000000000)', note: '金额, integer minor units (分)' };
+export const MONEY = { type: 'M int(1,10000000000000)', note: '金额, integer minor units (分)' } as const;
 const OUT_TRADE_NO = {
   type: 'M string(1,64)',
   note: "the caller's unique key: a retry with the same key and params returns the same transaction",
-};
+} as const;
 
 /** The 202 of a money action (answer below). */
 const STILL_DRIVEN =
@@ -67,7 +68,7 @@ export default defineResource({
       '钱包提现',
       'Withdraw through the payment gateway: the money is frozen at once (409 insufficient_funds), paid out by the worker',
     ),
-    transfer: {
+    transfer: defineAction({
       summary:
         'Move money between two wallets, finished (done) inside the request; 409 insufficient_funds when the source cannot pay; 202 for a retry while another actor still drives it',
       titleZh: '钱包转账',
@@ -78,20 +79,20 @@ export default defineResource({
       result: 'wallet_transaction_summary',
       envelope: 'object_result',
       handler: async (params, ctx) => {
-        const from = params.from_wallet_id as ObjectId;
-        const to = params.to_wallet_id as ObjectId;
+        const from = params.from_wallet_id;
+        const to = params.to_wallet_id;
         if (from.equals(to)) throw invalidParams([{ field: 'to_wallet_id', messages: ['must differ from from_wallet_id'] }]);
         const request: PaymentRequest = {
           type: 'transfer',
           wallet_id: from,
           to_wallet_id: to,
-          money: params.money as number,
-          out_trade_no: params.out_trade_no as string,
+          money: params.money,
+          out_trade_no: params.out_trade_no,
         };
         return await submit(ctx, request, { [from.toHexString()]: 'from_wallet_id', [to.toHexString()]: 'to_wallet_id' });
       },
-    },
-    collect: {
+    }),
+    collect: defineAction({
       titleZh: '钱包收款',
       errors: PAYMENT_ERRORS,
       accepted: STILL_DRIVEN,
@@ -109,20 +110,20 @@ export default defineResource({
       result: 'wallet_transaction_summary',
       envelope: 'object_result',
       handler: async (params, ctx) => {
-        const merchant = params.merchant_wallet_id as ObjectId;
-        const payer = params.payer_wallet_id as ObjectId;
+        const merchant = params.merchant_wallet_id;
+        const payer = params.payer_wallet_id;
         if (merchant.equals(payer)) throw invalidParams([{ field: 'payer_wallet_id', messages: ['must differ from merchant_wallet_id'] }]);
         const request: PaymentRequest = {
           type: 'collect',
           wallet_id: payer,
           to_wallet_id: merchant,
-          money: params.money as number,
-          out_trade_no: params.out_trade_no as string,
+          money: params.money,
+          out_trade_no: params.out_trade_no,
         };
         return await submit(ctx, request, { [payer.toHexString()]: 'payer_wallet_id', [merchant.toHexString()]: 'merchant_wallet_id' });
       },
-    },
-    refund: {
+    }),
+    refund: defineAction({
       titleZh: '钱包退款',
       errors: PAYMENT_ERRORS,
       accepted: STILL_DRIVEN,
@@ -140,18 +141,18 @@ export default defineResource({
       envelope: 'object_result',
       handler: async (params, ctx) => {
         const request = {
-          collect_out_trade_no: params.collect_out_trade_no as string,
-          money: params.money as number,
-          out_trade_no: params.out_trade_no as string,
+          collect_out_trade_no: params.collect_out_trade_no,
+          money: params.money,
+          out_trade_no: params.out_trade_no,
         };
         return answer(ctx, await asApiCall(() => submitRefund(ctx.services.payments, ctx.db, request, ctx.log)));
       },
-    },
+    }),
   }),
 });
 
 function gatewayPayment(type: TxType, titleZh: string, summary: string): ActionDefinition {
-  return {
+  return defineAction({
     summary,
     titleZh,
     errors: PAYMENT_ERRORS,
@@ -160,17 +161,17 @@ function gatewayPayment(type: TxType, titleZh: string, summary: string): ActionD
     result: 'wallet_transaction_summary',
     envelope: 'object_result',
     handler: async (params, ctx) => {
-      const wallet = params.wallet_id as ObjectId;
+      const wallet = params.wallet_id;
       const request: PaymentRequest = {
         type,
         wallet_id: wallet,
         to_wallet_id: null,
-        money: params.money as number,
-        out_trade_no: params.out_trade_no as string,
+        money: params.money,
+        out_trade_no: params.out_trade_no,
       };
       return await submit(ctx, request, { [wallet.toHexString()]: 'wallet_id' });
     },
-  };
+  });
 }
 
 /** The transaction as `{_id, state}`; a refusal is the error it means (the same answer on every retry). */

@@ -1,4 +1,4 @@
-import type { ObjectId } from 'mongodb';
+import { defineAction } from '../../core/declared-types.js';
 import { defineResource } from '../../core/resource.js';
 import { asApiCall } from '../../payments/api-errors.js';
 import { TX_COLLECTION } from '../../payments/collections.js';
@@ -50,15 +50,15 @@ export default defineResource({
       // the history only grows: a page of it costs the same at a million transactions (a wallet's own stays exact below the cap)
       count: { cap: 10_000 },
     }),
-    mark_cancel: {
+    mark_cancel: defineAction({
       summary: 'Cancel before the money moved: a transaction still initial, or a gateway payment never sent to the gateway; 409 otherwise',
       params: { _id: 'M object_id' },
       result: 'ok_result',
       envelope: 'ok_result',
       handler: async ({ _id }, ctx) => {
-        await asApiCall(() => ctx.services.payments.cancel(ctx.db, _id as ObjectId));
+        await asApiCall(() => ctx.services.payments.cancel(ctx.db, _id));
         return {};
       },
-    },
+    }),
   }),
 });
