@@ -116,6 +116,11 @@ describe('count policy none', () => {
     });
   });
 
+  it.each([1, 5, 12])('sends the page alone with limit %i (1 command, whatever the page size)', async (limit) => {
+    const { rows, others } = await metaOf('find_none', { _meta: { limit } });
+    expect({ rows, others }).toEqual({ rows: limit, others: [] });
+  });
+
   it('says has_more false on the last page', async () => {
     expect(await metaOf('find_none', { kind: 'b', _meta: { limit: 3 } })).toEqual({
       meta: { has_more: false, page: 1, page_size: 3 },

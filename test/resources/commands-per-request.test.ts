@@ -46,6 +46,15 @@ beforeAll(async () => {
   await t.db.collection('account').insertMany(accounts);
   await t.db.collection('merchandise').insertMany(merchandise);
   await t.db.collection('wallet').insertMany(wallets);
+  const transactions = wallets.map((wallet, i) => ({
+    wallet_id: wallet._id,
+    out_trade_no: `tx-${i}`,
+    type: 'recharge',
+    state: 'done',
+    money: i + 1,
+    ...stamp,
+  }));
+  await t.db.collection('wallet_transaction').insertMany(transactions);
   firstOf.set('account', accounts[3]!._id.toHexString());
   firstOf.set('merchandise', merchandise[3]!._id.toHexString());
   firstOf.set('wallet', wallets[3]!._id.toHexString());
@@ -112,4 +121,13 @@ describe('database commands per find: 2 + one per ref field, whatever the page s
       expect(commands.sort()).toEqual(expected.sort());
     });
   }
+});
+
+describe('database commands per find under a count policy, whatever the page size', () => {
+  it.each([1, 30, 100])('wallet_transaction/find (count up to 10 000) with limit %i sends the page and one capped count', async (limit) => {
+    expect(refFieldsOf('wallet_transaction', 'find')).toEqual([]);
+    const { body, commands } = await commandsOf('/wallet_transaction/find', { _meta: { limit } });
+    expect(body._meta).toEqual({ has_more: true, page: 1, page_size: limit, result_count: ROWS, result_count_is: 'exact' });
+    expect(commands.sort()).toEqual(['aggregate:wallet_transaction', 'find:wallet_transaction']);
+  });
 });
