@@ -5,6 +5,7 @@ import { allowedCallers, callerForbidden, checkCallers } from './caller-rules.js
 import type { CallerDeclaration } from './callers.js';
 import type { ErrorCode } from './errors.js';
 import { runAsCaller } from './ownership.js';
+import type { FindQueries } from './find-indexes.js';
 import { validateItemwise } from './batch-partial.js';
 import { Model } from './model.js';
 import type { RowWindow } from './paging.js';
@@ -70,6 +71,8 @@ export interface ActionDefinition<P extends Params = Params> {
   idempotent?: false;
   /** What a 202 answer means, for an action that gives one while its work is still under way (same body shape). */
   accepted?: string;
+  /** The queries a find sends, checked against the declared indexes (find-indexes.ts); std.find derives them. */
+  queries?: FindQueries;
   /** A batch with `atomic: false`: docs that fail their params are set aside for the answer (batch-partial.ts). */
   itemwise?: boolean;
   handler: ActionHandler<P>;

@@ -57,8 +57,8 @@ export function pageOf(params: { _meta?: { page?: number; limit?: number } }): P
 }
 
 /**
- * `"name,-_id"` → `{name: 1, _id: -1}`; only declared fields; `_id` is appended as the tie-breaker so pages never
- * overlap or skip records that share a sort value.
+ * `"name,-_id"` → `{name: 1, _id: -1}`; only declared fields; `_id` is appended as the tie-breaker (in the last
+ * field's direction) so pages never overlap or skip records that share a sort value.
  */
 export function parseSort(text: string | undefined, sortable: readonly string[], fallback: Record<string, 1 | -1>): Record<string, 1 | -1> {
   if (text === undefined) return fallback;
@@ -72,7 +72,8 @@ export function parseSort(text: string | undefined, sortable: readonly string[],
     if (field in sort) throw invalidParams([{ field: '_sort', messages: [`"${field}" appears twice`] }]);
     sort[field] = item.startsWith('-') ? -1 : 1;
   }
-  if (!('_id' in sort)) sort._id = -1;
+  // the tie-breaker runs the way the last field does, so one index {f: 1, _id: 1} serves both f and -f
+  if (!('_id' in sort)) sort._id = Object.values(sort).at(-1) ?? -1;
   return sort;
 }
 

@@ -2,6 +2,7 @@ import type { Document, Sort } from 'mongodb';
 import { checkCountPolicy, type CountPolicy } from './count-policy.js';
 import type { ParamsOf, RuleOf } from './declared-types.js';
 import type { ActionDefinition } from './dispatch.js';
+import type { FindQueries } from './find-indexes.js';
 import { META_PARAM, findPage, pageOf } from './paging.js';
 import type { ParamsDeclaration } from './params.js';
 import { withQuerySource, type QuerySource } from './query-source.js';
@@ -17,6 +18,8 @@ export interface QueryFindOptions<D extends ParamsDeclaration = ParamsDeclaratio
   build(params: ParamsOf<D>): { filter: Document; sort: Sort };
   /** How `_meta.result_count` is counted (default exact, the seed's). */
   count?: CountPolicy;
+  /** The queries `build` can give, for the index check (find-indexes.ts). */
+  queries?: FindQueries;
 }
 
 /**
@@ -37,6 +40,7 @@ export function queryFind<const D extends ParamsDeclaration>(options: QueryFindO
       result,
       envelope: 'result_set_with_meta',
       ...(count ? { count } : {}),
+      ...(options.queries ? { queries: options.queries } : {}),
       handler: async (params, ctx) => {
         const { filter, sort, filtered } = build(params);
         // derive() may read any field, so the whole record is read then

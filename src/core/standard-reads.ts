@@ -3,6 +3,7 @@ import type { ActionDefinition, HandlerContext } from './dispatch.js';
 import { apiError } from './errors.js';
 import { DeclarationError, DeclarationProblems } from './declaration-error.js';
 import { compileFilters, type Filters } from './filters.js';
+import { findQueriesOf } from './find-indexes.js';
 import { parseSort, sortParam } from './paging.js';
 import type { ParamsDeclaration } from './params.js';
 import { queryFind } from './query-find.js';
@@ -65,6 +66,7 @@ export function findAction(core: ResourceCore, options: FindOptions): ActionDefi
     },
     ...(core.spec.derive ? { map: core.derive } : {}),
     ...(options.count ? { count: options.count } : {}),
+    queries: findQueriesOf(options.filters ?? {}, sortable, defaultSort),
   });
   find.access = 'read';
   find.unknownParams = filterHint(filters, ['_meta', '_sort']);

@@ -20,7 +20,8 @@ export function wallets(db: Db): Collection<WalletDoc> {
   return collectionOf<WalletDoc>(db, WALLET_COLLECTION);
 }
 
-const TX_INDEXES: IndexDescription[] = [
+/** The indexes of the transactions collection (the payments engine creates them, not the resource). */
+export const TX_INDEXES: IndexDescription[] = [
   // idempotency: one transaction per caller key, whatever races (seed 004 §10: 通过创建唯一索引来防止重复打款)
   { key: { out_trade_no: 1 }, name: 'out_trade_no_1', unique: true },
   // the worker's queue (claimDue) and recovery (recoverStuck)
@@ -30,7 +31,11 @@ const TX_INDEXES: IndexDescription[] = [
   { key: { wallet_id: 1, _id: -1 }, name: 'wallet_id_1__id_-1' },
   { key: { to_wallet_id: 1, _id: -1 }, name: 'to_wallet_id_1__id_-1' },
   // the refunds of a collect (verify, wallet_transaction/find)
-  { key: { refund_of: 1 }, name: 'refund_of_1', sparse: true },
+  { key: { refund_of: 1, _id: -1 }, name: 'refund_of_1__id_-1' },
+  // the other filters and sorts of wallet_transaction/find (test/core/find-indexes.test.ts)
+  { key: { state: 1, _id: -1 }, name: 'state_1__id_-1' },
+  { key: { type: 1, _id: -1 }, name: 'type_1__id_-1' },
+  { key: { created_at: -1, _id: -1 }, name: 'created_at_-1__id_-1' },
 ];
 
 /** Creates the payment indexes (idempotent); every process that runs the engine calls it at start. */

@@ -63,6 +63,11 @@ describe('parseSort', () => {
     expect(parseSort(undefined, sortable, { _id: -1 })).toEqual({ _id: -1 });
   });
 
+  it('runs the _id tie-breaker the way the last field runs, so one index serves a field in both directions', () => {
+    expect(parseSort('name', sortable, { _id: -1 })).toEqual({ name: 1, _id: 1 });
+    expect(parseSort('-name', sortable, { _id: -1 })).toEqual({ name: -1, _id: -1 });
+  });
+
   it.each([
     ['phone', 'cannot sort by "phone" (sortable: name, _id, created_at)'],
     ['name,,_id', 'cannot sort by "" (sortable: name, _id, created_at)'],

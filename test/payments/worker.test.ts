@@ -233,11 +233,14 @@ describe('the payment indexes', () => {
       expect(indexes.find((index) => index.name === 'out_trade_no_1')).toMatchObject({ key: { out_trade_no: 1 }, unique: true });
       expect(indexes.map((index) => index.name).sort()).toEqual([
         '_id_',
+        'created_at_-1__id_-1',
         'out_trade_no_1',
-        'refund_of_1',
+        'refund_of_1__id_-1',
+        'state_1__id_-1',
         'state_1_lock_until_1',
         'state_1_type_1_next_attempt_at_1',
         'to_wallet_id_1__id_-1',
+        'type_1__id_-1',
         'wallet_id_1__id_-1',
       ]);
       expect((await db.listCollections().toArray()).map((c) => c.name)).toEqual(['wallet_transaction']);

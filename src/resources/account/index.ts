@@ -33,10 +33,11 @@ export default defineResource({
     // unique only among accounts that have one: sparse (update removes the field for null, so null is never stored);
     // a partial index would say the same on MongoDB but the embedded server enforces it as a plain unique index
     { key: { identity_card_id: 1 }, name: 'identity_card_id_1', unique: true, sparse: true },
-    { key: { group_id: 1 }, name: 'group_id_1' },
+    { key: { group_id: 1, _id: -1 }, name: 'group_id_1__id_-1' },
     { key: { state: 1, _id: -1 }, name: 'state_1__id_-1' },
-    { key: { name: 1 }, name: 'name_1' },
-    { key: { created_at: -1 }, name: 'created_at_-1' },
+    // name = value sorted by _id, and _sort name / -name (the tie-breaker follows the field)
+    { key: { name: 1, _id: 1 }, name: 'name_1__id_1' },
+    { key: { created_at: -1, _id: -1 }, name: 'created_at_-1__id_-1' },
   ],
   actions: (std) =>
     withExport(std, {

@@ -17,9 +17,10 @@ export default defineResource({
   },
   defaults: { state: FIRM_STATE.active },
   indexes: [
-    { key: { name: 1 }, name: 'name_1' },
+    { key: { name: 1, _id: 1 }, name: 'name_1__id_1' },
+    { key: { nip: 1, _id: -1 }, name: 'nip_1__id_-1' },
     { key: { state: 1, _id: -1 }, name: 'state_1__id_-1' },
-    { key: { created_at: -1 }, name: 'created_at_-1' },
+    { key: { created_at: -1, _id: -1 }, name: 'created_at_-1__id_-1' },
   ],
   actions: (std) => ({
     get: std.get({ result: 'firm' }),

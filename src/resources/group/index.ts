@@ -16,6 +16,9 @@ export default defineResource({
   indexes: [
     { key: { name: 1 }, name: 'name_1', unique: true },
     { key: { state: 1, _id: -1 }, name: 'state_1__id_-1' },
+    // _sort name / -name: the unique index alone leaves the _id tie-breaker to an in-memory sort
+    { key: { name: 1, _id: 1 }, name: 'name_1__id_1' },
+    { key: { created_at: -1, _id: -1 }, name: 'created_at_-1__id_-1' },
   ],
   actions: (std) => ({
     get: std.get({ result: 'group_detail' }),

@@ -19,10 +19,11 @@ export default defineResource({
   },
   references: { firm_id: 'firm', supplier_id: 'firm' },
   indexes: [
-    { key: { display_name: 1 }, name: 'display_name_1' },
-    { key: { firm_id: 1 }, name: 'firm_id_1' },
-    { key: { supplier_id: 1 }, name: 'supplier_id_1' },
-    { key: { created_at: -1 }, name: 'created_at_-1' },
+    { key: { display_name: 1, _id: 1 }, name: 'display_name_1__id_1' },
+    { key: { firm_id: 1, _id: -1 }, name: 'firm_id_1__id_-1' },
+    { key: { supplier_id: 1, _id: -1 }, name: 'supplier_id_1__id_-1' },
+    { key: { default_address_postalcode: 1, _id: -1 }, name: 'default_address_postalcode_1__id_-1' },
+    { key: { created_at: -1, _id: -1 }, name: 'created_at_-1__id_-1' },
   ],
   actions: (std) => ({
     get: std.get({ result: 'merchandise' }),

@@ -137,6 +137,8 @@ function findAction(model: Model): ActionDefinition {
     },
     result: 'passport_find_item',
     envelope: 'result_set_with_meta',
+    // name is a substring of one of three fields: no index finds it, the records are read in date order
+    queries: { equality: ['status', 'type'], ranges: ['date'], sorts: [{ date: -1, _id: -1 }], scanned: ['name'] },
     handler: async (params, ctx) => {
       const sort = dateSortOf(params._sort);
       const query: Document = model.live(filters.toQuery(params));

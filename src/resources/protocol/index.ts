@@ -185,6 +185,8 @@ function findAction(model: Model): ActionDefinition {
     },
     result: 'protocol_find_item',
     envelope: 'result_set_with_meta',
+    // name is a substring of the protocol name or of a unit's serial number: read in date order
+    queries: { equality: ['status'], ranges: ['date'], sorts: [{ date: -1, _id: -1 }], scanned: ['name'] },
     handler: async (params, ctx) => {
       const sort = dateSortOf(params._sort);
       const query: Document = filters.toQuery(params);

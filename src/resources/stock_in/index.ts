@@ -30,8 +30,8 @@ export default defineResource({
   },
   indexes: [
     { key: { operate_date: -1, _id: -1 }, name: 'operate_date_-1__id_-1' },
-    { key: { batch_id: 1 }, name: 'batch_id_1' },
-    { key: { creator_id: 1 }, name: 'creator_id_1' },
+    { key: { batch_id: 1, operate_date: -1, _id: -1 }, name: 'batch_id_1_operate_date_-1__id_-1' },
+    { key: { creator_id: 1, operate_date: -1, _id: -1 }, name: 'creator_id_1_operate_date_-1__id_-1' },
   ],
   actions: (std) => {
     const find = queryFind({
@@ -39,6 +39,8 @@ export default defineResource({
       result: 'stock_in_item',
       summary: '入库列表: stock-in records with operate_date between start_date and end_date, newest first',
       params: QUERY_PARAMS,
+      // query_data is a batch id or a creator id, always within the date range
+      queries: { equality: ['batch_id', 'creator_id'], ranges: ['operate_date'], sorts: [{ operate_date: -1, _id: -1 }] },
       build: ({ start_date: start, end_date: end, query_data }) => {
         if (start > end) throw invalidParams([{ field: 'end_date', messages: ['must not be before start_date'] }]);
         const filter: Record<string, unknown> = { operate_date: { $gte: start, $lte: end } };

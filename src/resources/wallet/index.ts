@@ -39,6 +39,8 @@ export default defineResource({
   indexes: [
     { key: { account_id: 1 }, name: 'account_id_1', unique: true },
     { key: { state: 1, _id: -1 }, name: 'state_1__id_-1' },
+    { key: { created_at: -1, _id: -1 }, name: 'created_at_-1__id_-1' },
+    { key: { balance_money: 1, _id: 1 }, name: 'balance_money_1__id_1' },
   ],
   derive: (wallet) => ({ ...wallet, available_money: Number(wallet.balance_money) - Number(wallet.frozen_money) }),
   actions: (std) => ({
