@@ -8,6 +8,7 @@ import type { UserTokens } from './user-tokens.js';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
 import { ApiError, apiError, toApiError } from './errors.js';
+import { jsonBodyReader } from './json-body.js';
 import type { Logger } from './logger.js';
 import { methodNotAllowed } from './reference.js';
 import type { Metrics } from './metrics.js';
@@ -134,6 +135,13 @@ export function createApp({
   const resolveCaller = createCallerResolver(authenticate, userTokens);
   const scopesOf = new Map(config.apiKeys.map((key) => [key.name, key.scopes]));
   const parseJson = express.json({ limit: config.bodyLimitBytes, strict: false, type: () => true });
+  const readJsonBody = jsonBodyReader(
+    config.bodyLimitBytes,
+    function parseBody(req, res, next) {
+      parseJson(req, res, (err?: unknown) => next(err === undefined ? undefined : bodyError(req, err)));
+    },
+    bodyError,
+  );
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -164,6 +172,58 @@ export function createApp({
     }
     next();
   });
+
+  // a chain, each step able to answer: find the action, check the key, read the JSON body, run it.
+  // `knownOnly`: pass what is not an action on to the routes registered after it
+  const actionRoute = (knownOnly: boolean): express.RequestHandler[] => [
+    async function resolveAction(req, res, next) {
+      const state = stateOf(res);
+      const resource = String(req.params.resource);
+      const actionName = String(req.params.action);
+      const action = NAME.test(resource) && NAME.test(actionName) ? actions.lookup(resource, actionName) : undefined;
+      if (!action && knownOnly) return next('route');
+      if (action) {
+        state.resource = resource;
+        state.action = actionName;
+      }
+      if (!action?.public) {
+        const caller = await resolveCaller(req.get('authorization'), database.db);
+        if (caller === null) throw new ApiError('unauthorized');
+        state.caller = caller;
+      }
+      if (!action) throw apiError('unknown_action', { action: `${resource}/${actionName}` });
+      if (state.caller.kind === 'service' && !scopesAllow(scopesOf.get(state.caller.keyName as string), resource, action.access)) {
+        throw apiError('key_forbidden', {
+          key: state.caller.keyName as string,
+          action: `${resource}/${actionName}`,
+          access: action.access,
+        });
+      }
+      if (callerLimit && !action.public) await callerLimit(state.caller, database.db);
+      res.locals.action = action;
+      next();
+    },
+    readJsonBody,
+    async function runAction(req, res) {
+      const state = stateOf(res);
+      const body: unknown = req.body === undefined ? {} : req.body;
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+        throw apiError('body_not_object');
+      }
+      const ctx = actionContextOf(database, logger, state, services);
+      const action = res.locals.action as RunnableAction;
+      const key = req.get('idempotency-key');
+      if (key !== undefined && idempotency) ctx.idempotency = { key, store: idempotency };
+      // the handler's database commands and log lines belong to the request's span
+      const result = await (state.span ? withSpan(state.span, () => action.run(body, ctx)) : action.run(body, ctx));
+      if (result instanceof StreamedResult) return await result.send(res);
+      if (ctx.headers) res.set(ctx.headers);
+      // a replayed answer is stored JSON, maybe an error body: not what the action's serializer was compiled for
+      sendJsonText(res, ctx.status ?? 200, action.serialize && !ctx.replayed ? action.serialize(result) : JSON.stringify(result));
+    },
+  ];
+  // first, so that an action's request skips the routes below (the lean hot path of issue 10)
+  app.post('/:resource/:action', ...actionRoute(true));
 
   if (metrics) {
     app.get('/metrics', async function serveMetrics(req, res) {
@@ -202,62 +262,8 @@ export function createApp({
     );
   }
 
-  // a chain, each step able to answer: find the action, check the key, check and parse the body, run it
-  app.post(
-    '/:resource/:action',
-    async function resolveAction(req, res, next) {
-      const state = stateOf(res);
-      const resource = String(req.params.resource);
-      const actionName = String(req.params.action);
-      const action = NAME.test(resource) && NAME.test(actionName) ? actions.lookup(resource, actionName) : undefined;
-      if (action) {
-        state.resource = resource;
-        state.action = actionName;
-      }
-      if (!action?.public) {
-        const caller = await resolveCaller(req.get('authorization'), database.db);
-        if (caller === null) throw new ApiError('unauthorized');
-        state.caller = caller;
-      }
-      if (!action) throw apiError('unknown_action', { action: `${resource}/${actionName}` });
-      if (state.caller.kind === 'service' && !scopesAllow(scopesOf.get(state.caller.keyName as string), resource, action.access)) {
-        throw apiError('key_forbidden', {
-          key: state.caller.keyName as string,
-          action: `${resource}/${actionName}`,
-          access: action.access,
-        });
-      }
-      if (callerLimit && !action.public) await callerLimit(state.caller, database.db);
-      res.locals.action = action;
-      next();
-    },
-    function requireJson(req, _res, next) {
-      // no body at all is an empty params object; a body must be JSON
-      const hasBody = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
-      if (hasBody && !req.is('application/json')) throw new ApiError('unsupported_media_type');
-      next();
-    },
-    function parseBody(req, res, next) {
-      parseJson(req, res, (err?: unknown) => next(err === undefined ? undefined : bodyError(req, err)));
-    },
-    async function runAction(req, res) {
-      const state = stateOf(res);
-      const body: unknown = req.body === undefined ? {} : req.body;
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-        throw apiError('body_not_object');
-      }
-      const ctx = actionContextOf(database, logger, state, services);
-      const action = res.locals.action as RunnableAction;
-      const key = req.get('idempotency-key');
-      if (key !== undefined && idempotency) ctx.idempotency = { key, store: idempotency };
-      // the handler's database commands and log lines belong to the request's span
-      const result = await (state.span ? withSpan(state.span, () => action.run(body, ctx)) : action.run(body, ctx));
-      if (result instanceof StreamedResult) return await result.send(res);
-      if (ctx.headers) res.set(ctx.headers);
-      // a replayed answer is stored JSON, maybe an error body: not what the action's serializer was compiled for
-      sendJsonText(res, ctx.status ?? 200, action.serialize && !ctx.replayed ? action.serialize(result) : JSON.stringify(result));
-    },
-  );
+  // every other two-segment POST: 401 without a key, else unknown_action
+  app.post('/:resource/:action', ...actionRoute(false));
 
   app.use(async function unknownRoute(req, res) {
     const state = stateOf(res);
