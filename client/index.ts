@@ -28,6 +28,14 @@ export type AccountListItem = {
   name: string | null;
 };
 
+/** result schema attachment */
+export type Attachment = {
+  /** image, video or link */
+  kind: string | null;
+  /** http(s) URL */
+  url: string | null;
+};
+
 /** result schema batch_create_result */
 export type BatchCreateResult = {
   /** 创建的记录数 */
@@ -60,6 +68,20 @@ export type BatchResult = {
   modified_count: number | null;
 };
 
+/** result schema dream_detail */
+export type DreamDetail = {
+  /** id мечты */
+  _id: string | null;
+  /** название мечты */
+  name: string | null;
+  /** идеи и мысли */
+  additional_data: string | null;
+  /** вложения */
+  attachments: Array<Attachment> | null;
+  /** дата создания, Unix time (seconds) */
+  created_date: number | null;
+};
+
 /** result schema firm */
 export type Firm = {
   /** id firmy */
@@ -82,6 +104,36 @@ export type Firm = {
 export type GenericSummary = {
   /** 对象ID */
   _id: string | null;
+};
+
+/** result schema goal_brief */
+export type GoalBrief = {
+  /** id цели */
+  _id: string | null;
+  /** название цели */
+  name: string | null;
+  /** срок */
+  due_date: string | null;
+  /** the dream it was made from */
+  dream_id: string | null;
+  /** дата создания, Unix time (seconds) */
+  created_date: number | null;
+};
+
+/** result schema goal_detail */
+export type GoalDetail = {
+  /** id цели */
+  _id: string | null;
+  /** название цели */
+  name: string | null;
+  /** срок */
+  due_date: string | null;
+  /** the dream it was made from */
+  dream_id: string | null;
+  /** дата создания, Unix time (seconds) */
+  created_date: number | null;
+  /** задачи цели, oldest first */
+  tasks: Array<TaskDetail> | null;
 };
 
 /** result schema group_brief */
@@ -310,6 +362,66 @@ export type StockInItem = {
   creator_name: string | null;
   /** 站点ID */
   station_id: string | null;
+};
+
+/** result schema task_detail */
+export type TaskDetail = {
+  /** id задачи */
+  _id: string | null;
+  /** цель */
+  goal_id: string | null;
+  /** описание задачи */
+  text: string | null;
+  /** вложения */
+  attachments: Array<Attachment> | null;
+  /** срок */
+  due_date: string | null;
+  /** выполнена */
+  done: boolean | null;
+  /** дата создания, Unix time (seconds) */
+  created_date: number | null;
+};
+
+/** result schema user_detail */
+export type UserDetail = {
+  /** id пользователя */
+  _id: string | null;
+  /** логин */
+  username: string | null;
+  /** Фамилия Имя Отчество */
+  fio: string | null;
+  /** номер телефона */
+  phone_number: string | null;
+  /** электронная почта */
+  email: string | null;
+  /** фотография профиля (URL) */
+  avatar: string | null;
+  /** registered */
+  created_at: string | null;
+};
+
+/** result schema user_profile */
+export type UserProfile = {
+  /** id пользователя */
+  _id: string | null;
+  /** логин */
+  username: string | null;
+  /** Фамилия Имя Отчество */
+  fio: string | null;
+  /** номер телефона */
+  phone_number: string | null;
+  /** электронная почта */
+  email: string | null;
+  /** фотография профиля (URL) */
+  avatar: string | null;
+};
+
+/** result schema user_token */
+export type UserToken = {
+  /** Bearer token (ut_ + 32 random bytes, base64url) */
+  access_token: string | null;
+  /** always Bearer */
+  token_type: string | null;
 };
 
 /** result schema wallet_detail */
@@ -1532,6 +1644,328 @@ export type MerchandiseBatchCreateParams = {
 /** Answer of /merchandise/batch_create */
 export type MerchandiseBatchCreateResult = { ok: true } & BatchCreateResult;
 
+/** Params of /user/create */
+export type UserCreateParams = {
+  /** string(3,64) — unique; compared as given (case-sensitive) */
+  username: string;
+  /** string(8,128) — never stored or logged: only its scrypt hash is kept */
+  password: string;
+};
+
+/** Answer of /user/create */
+export type UserCreateResult = UserToken;
+
+/** Params of /user/login */
+export type UserLoginParams = {
+  /** string(3,64) — unique; compared as given (case-sensitive) */
+  username: string;
+  /** string(8,128) — never stored or logged: only its scrypt hash is kept */
+  password: string;
+};
+
+/** Answer of /user/login */
+export type UserLoginResult = UserToken;
+
+/** Params of /user/token */
+export type UserTokenParams = Record<string, never>;
+
+/** Answer of /user/token */
+export type UserTokenResult = UserToken;
+
+/** Params of /user/profile */
+export type UserProfileParams = Record<string, never>;
+
+/** Answer of /user/profile */
+export type UserProfileResult = UserProfile;
+
+/** Params of /user/update */
+export type UserUpdateParams = {
+  /** string(1,200) — Фамилия Имя Отчество */
+  fio?: string | null;
+  /** string(7,16) — + and 7-15 digits */
+  phone_number?: string | null;
+  /** string(3,254) — e-mail address */
+  email?: string | null;
+  /** string(1,2048) — profile photo: an http(s) URL */
+  avatar?: string | null;
+};
+
+/** Answer of /user/update */
+export type UserUpdateResult = UserProfile;
+
+/** Params of /user/delete */
+export type UserDeleteParams = Record<string, never>;
+
+/** Answer of /user/delete */
+export type UserDeleteResult = { ok: true } & OkResult;
+
+/** Params of /user/get */
+export type UserGetParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /user/get */
+export type UserGetResult = UserDetail;
+
+/** Params of /user/find */
+export type UserFindParams = {
+  /** dict — paging: page >= 1 (default 1), limit 1..100 (default 30) */
+  _meta?: {
+    /** int(1,100000) */
+    page?: number;
+    /** int(1,100) */
+    limit?: number;
+  };
+  /** string(1,200) — comma-separated, '-' for descending; sortable: _id, username, created_at */
+  _sort?: string;
+  /** string(3,64) — username equals */
+  username?: string;
+  /** string(1,200) — username contains (case-insensitive) */
+  username__icontains?: string;
+  /** string(3,254) — email equals */
+  email?: string;
+};
+
+/** Answer of /user/find */
+export type UserFindResult = { _meta: PageMeta; data: UserDetail[] };
+
+/** Params of /dream/create */
+export type DreamCreateParams = {
+  /** string(1,200) — название мечты */
+  name: string;
+  /** string(0,10000) — дополнительный текст: идеи и мысли */
+  additional_data?: string;
+  /** list<dict>(0,20) — вложения: up to 20 of {kind: image|video|link, url} */
+  attachments?: Array<{
+    /** enum<str>(image,video,link) — image, video or link */
+    kind: "image" | "video" | "link";
+    /** string(1,2048) — an http(s) URL */
+    url: string;
+  }>;
+};
+
+/** Answer of /dream/create */
+export type DreamCreateResult = GenericSummary;
+
+/** Params of /dream/update */
+export type DreamUpdateParams = {
+  /** object_id */
+  _id: string;
+  /** string(1,200) — название мечты */
+  name?: string;
+  /** string(0,10000) — дополнительный текст: идеи и мысли */
+  additional_data?: string | null;
+  /** list<dict>(0,20) — вложения: up to 20 of {kind: image|video|link, url} */
+  attachments?: Array<{
+    /** enum<str>(image,video,link) — image, video or link */
+    kind: "image" | "video" | "link";
+    /** string(1,2048) — an http(s) URL */
+    url: string;
+  }> | null;
+};
+
+/** Answer of /dream/update */
+export type DreamUpdateResult = GenericSummary;
+
+/** Params of /dream/get */
+export type DreamGetParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /dream/get */
+export type DreamGetResult = DreamDetail;
+
+/** Params of /dream/find */
+export type DreamFindParams = {
+  /** dict — paging: page >= 1 (default 1), limit 1..100 (default 30) */
+  _meta?: {
+    /** int(1,100000) */
+    page?: number;
+    /** int(1,100) */
+    limit?: number;
+  };
+  /** string(1,200) — comma-separated, '-' for descending; sortable: _id, created_at */
+  _sort?: string;
+  /** string(1,200) — name contains (case-insensitive) */
+  name__icontains?: string;
+};
+
+/** Answer of /dream/find */
+export type DreamFindResult = { _meta: PageMeta; data: DreamDetail[] };
+
+/** Params of /dream/delete */
+export type DreamDeleteParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /dream/delete */
+export type DreamDeleteResult = { ok: true } & OkResult;
+
+/** Params of /dream/make_goal */
+export type DreamMakeGoalParams = {
+  /** object_id */
+  _id: string;
+  /** datetime — when the goal should be reached */
+  due_date?: string;
+};
+
+/** Answer of /dream/make_goal */
+export type DreamMakeGoalResult = GenericSummary;
+
+/** Params of /goal/create */
+export type GoalCreateParams = {
+  /** string(1,200) — название / краткое описание цели */
+  name: string;
+  /** datetime — when the goal should be reached */
+  due_date?: string;
+  /** object_id — the dream it was made from (make_goal) */
+  dream_id?: string;
+};
+
+/** Answer of /goal/create */
+export type GoalCreateResult = GenericSummary;
+
+/** Params of /goal/get */
+export type GoalGetParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /goal/get */
+export type GoalGetResult = GoalDetail;
+
+/** Params of /goal/find */
+export type GoalFindParams = {
+  /** dict — paging: page >= 1 (default 1), limit 1..100 (default 30) */
+  _meta?: {
+    /** int(1,100000) */
+    page?: number;
+    /** int(1,100) */
+    limit?: number;
+  };
+  /** string(1,200) — comma-separated, '-' for descending; sortable: _id, due_date */
+  _sort?: string;
+  /** string(1,200) — name contains (case-insensitive) */
+  name__icontains?: string;
+  /** object_id — dream_id equals */
+  dream_id?: string;
+};
+
+/** Answer of /goal/find */
+export type GoalFindResult = { _meta: PageMeta; data: GoalBrief[] };
+
+/** Params of /goal/update */
+export type GoalUpdateParams = {
+  /** object_id */
+  _id: string;
+  /** string(1,200) — название / краткое описание цели */
+  name?: string;
+  /** datetime — when the goal should be reached */
+  due_date?: string | null;
+};
+
+/** Answer of /goal/update */
+export type GoalUpdateResult = GenericSummary;
+
+/** Params of /goal/delete */
+export type GoalDeleteParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /goal/delete */
+export type GoalDeleteResult = { ok: true } & OkResult;
+
+/** Params of /task/create */
+export type TaskCreateParams = {
+  /** object_id — the goal (must be one of the caller's goals) */
+  goal_id: string;
+  /** string(1,2000) — подробное описание задачи */
+  text: string;
+  /** list<dict>(0,20) — вложения: up to 20 of {kind: image|video|link, url} */
+  attachments?: Array<{
+    /** enum<str>(image,video,link) — image, video or link */
+    kind: "image" | "video" | "link";
+    /** string(1,2048) — an http(s) URL */
+    url: string;
+  }>;
+  /** datetime — when the task should be done */
+  due_date?: string;
+};
+
+/** Answer of /task/create */
+export type TaskCreateResult = GenericSummary;
+
+/** Params of /task/update */
+export type TaskUpdateParams = {
+  /** object_id */
+  _id: string;
+  /** string(1,2000) — подробное описание задачи */
+  text?: string;
+  /** list<dict>(0,20) — вложения: up to 20 of {kind: image|video|link, url} */
+  attachments?: Array<{
+    /** enum<str>(image,video,link) — image, video or link */
+    kind: "image" | "video" | "link";
+    /** string(1,2048) — an http(s) URL */
+    url: string;
+  }> | null;
+  /** datetime — when the task should be done */
+  due_date?: string | null;
+};
+
+/** Answer of /task/update */
+export type TaskUpdateResult = GenericSummary;
+
+/** Params of /task/find */
+export type TaskFindParams = {
+  /** dict — paging: page >= 1 (default 1), limit 1..100 (default 30) */
+  _meta?: {
+    /** int(1,100000) */
+    page?: number;
+    /** int(1,100) */
+    limit?: number;
+  };
+  /** string(1,200) — comma-separated, '-' for descending; sortable: _id, due_date */
+  _sort?: string;
+  /** object_id — goal_id equals */
+  goal_id?: string;
+  /** bool — done equals */
+  done?: boolean;
+};
+
+/** Answer of /task/find */
+export type TaskFindResult = { _meta: PageMeta; data: TaskDetail[] };
+
+/** Params of /task/mark_done */
+export type TaskMarkDoneParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /task/mark_done */
+export type TaskMarkDoneResult = { ok: true } & OkResult;
+
+/** Params of /task/mark_undone */
+export type TaskMarkUndoneParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /task/mark_undone */
+export type TaskMarkUndoneResult = { ok: true } & OkResult;
+
+/** Params of /task/delete */
+export type TaskDeleteParams = {
+  /** object_id */
+  _id: string;
+};
+
+/** Answer of /task/delete */
+export type TaskDeleteResult = { ok: true } & OkResult;
+
 /** Where and how to call the service. */
 export interface ClientOptions {
   /** e.g. http://127.0.0.1:3000 */
@@ -1845,6 +2279,89 @@ export function createClient(options: ClientOptions) {
       /** Create up to 1000 merchandise records; all are checked first and either all are written or none (atomic: false creates the valid ones) */
       batch_create: (params: MerchandiseBatchCreateParams, options?: CallOptions): Promise<MerchandiseBatchCreateResult> =>
         call<MerchandiseBatchCreateResult>('/merchandise/batch_create', params, options),
+    },
+    user: {
+      /** Register: a new user and their first token (shown once); 409 when the username is taken */
+      create: (params: UserCreateParams, options?: CallOptions): Promise<UserCreateResult> =>
+        call<UserCreateResult>('/user/create', params, options),
+      /** Log in: a new token; 401 for a wrong username or password, 429 after 10 failures of one username in 15 min */
+      login: (params: UserLoginParams, options?: CallOptions): Promise<UserLoginResult> =>
+        call<UserLoginResult>('/user/login', params, options),
+      /** Rotate the token: a new one is issued and the one this call was made with stops working */
+      token: (params: UserTokenParams = {}, options?: CallOptions): Promise<UserTokenResult> =>
+        call<UserTokenResult>('/user/token', params, options),
+      /** The caller's own profile (never a token or a password hash) */
+      profile: (params: UserProfileParams = {}, options?: CallOptions): Promise<UserProfileResult> =>
+        call<UserProfileResult>('/user/profile', params, options),
+      /** Change the caller's profile: fio, phone_number, email, avatar (null removes one) */
+      update: (params: UserUpdateParams, options?: CallOptions): Promise<UserUpdateResult> =>
+        call<UserUpdateResult>('/user/update', params, options),
+      /** Delete the caller: every record they own (dreams, goals, tasks) and every token of theirs go with them */
+      delete: (params: UserDeleteParams = {}, options?: CallOptions): Promise<UserDeleteResult> =>
+        call<UserDeleteResult>('/user/delete', params, options),
+      /** One user by _id (internal services only) */
+      get: (params: UserGetParams, options?: CallOptions): Promise<UserGetResult> =>
+        call<UserGetResult>('/user/get', params, options),
+      /** Find user records by filters, a page at a time */
+      find: (params: UserFindParams = {}, options?: CallOptions): Promise<UserFindResult> =>
+        call<UserFindResult>('/user/find', params, options),
+    },
+    dream: {
+      /** Create a dream */
+      create: (params: DreamCreateParams, options?: CallOptions): Promise<DreamCreateResult> =>
+        call<DreamCreateResult>('/dream/create', params, options),
+      /** Change the given fields of a dream (null removes an optional field) */
+      update: (params: DreamUpdateParams, options?: CallOptions): Promise<DreamUpdateResult> =>
+        call<DreamUpdateResult>('/dream/update', params, options),
+      /** Get one dream by _id */
+      get: (params: DreamGetParams, options?: CallOptions): Promise<DreamGetResult> =>
+        call<DreamGetResult>('/dream/get', params, options),
+      /** Find dream records by filters, a page at a time */
+      find: (params: DreamFindParams = {}, options?: CallOptions): Promise<DreamFindResult> =>
+        call<DreamFindResult>('/dream/find', params, options),
+      /** Delete a dream for good */
+      delete: (params: DreamDeleteParams, options?: CallOptions): Promise<DreamDeleteResult> =>
+        call<DreamDeleteResult>('/dream/delete', params, options),
+      /** Turn a dream into a goal: the name is copied and the dream kept as dream_id */
+      make_goal: (params: DreamMakeGoalParams, options?: CallOptions): Promise<DreamMakeGoalResult> =>
+        call<DreamMakeGoalResult>('/dream/make_goal', params, options),
+    },
+    goal: {
+      /** Create a goal */
+      create: (params: GoalCreateParams, options?: CallOptions): Promise<GoalCreateResult> =>
+        call<GoalCreateResult>('/goal/create', params, options),
+      /** One goal with its tasks (up to 500, one query for all of them) */
+      get: (params: GoalGetParams, options?: CallOptions): Promise<GoalGetResult> =>
+        call<GoalGetResult>('/goal/get', params, options),
+      /** Find goal records by filters, a page at a time */
+      find: (params: GoalFindParams = {}, options?: CallOptions): Promise<GoalFindResult> =>
+        call<GoalFindResult>('/goal/find', params, options),
+      /** Change the given fields of a goal (null removes an optional field) */
+      update: (params: GoalUpdateParams, options?: CallOptions): Promise<GoalUpdateResult> =>
+        call<GoalUpdateResult>('/goal/update', params, options),
+      /** Delete a goal and its tasks for good */
+      delete: (params: GoalDeleteParams, options?: CallOptions): Promise<GoalDeleteResult> =>
+        call<GoalDeleteResult>('/goal/delete', params, options),
+    },
+    task: {
+      /** Create a task */
+      create: (params: TaskCreateParams, options?: CallOptions): Promise<TaskCreateResult> =>
+        call<TaskCreateResult>('/task/create', params, options),
+      /** Change the given fields of a task (null removes an optional field) */
+      update: (params: TaskUpdateParams, options?: CallOptions): Promise<TaskUpdateResult> =>
+        call<TaskUpdateResult>('/task/update', params, options),
+      /** Find task records by filters, a page at a time */
+      find: (params: TaskFindParams = {}, options?: CallOptions): Promise<TaskFindResult> =>
+        call<TaskFindResult>('/task/find', params, options),
+      /** Set done to true when it is false */
+      mark_done: (params: TaskMarkDoneParams, options?: CallOptions): Promise<TaskMarkDoneResult> =>
+        call<TaskMarkDoneResult>('/task/mark_done', params, options),
+      /** Set done to false when it is true */
+      mark_undone: (params: TaskMarkUndoneParams, options?: CallOptions): Promise<TaskMarkUndoneResult> =>
+        call<TaskMarkUndoneResult>('/task/mark_undone', params, options),
+      /** Delete a task for good */
+      delete: (params: TaskDeleteParams, options?: CallOptions): Promise<TaskDeleteResult> =>
+        call<TaskDeleteResult>('/task/delete', params, options),
     },
   };
 }

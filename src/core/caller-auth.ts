@@ -19,8 +19,8 @@ export function createCallerResolver(authenticate: Authenticator, tokens: UserTo
     if (keyName !== null) return serviceCaller(keyName);
     const token = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
     if (!tokens || token === undefined || !looksLikeUserToken(token)) return null;
-    const userId = await tokens.userOf(db, token);
-    return userId === null ? null : userCaller(userId.toHexString());
+    const found = await tokens.userOf(db, token);
+    return found === null ? null : userCaller(found.userId.toHexString(), found.tokenId);
   };
 }
 

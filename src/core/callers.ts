@@ -15,6 +15,8 @@ export interface Caller {
   id: string | null;
   /** The API key's name for a service caller, else null: logged, never the secret. */
   keyName: string | null;
+  /** A user caller's token as stored (its SHA-256, not the token): what rotating the token revokes. */
+  tokenId?: string;
 }
 
 /** The caller of a request made with the API key `name`. */
@@ -23,8 +25,8 @@ export function serviceCaller(name: string): Caller {
 }
 
 /** The caller of a request made with a user's token (`userId`: the user's `_id` as 24 hex). */
-export function userCaller(userId: string): Caller {
-  return { kind: 'user', id: userId, keyName: null };
+export function userCaller(userId: string, tokenId?: string): Caller {
+  return tokenId === undefined ? { kind: 'user', id: userId, keyName: null } : { kind: 'user', id: userId, keyName: null, tokenId };
 }
 
 /** The caller of a public action called without credentials. */

@@ -34,6 +34,7 @@ export const MESSAGES = {
     en: '{action} is not for {kind} callers (it takes: {allowed})',
     zh: '{action} 不允许 {kind} 调用方调用（允许：{allowed}）',
   },
+  bad_login: { code: 'unauthorized', en: 'Wrong username or password', zh: '用户名或密码错误' },
   login_rate_limited: {
     code: 'rate_limited',
     en: 'Too many failed logins for this username; try again in {seconds} s',

@@ -264,6 +264,10 @@ export function updatableParams(core: ResourceCore): { params: ParamsDeclaration
     if (field.presence !== 'M') param.blank = true;
     else param.blank = field.blank === true;
     if (field.note) param.note = field.note;
+    // a dict (or list of dicts) keeps its declared fields, and a stated pattern stays stated
+    const declared = core.spec.fields[field.name];
+    if (typeof declared === 'object' && declared.fields) param.fields = declared.fields;
+    if (typeof declared === 'object' && declared.stated) param.stated = declared.stated;
     params[field.name] = param;
   }
   return { params, refused };

@@ -51,16 +51,22 @@ export class UserTokens {
     return { token, expiresAt };
   }
 
-  /** The user a token belongs to while it is unexpired and not revoked; null otherwise (one indexed read). */
-  async userOf(db: Db, token: string, now = new Date()): Promise<ObjectId | null> {
+  /** The user a token belongs to while it is unexpired and not revoked, and the token's stored id; null otherwise. */
+  async userOf(db: Db, token: string, now = new Date()): Promise<{ userId: ObjectId; tokenId: string } | null> {
     if (!TOKEN_SHAPE.test(token)) return null;
-    const record = await tokens(db).findOne({ _id: hashToken(token), expires_at: { $gt: now } }, { projection: { user_id: 1 } });
-    return record?.user_id ?? null;
+    const tokenId = hashToken(token);
+    const record = await tokens(db).findOne({ _id: tokenId, expires_at: { $gt: now } }, { projection: { user_id: 1 } });
+    return record ? { userId: record.user_id, tokenId } : null;
   }
 
   /** Revokes one token (rotation): it stops working at once. */
   async revoke(db: Db, token: string): Promise<void> {
-    await tokens(db).deleteOne({ _id: hashToken(token) });
+    await this.revokeId(db, hashToken(token));
+  }
+
+  /** Revokes the token stored under `tokenId` (the caller's `tokenId`). */
+  async revokeId(db: Db, tokenId: string): Promise<void> {
+    await tokens(db).deleteOne({ _id: tokenId });
   }
 
   /** Revokes every token of the user (the user was deleted). */

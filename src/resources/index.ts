@@ -7,10 +7,28 @@ import { protocolResource } from './protocol/index.js';
 import { loadPublishingConfig, type PublishingConfig } from '../publishing/config.js';
 import stockIn from './stock_in/index.js';
 import merchandise from './merchandise/index.js';
+import dream from './dream/index.js';
+import goal from './goal/index.js';
+import task from './task/index.js';
+import user from './user/index.js';
 import wallet from './wallet/index.js';
 import walletTransaction from './wallet_transaction/index.js';
 
 /** Every resource the service serves; a new resource module is added here. */
 export function createResources(publishing: Pick<PublishingConfig, 'pendingAfterMs'> = loadPublishingConfig()): ResourceDefinition[] {
-  return [group, account, wallet, walletTransaction, passport, protocolResource(publishing), stockIn, firm, merchandise];
+  return [
+    group,
+    account,
+    wallet,
+    walletTransaction,
+    passport,
+    protocolResource(publishing),
+    stockIn,
+    firm,
+    merchandise,
+    user,
+    dream,
+    goal,
+    task,
+  ];
 }

@@ -39,7 +39,9 @@ describe('the caller on the handler context', () => {
   it('is the user a token belongs to', async () => {
     const res = await http.post('/caller_probe/whoami_user').set(bearer(token)).send({});
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ caller: { kind: 'user', id: userId.toHexString(), keyName: null } });
+    expect(res.body).toEqual({
+      caller: { kind: 'user', id: userId.toHexString(), keyName: null, tokenId: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
   });
 });
 

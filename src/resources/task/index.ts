@@ -1,0 +1,45 @@
+import type { ObjectId } from 'mongodb';
+import { defineResource } from '../../core/resource.js';
+import { alsoForServices, ATTACHMENTS, checkingAttachments, hardDelete, withCreatedDate } from '../dream/diary.js';
+
+/** Задача — a step towards a goal (seed 002); done or not. */
+const task = defineResource({
+  name: 'task',
+  summary: 'Задачи целей (tasks of goals, seed 002); each user sees only their own',
+  titleZh: '任务',
+  fields: {
+    goal_id: { type: 'M object_id', note: "the goal (must be one of the caller's goals)" },
+    text: { type: 'M string(1,2000)', note: 'подробное описание задачи' },
+    attachments: ATTACHMENTS,
+    due_date: { type: 'O datetime', note: 'when the task should be done' },
+    done: { type: 'O bool', note: 'set by mark_done / mark_undone (default false)' },
+  },
+  stored: { user_id: { type: 'O object_id', note: 'the owner (set from the caller)' } },
+  defaults: { done: false },
+  owner: { field: 'user_id', resource: 'user' },
+  references: { goal_id: 'goal' },
+  immutable: ['goal_id'],
+  callers: ['user'],
+  indexes: [{ key: { user_id: 1, goal_id: 1, _id: -1 }, name: 'user_id_1_goal_id_1__id_-1' }],
+  derive: withCreatedDate,
+  actions: (std) => {
+    const create = checkingAttachments(std.create({ fields: ['goal_id', 'text', 'attachments', 'due_date'] }));
+    const insert = create.handler;
+    // another user's goal is not_found, like any of their records (the reference check alone would say 400)
+    create.handler = async (params, ctx) => {
+      await (std.model.targets.get('goal_id') as typeof std.model).loadOr404(ctx.db, params.goal_id as ObjectId, { _id: 1 });
+      return await insert(params, ctx);
+    };
+    create.errors = ['invalid_params', 'not_found'];
+    return {
+      create,
+      update: checkingAttachments(std.update()),
+      find: alsoForServices(std.find({ result: 'task_detail', filters: { goal_id: ['eq'], done: ['eq'] }, sortable: ['_id', 'due_date'] })),
+      mark_done: std.mark({ field: 'done', from: [false], to: true }),
+      mark_undone: std.mark({ field: 'done', from: [true], to: false }),
+      delete: hardDelete(std.model),
+    };
+  },
+});
+
+export default task;
