@@ -1717,7 +1717,7 @@ export type UserFindParams = {
     /** int(1,100) */
     limit?: number;
   };
-  /** string(1,200) — comma-separated, '-' for descending; sortable: _id, username, created_at */
+  /** string(1,200) — comma-separated, '-' for descending; sortable: _id, created_at */
   _sort?: string;
   /** string(3,64) — username equals */
   username?: string;

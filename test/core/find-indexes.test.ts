@@ -23,6 +23,26 @@ function planByFind(): Record<string, Record<string, string | null>> {
 }
 
 const EXPECTED: Record<string, Record<string, string>> = {
+  // the diary's owned finds: for a user caller each query also carries user_id (ownership.ts)
+  'user/find': {
+    'sort -_id': '_id_',
+    'sort created_at,_id': 'created_at_1__id_1',
+    'username = value, sort -_id': 'username_1',
+    'email = value, sort -_id': 'email_1__id_-1',
+  },
+  'dream/find': { 'sort -_id': '_id_', 'sort created_at,_id': 'created_at_1__id_1', 'name range/text, sort -_id': 'name_1' },
+  'goal/find': {
+    'sort -_id': '_id_',
+    'sort due_date,_id': 'due_date_1__id_1',
+    'dream_id = value, sort -_id': 'dream_id_1__id_-1',
+    'name range/text, sort -_id': 'name_1',
+  },
+  'task/find': {
+    'sort -_id': '_id_',
+    'sort due_date,_id': 'due_date_1__id_1',
+    'goal_id = value, sort -_id': 'goal_id_1__id_-1',
+    'done = value, sort -_id': 'done_1__id_-1',
+  },
   'group/find': {
     'sort -_id': '_id_',
     'sort name,_id': 'name_1__id_1',

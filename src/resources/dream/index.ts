@@ -16,14 +16,18 @@ export default defineResource({
   stored: { user_id: { type: 'O object_id', note: 'the owner (set from the caller)' } },
   owner: { field: 'user_id', resource: 'user' },
   callers: ['user'],
-  indexes: [{ key: { user_id: 1, _id: -1 }, name: 'user_id_1__id_-1' }],
+  indexes: [
+    { key: { user_id: 1, _id: -1 }, name: 'user_id_1__id_-1' },
+    { key: { name: 1 }, name: 'name_1' },
+    { key: { created_at: 1, _id: 1 }, name: 'created_at_1__id_1' },
+  ],
   derive: withCreatedDate,
   actions: (std) => ({
     create: checkingAttachments(std.create()),
     update: checkingAttachments(std.update()),
     get: alsoForServices(std.get({ result: 'dream_detail' })),
     find: alsoForServices(std.find({ result: 'dream_detail', filters: { name: ['icontains'] }, sortable: ['_id', 'created_at'] })),
-    delete: hardDelete(std.model),
+    delete: { ...hardDelete(std.model), titleZh: '删除梦想' },
     make_goal: {
       summary: 'Turn a dream into a goal: the name is copied and the dream kept as dream_id',
       titleZh: '梦想转为目标',

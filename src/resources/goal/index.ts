@@ -20,7 +20,12 @@ export default defineResource({
   owner: { field: 'user_id', resource: 'user' },
   immutable: ['dream_id'],
   callers: ['user'],
-  indexes: [{ key: { user_id: 1, _id: -1 }, name: 'user_id_1__id_-1' }],
+  indexes: [
+    { key: { user_id: 1, _id: -1 }, name: 'user_id_1__id_-1' },
+    { key: { name: 1 }, name: 'name_1' },
+    { key: { dream_id: 1, _id: -1 }, name: 'dream_id_1__id_-1' },
+    { key: { due_date: 1, _id: 1 }, name: 'due_date_1__id_1' },
+  ],
   // get adds the goal's tasks after the derive; a find answers none
   derive: (record) => ({ ...withCreatedDate(record), tasks: record.tasks ?? [] }),
   actions: (std) => ({
@@ -48,6 +53,7 @@ export default defineResource({
         await task.model.collection(ctx.db).deleteMany(task.model.live({ goal_id: id }));
       }),
       summary: 'Delete a goal and its tasks for good',
+      titleZh: '删除目标',
     },
   }),
 });

@@ -1,6 +1,13 @@
 import type { ObjectId } from 'mongodb';
+import type { ActionDefinition } from '../../core/dispatch.js';
 import { defineResource } from '../../core/resource.js';
 import { alsoForServices, ATTACHMENTS, checkingAttachments, hardDelete, withCreatedDate } from '../dream/diary.js';
+
+/** The action with its Chinese title (kept as the same object: the standard marks are tracked by identity). */
+function named(action: ActionDefinition, titleZh: string): ActionDefinition {
+  action.titleZh = titleZh;
+  return action;
+}
 
 /** Задача — a step towards a goal (seed 002); done or not. */
 const task = defineResource({
@@ -20,7 +27,13 @@ const task = defineResource({
   references: { goal_id: 'goal' },
   immutable: ['goal_id'],
   callers: ['user'],
-  indexes: [{ key: { user_id: 1, goal_id: 1, _id: -1 }, name: 'user_id_1_goal_id_1__id_-1' }],
+  indexes: [
+    { key: { user_id: 1, goal_id: 1, _id: -1 }, name: 'user_id_1_goal_id_1__id_-1' },
+    { key: { user_id: 1, _id: -1 }, name: 'user_id_1__id_-1' },
+    { key: { goal_id: 1, _id: -1 }, name: 'goal_id_1__id_-1' },
+    { key: { done: 1, _id: -1 }, name: 'done_1__id_-1' },
+    { key: { due_date: 1, _id: 1 }, name: 'due_date_1__id_1' },
+  ],
   derive: withCreatedDate,
   actions: (std) => {
     const create = checkingAttachments(std.create({ fields: ['goal_id', 'text', 'attachments', 'due_date'] }));
@@ -35,9 +48,9 @@ const task = defineResource({
       create,
       update: checkingAttachments(std.update()),
       find: alsoForServices(std.find({ result: 'task_detail', filters: { goal_id: ['eq'], done: ['eq'] }, sortable: ['_id', 'due_date'] })),
-      mark_done: std.mark({ field: 'done', from: [false], to: true }),
-      mark_undone: std.mark({ field: 'done', from: [true], to: false }),
-      delete: hardDelete(std.model),
+      mark_done: named(std.mark({ field: 'done', from: [false], to: true }), '完成任务'),
+      mark_undone: named(std.mark({ field: 'done', from: [true], to: false }), '撤销完成任务'),
+      delete: { ...hardDelete(std.model), titleZh: '删除任务' },
     };
   },
 });

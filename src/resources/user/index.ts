@@ -41,7 +41,11 @@ const user = defineResource({
     username: CREDENTIALS.username,
     ...PROFILE_FIELDS,
   },
-  indexes: [{ key: { username: 1 }, name: 'username_1', unique: true }],
+  indexes: [
+    { key: { username: 1 }, name: 'username_1', unique: true },
+    { key: { email: 1, _id: -1 }, name: 'email_1__id_-1' },
+    { key: { created_at: 1, _id: 1 }, name: 'created_at_1__id_1' },
+  ],
   actions: (std) => ({
     create: {
       summary: 'Register: a new user and their first token (shown once); 409 when the username is taken',
@@ -151,7 +155,7 @@ const user = defineResource({
     find: std.find({
       result: 'user_detail',
       filters: { username: ['eq', 'icontains'], email: ['eq'] },
-      sortable: ['_id', 'username', 'created_at'],
+      sortable: ['_id', 'created_at'],
     }),
   }),
 });

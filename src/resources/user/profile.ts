@@ -5,12 +5,12 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const PHONE = /^\+?[0-9]{7,15}$/;
 
 /** The profile fields of seed 002 (`fio`, `phone_number`, `email`, `avatar`), all optional. */
-export const PROFILE_FIELDS: ParamsDeclaration = {
+export const PROFILE_FIELDS = {
   fio: { type: 'O string(1,200)', note: 'Фамилия Имя Отчество' },
   phone_number: { type: 'O string(7,16)', note: '+ and 7-15 digits', stated: { pattern: PHONE.source } },
   email: { type: 'O string(3,254)', note: 'e-mail address', stated: { pattern: EMAIL.source } },
   avatar: { type: 'O string(1,2048)', note: 'profile photo: an http(s) URL', stated: { pattern: '^https?://\\S+$' } },
-};
+} as const satisfies ParamsDeclaration;
 
 /** Whether `text` is an absolute http(s) URL. */
 export function isWebUrl(text: string): boolean {
