@@ -139,7 +139,9 @@ type FindOptionsOf<R extends string> = Omit<FindOptions, 'filters' | 'sortable' 
  * `Readable` those and the stored and system fields (filters, sorting, find_one keys).
  */
 export interface TypedStandardActions<Field extends string, Readable extends string>
-  extends Omit<StandardActions, 'find' | 'findOne' | 'select' | 'create' | 'mark' | 'batchMark'> {
+  extends Omit<StandardActions, 'get' | 'find' | 'findOne' | 'select' | 'create' | 'mark' | 'batchMark'> {
+  /** Its params stated, so `defineAction({...std.get(...), handler})` gets a typed `_id`. */
+  get(options: ResultOption & { result: string }): Omit<ActionDefinition, 'rules'> & { params: { _id: 'M object_id' } };
   find(options: FindOptionsOf<Readable>): ActionDefinition;
   findOne(options: ResultOption & { result: string; keys: readonly Readable[] }): ActionDefinition;
   select(options: Omit<SelectOptions, 'filters'> & { filters?: FilterDeclarationOf<Readable> }): ActionDefinition;

@@ -1,4 +1,5 @@
 // What the diary resources (dream, goal, task) share: attachments, created_date, hard delete, service access.
+import { defineAction } from '../../core/declared-types.js';
 import type { ActionDefinition } from '../../core/dispatch.js';
 import { invalidParams, type FieldError } from '../../core/errors.js';
 import type { Model } from '../../core/model.js';
@@ -57,20 +58,19 @@ export function hardDelete(
   model: Model,
   before?: (id: ObjectId, ctx: Parameters<ActionDefinition['handler']>[1]) => Promise<void>,
 ): ActionDefinition {
-  return {
+  return defineAction({
     summary: `Delete a ${model.name} for good`,
     params: { _id: 'M object_id' },
     errors: ['not_found'],
     result: 'ok_result',
-    handler: async ({ _id }, ctx) => {
-      const id = _id as ObjectId;
+    handler: async ({ _id: id }, ctx) => {
       await model.loadOr404(ctx.db, id, { _id: 1 });
       if (before) await before(id, ctx);
       const deleted = await model.collection(ctx.db).deleteOne(model.live({ _id: id }));
       if (deleted.deletedCount === 0) throw apiError('record_not_found', { resource: model.name, id: id.toHexString() });
       return {};
     },
-  };
+  });
 }
 
 /** The action, callable by internal services too (they see every user's records). */

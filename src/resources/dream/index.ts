@@ -1,4 +1,4 @@
-import type { ObjectId } from 'mongodb';
+import { defineAction } from '../../core/declared-types.js';
 import { defineResource } from '../../core/resource.js';
 import goal from '../goal/index.js';
 import { alsoForServices, ATTACHMENTS, checkingAttachments, hardDelete, withCreatedDate } from './diary.js';
@@ -28,17 +28,17 @@ export default defineResource({
     get: alsoForServices(std.get({ result: 'dream_detail' })),
     find: alsoForServices(std.find({ result: 'dream_detail', filters: { name: ['icontains'] }, sortable: ['_id', 'created_at'] })),
     delete: { ...hardDelete(std.model), titleZh: '删除梦想' },
-    make_goal: {
+    make_goal: defineAction({
       summary: 'Turn a dream into a goal: the name is copied and the dream kept as dream_id',
       titleZh: '梦想转为目标',
       errors: ['invalid_params', 'not_found'],
       params: { _id: 'M object_id', due_date: { type: 'O datetime', note: 'when the goal should be reached' } },
       result: 'generic_summary',
       handler: async ({ _id, due_date }, ctx) => {
-        const dream = await std.model.loadOr404(ctx.db, _id as ObjectId, { name: 1 });
+        const dream = await std.model.loadOr404(ctx.db, _id, { name: 1 });
         const made = { name: dream.name, dream_id: dream._id, ...(due_date !== undefined ? { due_date } : {}) };
         return { _id: await goal.model.insert(ctx.db, made) };
       },
-    },
+    }),
   }),
 });

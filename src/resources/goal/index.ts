@@ -1,4 +1,4 @@
-import type { ObjectId } from 'mongodb';
+import { defineAction } from '../../core/declared-types.js';
 import { defineResource } from '../../core/resource.js';
 import { alsoForServices, hardDelete, withCreatedDate } from '../dream/diary.js';
 import task from '../task/index.js';
@@ -30,20 +30,22 @@ export default defineResource({
   derive: (record) => ({ ...withCreatedDate(record), tasks: record.tasks ?? [] }),
   actions: (std) => ({
     create: std.create(),
-    get: alsoForServices({
-      ...std.get({ result: 'goal_detail' }),
-      summary: `One goal with its tasks (up to ${TASKS_PER_GOAL}, one query for all of them)`,
-      handler: async ({ _id }, ctx) => {
-        const record = withCreatedDate(await std.model.loadOr404(ctx.db, _id as ObjectId));
-        const tasks = await task.model
-          .collection(ctx.db)
-          .find(task.model.live({ goal_id: record._id }))
-          .sort({ _id: 1 })
-          .limit(TASKS_PER_GOAL)
-          .toArray();
-        return { ...record, tasks: tasks.map(withCreatedDate) };
-      },
-    }),
+    get: alsoForServices(
+      defineAction({
+        ...std.get({ result: 'goal_detail' }),
+        summary: `One goal with its tasks (up to ${TASKS_PER_GOAL}, one query for all of them)`,
+        handler: async ({ _id }, ctx) => {
+          const record = withCreatedDate(await std.model.loadOr404(ctx.db, _id));
+          const tasks = await task.model
+            .collection(ctx.db)
+            .find(task.model.live({ goal_id: record._id }))
+            .sort({ _id: 1 })
+            .limit(TASKS_PER_GOAL)
+            .toArray();
+          return { ...record, tasks: tasks.map(withCreatedDate) };
+        },
+      }),
+    ),
     find: alsoForServices(
       std.find({ result: 'goal_brief', filters: { name: ['icontains'], dream_id: ['eq'] }, sortable: ['_id', 'due_date'] }),
     ),

@@ -1,4 +1,5 @@
 import { ObjectId, type Db } from 'mongodb';
+import { defineAction } from '../../core/declared-types.js';
 import type { HandlerContext } from '../../core/dispatch.js';
 import { apiError, toApiError } from '../../core/errors.js';
 import { hashPassword, verifyNobody, verifyPassword } from '../../core/passwords.js';
@@ -13,7 +14,7 @@ export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 const CREDENTIALS = {
   username: { type: 'M string(3,64)', note: 'unique; compared as given (case-sensitive)' },
   password: { type: 'M string(8,128)', note: 'never stored or logged: only its scrypt hash is kept' },
-};
+} as const;
 
 async function issueToken(ctx: HandlerContext, userId: ObjectId) {
   const { token } = await ctx.services.userTokens.issue(ctx.db, userId);
@@ -47,7 +48,7 @@ const user = defineResource({
     { key: { created_at: 1, _id: 1 }, name: 'created_at_1__id_1' },
   ],
   actions: (std) => ({
-    create: {
+    create: defineAction({
       summary: 'Register: a new user and their first token (shown once); 409 when the username is taken',
       titleZh: '用户注册',
       callers: ['public'],
@@ -55,7 +56,7 @@ const user = defineResource({
       params: CREDENTIALS,
       result: 'user_token',
       handler: async ({ username, password }, ctx) => {
-        const password_hash = await hashPassword(password as string);
+        const password_hash = await hashPassword(password);
         let _id: ObjectId;
         try {
           _id = await std.model.insert(ctx.db, { username, password_hash });
@@ -64,8 +65,8 @@ const user = defineResource({
         }
         return await issueToken(ctx, _id);
       },
-    },
-    login: {
+    }),
+    login: defineAction({
       summary: `Log in: a new token; 401 for a wrong username or password, 429 after ${LOGIN_FAILURES_ALLOWED} failures of one username in ${LOGIN_WINDOW_MS / 60_000} min`,
       titleZh: '用户登录',
       callers: ['public'],
@@ -73,17 +74,17 @@ const user = defineResource({
       params: CREDENTIALS,
       result: 'user_token',
       handler: async ({ username, password }, ctx) => {
-        const bucket = `login:${username as string}`;
+        const bucket = `login:${username}`;
         await refuseLocked(ctx.db, ctx, bucket);
         const record = await std.model.collection(ctx.db).findOne({ username }, { projection: { password_hash: 1 } });
-        const ok = record ? await verifyPassword(password as string, String(record.password_hash)) : await verifyNobody(password as string);
+        const ok = record ? await verifyPassword(password, String(record.password_hash)) : await verifyNobody(password);
         if (!ok || !record) {
           await ctx.services.rateLimiter.hit(ctx.db, bucket, LOGIN_WINDOW_MS);
           throw apiError('bad_login');
         }
         return await issueToken(ctx, record._id as ObjectId);
       },
-    },
+    }),
     token: {
       summary: 'Rotate the token: a new one is issued and the one this call was made with stops working',
       titleZh: '刷新令牌',
