@@ -6,6 +6,7 @@ import type { PaymentsConfig } from './payments/config.js';
 import { transactions } from './payments/collections.js';
 import { actorName } from './payments/transactions.js';
 import { verifyBooks } from './payments/verify.js';
+import { cliUser } from './payments/audit.js';
 import { loadPublishingConfig } from './publishing/config.js';
 import { verifyPassport } from './publishing/verify.js';
 import { GATEWAY_LEASE } from './payments/worker.js';
@@ -20,8 +21,8 @@ const USAGE = `usage: npm run cli -- <command>     (--help: this text)
   wallet verify [--require-settled] [--json]
         check the books: every wallet's balance and frozen money against its transactions, no negative
         wallet, no dangling ids in pending_transactions; with nothing in flight, the money in the wallets
-        equals what came in minus what went out. --require-settled also fails on transactions that are not
-        done or canceled. Exits 1 on any break.
+        equals what came in minus what went out; the audit trail (wallet_audit) replays to every balance.
+        --require-settled also fails on transactions that are not done or canceled. Exits 1 on any break.
   wallet recover
         drive every stuck transaction (lock run out) to its end once, as the worker's sweep does
   wallet parked [--json]
@@ -89,6 +90,8 @@ async function main(argv: string[]): Promise<number> {
 type Command = (db: Db, args: string[], payments: PaymentsConfig) => Promise<number>;
 
 const owner = () => actorName('cli');
+/** The operator the audit trail names (`cli:<login>`). */
+const operator = () => ({ who: cliUser(), request_id: null });
 
 const COMMANDS: Record<string, Command> = {
   'wallet verify': async (db, flags) => {
@@ -126,22 +129,21 @@ const COMMANDS: Record<string, Command> = {
   'wallet resolve': async (db, [id, status, ...detail], payments) => {
     const txId = parseId(id);
     if (status === 'succeeded' && detail[0]) {
-      const tx = await createEngine(payments).resolve(db, txId, owner(), { status: 'succeeded', gateway_trade_no: detail[0] });
+      const outcome = { status: 'succeeded' as const, gateway_trade_no: detail[0] };
+      const tx = await createEngine(payments).resolve(db, txId, owner(), outcome, operator());
       process.stdout.write(`${tx._id.toHexString()} ${tx.type} → ${tx.state}\n`);
       return 0;
     }
     if (status === 'declined') {
-      const tx = await createEngine(payments).resolve(db, txId, owner(), {
-        status: 'declined',
-        reason: detail.join(' ') || 'declined (resolved by an operator)',
-      });
+      const outcome = { status: 'declined' as const, reason: detail.join(' ') || 'declined (resolved by an operator)' };
+      const tx = await createEngine(payments).resolve(db, txId, owner(), outcome, operator());
       process.stdout.write(`${tx._id.toHexString()} ${tx.type} → ${tx.state}\n`);
       return 0;
     }
     throw new UsageError('resolve needs "succeeded <gateway_trade_no>" or "declined [reason]"');
   },
   'wallet unpark': async (db, [id], payments) => {
-    const done = await createEngine(payments).unpark(db, parseId(id));
+    const done = await createEngine(payments).unpark(db, parseId(id), operator());
     process.stdout.write(done ? 'back in the queue\n' : 'not a parked payment\n');
     return done ? 0 : 1;
   },

@@ -23,6 +23,7 @@ export function renderVerify(report: VerifyReport, mode: OutputMode): string {
     const lines = [
       `wallets: ${report.wallets}; transactions: ${report.transactions} (${states})`,
       `total balance ${report.total_balance}, frozen ${report.total_frozen}; recharged ${report.recharged}, withdrawn ${report.withdrawn}`,
+      auditLine(report),
       verdict,
       ...report.breaks.map((b) => `  ${b.kind} ${b.wallet_id ?? ''} ${b.tx_id ?? ''}: ${b.detail}`),
     ];
@@ -38,6 +39,10 @@ export function renderVerify(report: VerifyReport, mode: OutputMode): string {
       ['total frozen', report.total_frozen],
       ['recharged', report.recharged],
       ['withdrawn', report.withdrawn],
+      // the audit trail (wallet_audit): wallets that replay to their money, records, wallets without a trail
+      ['audited', report.audit.wallets_replayed],
+      ['audit records', report.audit.records],
+      ['unaudited', report.audit.unaudited],
     ],
   );
   const breaks =
@@ -47,7 +52,16 @@ export function renderVerify(report: VerifyReport, mode: OutputMode): string {
           [{ header: 'break' }, { header: 'wallet_id' }, { header: 'tx_id' }, { header: 'detail' }],
           report.breaks.map((b) => [b.kind, b.wallet_id, b.tx_id, b.detail]),
         )}`;
-  return `${figures}${breaks}\n${verdict}\n`;
+  return `${figures}${breaks}\n${auditLine(report)}\n${verdict}\n`;
+}
+
+/** The audit trail's verdict in words. */
+function auditLine(report: VerifyReport): string {
+  const { audit } = report;
+  const without = audit.unaudited > 0 ? `; ${audit.unaudited} wallet(s) without a trail` : '';
+  return audit.ok
+    ? `audit trail replays to the balances: ${audit.wallets_replayed} wallet(s), ${audit.records} record(s)${without}`
+    : `AUDIT TRAIL DOES NOT REPLAY to the balances (see audit_mismatch)${without}`;
 }
 
 /** One parked payment as the CLI shows it. */

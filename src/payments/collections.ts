@@ -1,5 +1,6 @@
 import type { Collection, Db, IndexDescription } from 'mongodb';
 import { collectionOf } from '../core/db.js';
+import { ensureAuditIndexes } from './audit.js';
 import type { WalletDoc } from './legs.js';
 import type { TxDoc } from './transactions.js';
 
@@ -42,6 +43,7 @@ export const TX_INDEXES: IndexDescription[] = [
 export async function ensurePaymentIndexes(db: Db): Promise<void> {
   try {
     await transactions(db).createIndexes(TX_INDEXES);
+    await ensureAuditIndexes(db);
   } catch (err) {
     throw new Error(`cannot create the indexes of ${TX_COLLECTION}: ${(err as Error).message}`, { cause: err });
   }

@@ -1,9 +1,10 @@
 import type { Db, Document, ObjectId } from 'mongodb';
 import type { FaultPoint } from '../core/faults.js';
+import { type AuditActor, actorOfOwner, flushAudit } from './audit.js';
 import { transactions } from './collections.js';
 import { LockLostError } from './errors.js';
 import { TX_FLOW, stepOf } from './flow.js';
-import { MAX_BALANCE, applyLeg, isWalletLeg, settleLeg, type Refusal } from './legs.js';
+import { MAX_BALANCE, applyLeg, isWalletLeg, settleLeg, type LegAudit, type Refusal } from './legs.js';
 import { TX_KINDS, UNLOCKED, type TxDoc, type TxState } from './transactions.js';
 
 export interface EngineOptions {
@@ -27,6 +28,8 @@ export interface Hold {
   tx: TxDoc;
   owner: string;
   renewedAt: number;
+  /** Who the audit trail names for the wallet writes made under this hold (default: from the owner's name). */
+  actor?: AuditActor;
 }
 
 /**
@@ -59,6 +62,7 @@ export class TransactionDriver {
       const step = stepOf(hold.tx);
       if (step === null || step.driver === 'worker') {
         await this.release(db, hold);
+        await this.flushAudit(db, hold);
         return hold.tx;
       }
       let to = step.next;
@@ -81,7 +85,10 @@ export class TransactionDriver {
       const next = TX_FLOW[hold.tx.type][to];
       const release = next === null || next.driver === 'worker';
       await this.transition(db, hold, to, { release, ...(error ? { error } : {}) });
-      if (release) return hold.tx;
+      if (release) {
+        await this.flushAudit(db, hold);
+        return hold.tx;
+      }
     }
   }
 
@@ -90,12 +97,13 @@ export class TransactionDriver {
     for (const leg of TX_KINDS[hold.tx.type].legs(hold.tx)) {
       await this.keepLock(db, hold);
       this.options.fault(`${hold.tx.type}.before_apply_${leg.role}`);
-      let outcome = await applyLeg(db, leg.wallet, leg.role, hold.tx._id, hold.tx.money, this.fenceOf(hold));
+      const by = auditBy(hold);
+      let outcome = await applyLeg(db, leg.wallet, leg.role, hold.tx._id, hold.tx.money, this.fenceOf(hold), by);
       // fenced only means our write came late: if the lock is still ours (nobody took over, the renewal's
       // compare-and-set proves it), nothing else has acted, and the apply can simply be made again in time
       for (let attempt = 0; !outcome.ok && outcome.reason === 'fenced' && attempt < 3; attempt++) {
         await this.keepLock(db, hold, true);
-        outcome = await applyLeg(db, leg.wallet, leg.role, hold.tx._id, hold.tx.money, this.fenceOf(hold));
+        outcome = await applyLeg(db, leg.wallet, leg.role, hold.tx._id, hold.tx.money, this.fenceOf(hold), by);
       }
       if (!outcome.ok) {
         if (outcome.reason === 'fenced') throw new LockLostError(hold.tx._id);
@@ -110,7 +118,7 @@ export class TransactionDriver {
     const legs = TX_KINDS[hold.tx.type].legs(hold.tx);
     for (const leg of settle === 'commit' ? legs : [...legs].reverse()) {
       await this.keepLock(db, hold);
-      await settleLeg(db, leg.wallet, leg.role, hold.tx._id, hold.tx.money, settle);
+      await settleLeg(db, leg.wallet, leg.role, hold.tx._id, hold.tx.money, settle, auditBy(hold));
       this.options.fault(`${hold.tx.type}.after_${settle}_${leg.role}`);
     }
   }
@@ -161,10 +169,26 @@ export class TransactionDriver {
     hold.renewedAt = now;
   }
 
+  /**
+   * Moves the audit entries of the transaction's wallets into the trail (audit.ts). A failure here loses nothing:
+   * the entries stay in the wallets' outboxes for the next flush or the recovery sweep.
+   */
+  protected async flushAudit(db: Db, hold: Hold): Promise<void> {
+    const walletIds = TX_KINDS[hold.tx.type]
+      .legs(hold.tx)
+      .filter((leg) => isWalletLeg(leg.role))
+      .map((leg) => leg.wallet);
+    await flushAudit(db, walletIds).catch(() => undefined);
+  }
+
   protected async release(db: Db, hold: Hold): Promise<void> {
     await transactions(db).updateOne({ _id: hold.tx._id, lock_owner: hold.owner }, { $set: { lock_owner: null, lock_until: UNLOCKED } });
     hold.tx = { ...hold.tx, lock_owner: null, lock_until: UNLOCKED };
   }
+}
+
+function auditBy(hold: Hold): LegAudit {
+  return { actor: hold.actor ?? actorOfOwner(hold.owner), txType: hold.tx.type };
 }
 
 function errorOf(refusal: Refusal, wallet: ObjectId | undefined): NonNullable<TxDoc['error']> {

@@ -15,38 +15,14 @@ import {
   stepOf,
   workerQueueFilter,
 } from './flow.js';
+import { type AuditActor, flushStaleAudit, recordOperatorAction } from './audit.js';
 import { TransactionDriver, type Hold } from './driver.js';
-import { TX_KINDS, UNLOCKED, actorName, type TxDoc, type TxState, type TxType } from './transactions.js';
+import { type PaymentRequest, type RecoveryResult, type SubmitOutcome, sameRequest } from './requests.js';
+import { TX_KINDS, UNLOCKED, actorName, type TxDoc, type TxState } from './transactions.js';
 
 export type { EngineOptions, Hold } from './driver.js';
 
-/** What a caller asks for; `out_trade_no` makes it idempotent. */
-export interface PaymentRequest {
-  type: TxType;
-  wallet_id: ObjectId;
-  to_wallet_id: ObjectId | null;
-  money: number;
-  out_trade_no: string;
-  /** A refund: the collect it pays back. */
-  refund_of?: ObjectId;
-}
-
-/** What one sweep did: transactions driven to an end (or as far as possible), and any that failed. */
-export interface RecoveryResult {
-  recovered: TxDoc[];
-  failed: Array<{ id: ObjectId; error: Error }>;
-}
-
-/**
- * What a payment request comes to, short of a refusal (thrown as PaymentRefusedError): the transaction as it
- * stands, whether the request's part is still unfinished (another actor drives it on: ask again with the same
- * key), and whether an earlier call with the same out_trade_no made it.
- */
-export interface SubmitOutcome {
-  tx: TxDoc;
-  inProgress: boolean;
-  replayed: boolean;
-}
+export type { PaymentRequest, RecoveryResult, SubmitOutcome } from './requests.js';
 
 /**
  * The payment engine: the entries into the state machine (driver.ts) — a request's submit, the worker's claim and
@@ -57,12 +33,12 @@ export class PaymentEngine extends TransactionDriver {
    * The API entry: records the transaction (or finds the one with the same out_trade_no) and drives it as far as
    * a request may. Throws IdempotencyConflictError (the key with other params) and PaymentRefusedError.
    */
-  async submit(db: Db, request: PaymentRequest, log: Logger): Promise<SubmitOutcome> {
+  async submit(db: Db, request: PaymentRequest, log: Logger, actor?: AuditActor): Promise<SubmitOutcome> {
     const owner = actorName('api');
     let replayed = false;
     let tx: TxDoc;
     try {
-      const made = await this.record(db, request, owner);
+      const made = await this.record(db, request, owner, actor);
       replayed = made.replayed;
       tx = made.tx;
     } catch (err) {
@@ -79,7 +55,7 @@ export class PaymentEngine extends TransactionDriver {
   }
 
   /** Inserts the transaction and drives it, or meets the one with the same key (replayed). */
-  private async record(db: Db, request: PaymentRequest, owner: string): Promise<{ tx: TxDoc; replayed: boolean }> {
+  private async record(db: Db, request: PaymentRequest, owner: string, actor?: AuditActor): Promise<{ tx: TxDoc; replayed: boolean }> {
     const now = new Date();
     const trace = activeTraceparent();
     const tx: TxDoc = {
@@ -105,23 +81,23 @@ export class PaymentEngine extends TransactionDriver {
       const existing = await transactions(db).findOne({ out_trade_no: request.out_trade_no });
       if (!existing) throw err;
       if (!sameRequest(existing, request)) throw new IdempotencyConflictError(request.out_trade_no, existing.type);
-      return { tx: await this.resume(db, existing, owner), replayed: true };
+      return { tx: await this.resume(db, existing, owner, actor), replayed: true };
     }
     this.options.fault(`${tx.type}.after_insert`);
-    return { tx: await this.drive(db, { tx, owner, renewedAt: now.getTime() }), replayed: false };
+    return { tx: await this.drive(db, { tx, owner, renewedAt: now.getTime(), actor }), replayed: false };
   }
 
   /**
    * A retry met an existing transaction: wait (bounded) for the actor that holds it, or take it over when its lock
    * has run out (that actor died), then answer with where it stands.
    */
-  private async resume(db: Db, found: TxDoc, owner: string): Promise<TxDoc> {
+  private async resume(db: Db, found: TxDoc, owner: string, actor?: AuditActor): Promise<TxDoc> {
     const deadline = Date.now() + this.options.retryWaitMs;
     let tx = found;
     for (;;) {
       if (requestIsDone(tx)) return tx;
       const hold = await this.lock(db, tx._id, owner, { state: tx.state });
-      if (hold) return await this.drive(db, hold);
+      if (hold) return await this.drive(db, { ...hold, actor });
       if (Date.now() >= deadline) return tx;
       await sleep(25);
       tx = (await transactions(db).findOne({ _id: tx._id })) ?? tx;
@@ -219,6 +195,8 @@ export class PaymentEngine extends TransactionDriver {
       .limit(limit)
       .toArray();
     const result: RecoveryResult = { recovered: [], failed: [] };
+    // audit entries a crash left in wallets' outboxes (older than a lock: their writer is gone) go into the trail
+    await flushStaleAudit(db, this.options.lockTtlMs);
     for (const { _id, state } of stuck) {
       try {
         const hold = await this.lock(db, _id, owner, { state });
@@ -235,9 +213,10 @@ export class PaymentEngine extends TransactionDriver {
    * mark_cancel: only before money moved for real — a transaction still `initial`, or a gateway payment in
    * `pending` that the gateway has never been called for (attempts 0). Anything held is rolled back.
    */
-  async cancel(db: Db, txId: ObjectId, owner = actorName('api')): Promise<TxDoc> {
+  async cancel(db: Db, txId: ObjectId, owner = actorName('api'), actor?: AuditActor): Promise<TxDoc> {
     try {
-      const hold = await this.lock(db, txId, owner, cancellableFilter());
+      const locked = await this.lock(db, txId, owner, cancellableFilter());
+      const hold = locked ? { ...locked, actor } : null;
       if (hold) {
         await this.transition(db, hold, 'canceling', { error: { code: 'canceled_by_caller', message: 'canceled by the caller' } });
         return await this.drive(db, hold);
@@ -260,8 +239,18 @@ export class PaymentEngine extends TransactionDriver {
    * An operator settles a gateway payment the worker gave up on (parked), or any gateway payment in `pending`,
    * from what the gateway's own records say: `succeeded` moves the money, `declined` gives it back.
    */
-  async resolve(db: Db, txId: ObjectId, owner: string, outcome: GatewayResult): Promise<TxDoc> {
-    const hold = await this.lock(db, txId, owner, awaitingGatewayFilter());
+  async resolve(db: Db, txId: ObjectId, owner: string, outcome: GatewayResult, actor?: AuditActor): Promise<TxDoc> {
+    // the operator's decision is on record before it acts (audit.ts); the money it moves is recorded with each write
+    if (actor)
+      await recordOperatorAction(
+        db,
+        actor,
+        'resolve',
+        txId,
+        outcome.status === 'succeeded' ? `succeeded ${outcome.gateway_trade_no}` : `declined: ${outcome.reason}`,
+      );
+    const locked = await this.lock(db, txId, owner, awaitingGatewayFilter());
+    const hold = locked ? { ...locked, actor } : null;
     if (!hold) {
       const tx = await transactions(db).findOne({ _id: txId });
       throw new Error(
@@ -274,27 +263,14 @@ export class PaymentEngine extends TransactionDriver {
   }
 
   /** Puts a parked gateway payment back in the worker's queue (after fixing what made the gateway fail). */
-  async unpark(db: Db, txId: ObjectId): Promise<boolean> {
+  async unpark(db: Db, txId: ObjectId, actor?: AuditActor): Promise<boolean> {
+    if (actor) await recordOperatorAction(db, actor, 'retry', txId, 'back in the worker queue');
     const result = await transactions(db).updateOne(
       { _id: txId, ...workerQueueFilter(), parked: true },
       { $set: { parked: false, next_attempt_at: new Date(), updated_at: new Date() } },
     );
     return result.matchedCount === 1;
   }
-}
-
-function sameRequest(tx: TxDoc, request: PaymentRequest): boolean {
-  return (
-    tx.type === request.type &&
-    tx.wallet_id.equals(request.wallet_id) &&
-    (tx.to_wallet_id === null
-      ? request.to_wallet_id === null
-      : request.to_wallet_id !== null && tx.to_wallet_id.equals(request.to_wallet_id)) &&
-    Number(tx.money) === request.money &&
-    (tx.refund_of === undefined
-      ? request.refund_of === undefined
-      : request.refund_of !== undefined && tx.refund_of.equals(request.refund_of))
-  );
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,5 +1,7 @@
 import { Long, type Db, type Document, type ObjectId } from 'mongodb';
+import { type AuditActor, auditEntry } from './audit.js';
 import { transactions, wallets } from './collections.js';
+import type { TxType } from './transactions.js';
 
 /**
  * Every change to a wallet's money, as in seed 004 §10 (`pre_recharge_money` / `commit_recharge_money` /
@@ -116,6 +118,24 @@ export const REFUSALS = [
 ] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
+/** Who moves the money of a leg, and for which kind of transaction: each wallet write carries its audit entry (audit.ts). */
+export interface LegAudit {
+  actor: AuditActor;
+  txType: TxType;
+}
+
+/** The audit parts of one leg's wallet write: its entry pushed onto the outbox and the wallet's change counter. */
+function auditOf(by: LegAudit, action: 'apply' | 'commit' | 'rollback', delta: Delta, role: LegRole, txId: ObjectId, money: number) {
+  const entry = auditEntry(by.actor, action, {
+    balance: delta.balance * money,
+    frozen: delta.frozen * money,
+    tx_id: txId,
+    tx_type: by.txType,
+    role,
+  });
+  return { entry, inc: { audit_seq: 1 } };
+}
+
 /** `fenced`: the caller's lock could have run out, so the server refused the write (see applyLeg). */
 export type ApplyOutcome = { ok: true; already: boolean } | { ok: false; reason: Refusal | 'fenced' };
 
@@ -142,6 +162,7 @@ export async function applyLeg(
   txId: ObjectId,
   money: number,
   fence: Date,
+  by: LegAudit,
 ): Promise<ApplyOutcome> {
   const rule = LEG_RULES[role];
   if (rule.guard === 'refundable') return await applyReservation(db, walletId, txId, money, fence);
@@ -150,9 +171,12 @@ export async function applyLeg(
       ? { $gte: [{ $subtract: ['$balance_money', '$frozen_money'] }, money] }
       : { $lte: [{ $add: ['$balance_money', money] }, MAX_BALANCE] };
   const guard = { $expr: { $and: [funds, { $lt: ['$$NOW', fence] }] } };
-  const update: Document = { $push: { pending_transactions: txId }, $set: { updated_at: new Date() } };
-  const inc = incOf(rule.apply, money);
-  if (inc) update.$inc = inc;
+  const audit = auditOf(by, 'apply', rule.apply, role, txId, money);
+  const update: Document = {
+    $push: { pending_transactions: txId, audit_outbox: audit.entry },
+    $set: { updated_at: new Date() },
+    $inc: { ...incOf(rule.apply, money), ...audit.inc },
+  };
   const result = await wallets(db).updateOne(
     { _id: walletId, state: WALLET_STATE.active, pending_transactions: { $ne: txId }, ...guard },
     update,
@@ -178,6 +202,7 @@ export async function settleLeg(
   txId: ObjectId,
   money: number,
   settle: 'commit' | 'rollback',
+  by: LegAudit,
 ): Promise<boolean> {
   if (!isWalletLeg(role)) {
     // a reservation stays with its collect once the refund is done; a rollback gives the amount back
@@ -189,9 +214,13 @@ export async function settleLeg(
     } as Document);
     return back.matchedCount === 1;
   }
-  const update: Document = { $pull: { pending_transactions: txId }, $set: { updated_at: new Date() } };
-  const inc = incOf(LEG_RULES[role][settle], money);
-  if (inc) update.$inc = inc;
+  const audit = auditOf(by, settle, LEG_RULES[role][settle], role, txId, money);
+  const update: Document = {
+    $pull: { pending_transactions: txId },
+    $push: { audit_outbox: audit.entry },
+    $set: { updated_at: new Date() },
+    $inc: { ...incOf(LEG_RULES[role][settle], money), ...audit.inc },
+  };
   const result = await wallets(db).updateOne({ _id: walletId, pending_transactions: txId }, update);
   return result.matchedCount === 1;
 }

@@ -5,6 +5,7 @@ import { transactions, wallets } from './collections.js';
 import { TX_KINDS, TX_STATES, isFinal, type TxState } from './transactions.js';
 import { type LedgerTx, SNAPSHOT_ATTEMPTS, TX_FIELDS } from './ledger-view.js';
 import { RefundBooks, checkCollectAlone } from './verify-refunds.js';
+import { replayAudit } from './verify-audit.js';
 import type { WalletDoc } from './legs.js';
 
 /** One inconsistency in the books. */
@@ -19,7 +20,8 @@ export interface Break {
     | 'unsettled'
     | 'unverified'
     | 'conservation'
-    | 'refund_mismatch';
+    | 'refund_mismatch'
+    | 'audit_mismatch';
   wallet_id?: string;
   tx_id?: string;
   detail: string;
@@ -36,6 +38,8 @@ export interface VerifyReport {
   /** Money that entered (done recharges) and left (done withdrawals) the system. */
   recharged: number | string;
   withdrawn: number | string;
+  /** The audit trail replayed (verify-audit.ts): how many wallets it replays to their money now. */
+  audit: { ok: boolean; wallets_replayed: number; records: number; unaudited: number };
   breaks: Break[];
 }
 
@@ -112,6 +116,9 @@ export async function verifyBooks(db: Db, options: VerifyOptions = {}): Promise<
     });
   }
 
+  const audit = await replayAudit(db);
+  for (const p of audit.problems) breaks.push({ kind: 'audit_mismatch', wallet_id: p.wallet_id, detail: p.detail });
+
   return {
     ok: breaks.length === 0,
     wallets: walletDocs.length,
@@ -121,6 +128,12 @@ export async function verifyBooks(db: Db, options: VerifyOptions = {}): Promise<
     total_frozen: exact(totalFrozen),
     recharged: exact(recharged),
     withdrawn: exact(withdrawn),
+    audit: {
+      ok: audit.problems.length === 0,
+      wallets_replayed: audit.wallets_replayed,
+      records: audit.records,
+      unaudited: audit.unaudited,
+    },
     breaks: breaks.slice(0, MAX_BREAKS),
   };
 }

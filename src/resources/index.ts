@@ -13,6 +13,7 @@ import task from './task/index.js';
 import user from './user/index.js';
 import wallet from './wallet/index.js';
 import walletTransaction from './wallet_transaction/index.js';
+import walletAudit from './wallet_audit/index.js';
 
 /** Every resource the service serves; a new resource module is added here. */
 export function createResources(publishing: Pick<PublishingConfig, 'pendingAfterMs'> = loadPublishingConfig()): ResourceDefinition[] {
@@ -21,6 +22,7 @@ export function createResources(publishing: Pick<PublishingConfig, 'pendingAfter
     account,
     wallet,
     walletTransaction,
+    walletAudit,
     passport,
     protocolResource(publishing),
     stockIn,

@@ -11,6 +11,7 @@ const report: VerifyReport = {
   total_frozen: 100,
   recharged: 1000,
   withdrawn: 0,
+  audit: { ok: true, wallets_replayed: 2, records: 9, unaudited: 0 },
   breaks: [{ kind: 'balance_mismatch', wallet_id: 'w1', detail: 'balance_money is 7, the ledger says 0' }],
 };
 
@@ -47,11 +48,15 @@ describe('renderVerify as a table', () => {
         'total frozen     100',
         'recharged       1000',
         'withdrawn          0',
+        'audited            2',
+        'audit records      9',
+        'unaudited          0',
         '',
         'break             wallet_id  tx_id  detail',
         '────────────────  ─────────  ─────  ─────────────────────────────────────',
         'balance_mismatch  w1                balance_money is 7, the ledger says 0',
         '',
+        'audit trail replays to the balances: 2 wallet(s), 9 record(s)',
         'BOOKS BROKEN: 1 problem(s)',
         '',
       ].join('\n'),

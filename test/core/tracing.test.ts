@@ -74,10 +74,21 @@ describe('request spans', () => {
     const res = await t.call('/wallet/transfer', { from_wallet_id: from, to_wallet_id: to, money: 200, out_trade_no: `tr-${++seq}` });
     expect(res.body.state).toBe('done');
     const { children } = requestTree('wallet/transfer');
-    const names = children.map((span) => span.name);
-    // two legs, each applied and committed: four guarded wallet updates
-    expect(names.filter((name) => name === 'update wallet')).toHaveLength(4);
-    expect(names).toContain('insert wallet_transaction');
+    // in order: the transaction recorded, each state change, two legs applied and committed, then the audit
+    // entries moved from the two wallets' outboxes into wallet_audit (one read, one insert, one pull)
+    expect(children.map((span) => span.name)).toEqual([
+      'insert wallet_transaction',
+      'update wallet_transaction',
+      'update wallet',
+      'update wallet',
+      'update wallet_transaction',
+      'update wallet',
+      'update wallet',
+      'update wallet_transaction',
+      'find wallet',
+      'insert wallet_audit',
+      'update wallet',
+    ]);
   });
 
   it('writes the trace id into the request log line', async () => {

@@ -69,7 +69,11 @@ describe('verifyBooks', () => {
       () => db.collection('wallet').updateOne(wallet(a), { $inc: { balance_money: -1 } }),
     );
     expect(report.ok).toBe(false);
-    expect(report.breaks).toEqual([{ kind: 'balance_mismatch', wallet_id: a, detail: 'balance_money is 701, the ledger says 700' }]);
+    expect(report.breaks).toEqual([
+      { kind: 'balance_mismatch', wallet_id: a, detail: 'balance_money is 701, the ledger says 700' },
+      // nor does the audit trail know of that money
+      { kind: 'audit_mismatch', wallet_id: a, detail: 'the trail replays to 700 (frozen 0); the wallet holds 701 (frozen 0)' },
+    ]);
   });
 
   it('finds frozen money without a pending transaction, and a negative wallet', async () => {
@@ -80,6 +84,7 @@ describe('verifyBooks', () => {
     expect(report.breaks).toEqual([
       { kind: 'frozen_mismatch', wallet_id: a, detail: 'frozen_money is 5000, the ledger says 0' },
       { kind: 'negative', wallet_id: a, detail: 'balance 700, frozen 5000' },
+      { kind: 'audit_mismatch', wallet_id: a, detail: 'the trail replays to 700 (frozen 0); the wallet holds 700 (frozen 5000)' },
     ]);
   });
 
@@ -152,7 +157,10 @@ describe('verifyBooks', () => {
         () => db.collection('wallet').updateOne(wallet(a), { $inc: { balance_money: 3 } }),
         () => db.collection('wallet').updateOne(wallet(a), { $inc: { balance_money: -3 } }),
       );
-      expect(damaged.breaks.map((x) => [x.kind, x.wallet_id])).toEqual([['balance_mismatch', a]]);
+      expect(damaged.breaks.map((x) => [x.kind, x.wallet_id])).toEqual([
+        ['balance_mismatch', a],
+        ['audit_mismatch', a],
+      ]);
     } finally {
       streaming = false;
       await traffic;
@@ -164,7 +172,13 @@ describe('verifyBooks', () => {
     // settle the pending withdrawal first: the check only applies to a quiet ledger
     await worker.round();
     const settled = await verifyBooks(db, { requireSettled: true });
-    expect(settled.breaks).toEqual([]);
+    // the damage the test before made while money moved is in the audit trail for good: records are never rewritten
+    const damageOnRecord = {
+      kind: 'audit_mismatch',
+      wallet_id: a,
+      detail: expect.stringMatching(/^seq \d+ starts from \d+\/0, the trail stood at \d+\/0$/),
+    };
+    expect(settled.breaks).toEqual([damageOnRecord]);
     expect(settled.by_state).toMatchObject({ initial: 0, pending: 0, applied: 0, canceling: 0 });
     // a done recharge that names no wallet: no wallet's own books show it, the totals do
     const orphan = await db.collection('wallet_transaction').insertOne({
@@ -180,6 +194,7 @@ describe('verifyBooks', () => {
       const report = await verifyBooks(db);
       expect(report.breaks).toEqual([
         { kind: 'conservation', detail: 'the wallets hold 900 (frozen 0); recharges minus withdrawals are 1150' },
+        damageOnRecord,
       ]);
     } finally {
       await db.collection('wallet_transaction').deleteOne({ _id: orphan.insertedId });

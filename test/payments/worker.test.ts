@@ -8,6 +8,7 @@ import { verifyBooks } from '../../src/payments/verify.js';
 import type { GatewayOrder, GatewayResult, PaymentGateway } from '../../src/payments/gateway.js';
 import { PaymentWorker } from '../../src/payments/worker.js';
 import { createWorker } from '../../src/service.js';
+import { handMadeBalance } from '../helpers/audit.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 import { PARKS_UNREACHABLE } from '../helpers/payments-configs.js';
 
@@ -83,7 +84,7 @@ describe('the payment worker', () => {
   it('parks a payment after WORKER_MAX_ATTEMPTS failed gateway calls, until an operator resolves it', async () => {
     const stuck = loadPaymentsConfig(PARKS_UNREACHABLE);
     const target = await wallet('16600000009');
-    await t.db.collection('wallet').updateOne({ _id: new ObjectId(target) }, { $set: { balance_money: 1000 } });
+    await handMadeBalance(t.db, target, 1000);
     await t.db.collection('wallet_transaction').insertOne({
       type: 'recharge',
       wallet_id: new ObjectId(target),
@@ -119,7 +120,7 @@ describe('the payment worker', () => {
   it('sweeps a transaction whose actor died when it takes the lease', async () => {
     const from = await wallet('16600000002');
     const to = await wallet('16600000003');
-    await t.db.collection('wallet').updateOne({ _id: new ObjectId(from) }, { $set: { balance_money: 100 } });
+    await handMadeBalance(t.db, from, 100);
     await t.db.collection('wallet_transaction').insertOne({
       _id: new ObjectId(),
       type: 'transfer',
@@ -243,7 +244,8 @@ describe('the payment indexes', () => {
         'type_1__id_-1',
         'wallet_id_1__id_-1',
       ]);
-      expect((await db.listCollections().toArray()).map((c) => c.name)).toEqual(['wallet_transaction']);
+      // and the audit trail's, with the wallets' outbox index for the recovery sweep
+      expect((await db.listCollections().toArray()).map((c) => c.name).sort()).toEqual(['wallet', 'wallet_audit', 'wallet_transaction']);
     } finally {
       await db.dropDatabase();
     }

@@ -6,6 +6,7 @@ import { UNLOCKED } from '../../src/payments/transactions.js';
 import { GATEWAY_LEASE } from '../../src/payments/worker.js';
 import { createWorker } from '../../src/service.js';
 import { killSpawned, spawnProcess } from '../helpers/processes.js';
+import { handMadeBalance } from '../helpers/audit.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 import { walletEnv } from '../helpers/wallet-processes.js';
 import { PARKS_UNREACHABLE } from '../helpers/payments-configs.js';
@@ -22,7 +23,7 @@ beforeAll(async () => {
   t = await startTestService({ payments });
   const account = (await t.call('/account/create', { name: 'c', phone: '17700000001', state: 100 })).body._id as string;
   walletId = (await t.call('/wallet/create', { account_id: account })).body._id as string;
-  await t.db.collection('wallet').updateOne({ _id: new ObjectId(walletId) }, { $set: { balance_money: 1000 } });
+  await handMadeBalance(t.db, walletId, 1000);
   await t.db.collection('wallet_transaction').insertOne({
     type: 'recharge',
     wallet_id: new ObjectId(walletId),
@@ -74,6 +75,8 @@ describe('wallet verify', () => {
       total_frozen: 400,
       recharged: 1000,
       withdrawn: 0,
+      // its open, the hand-made funding, the withdrawal's freeze
+      audit: { ok: true, wallets_replayed: 1, records: 3, unaudited: 0 },
       breaks: [],
     });
   });
@@ -83,7 +86,8 @@ describe('wallet verify', () => {
     expect(code).toBe(0);
     expect(stdout).toBe(
       'wallets: 1; transactions: 2 (initial 0, pending 1, applied 0, done 1, canceling 0, canceled 0)\n' +
-        'total balance 1000, frozen 400; recharged 1000, withdrawn 0\nbooks OK\n',
+        'total balance 1000, frozen 400; recharged 1000, withdrawn 0\n' +
+        'audit trail replays to the balances: 1 wallet(s), 3 record(s)\nbooks OK\n',
     );
   });
 

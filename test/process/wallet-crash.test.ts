@@ -8,7 +8,7 @@ import { runVerify, startApi, startWorker, walletEnv, type ApiProcess } from '..
 
 // For every point between two steps of recharge, withdraw and transfer, a process (the API or the worker) is
 // killed with SIGKILL right there; a fresh worker then recovers, and the books must balance with every
-// transaction in a final state.
+// transaction in a final state, and the audit trail must replay to every balance.
 
 const dbName = uniqueDbName('crash');
 let client: MongoClient;
@@ -136,8 +136,16 @@ describe('crash between any two steps, then recovery', () => {
       } else {
         expect(after.from).toEqual({ balance: before.from.balance + (type === 'recharge' ? moved : -moved), frozen: 0 });
       }
+      // no change without its audit record: what the crash left in the wallets' outboxes was moved into the trail,
+      // and the trail replays to every balance
+      const outboxes = await db
+        .collection('wallet')
+        .countDocuments({ _id: { $in: [new ObjectId(from), new ObjectId(to)] }, 'audit_outbox.0': { $exists: true } });
+      expect(outboxes).toBe(0);
       const verify = await runVerify(walletEnv(dbName));
       expect(verify.output).toContain('books OK');
+      expect(verify.output).toMatch(/audit trail replays to the balances: \d+ wallet\(s\), \d+ record\(s\)\n/);
+      expect(verify.output).not.toContain('without a trail');
       expect(verify.code).toBe(0);
     },
     90_000,

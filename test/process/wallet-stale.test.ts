@@ -35,17 +35,20 @@ async function fundedWallets(): Promise<[string, string]> {
   return ids as [string, string];
 }
 
+/** The audit trail's actor of these direct leg writes. */
+const BY = { actor: { who: 'test:wallet-stale', request_id: null }, txType: 'transfer' } as const;
+
 describe('a wallet write that arrives after its lock could have run out', () => {
   it('is refused by the database (the fence), whatever the actor believes', async () => {
     const [walletHex] = await fundedWallets();
     const wallet = new ObjectId(walletHex);
     const tx = new ObjectId();
     const past = new Date(Date.now() - 1);
-    expect(await applyLeg(db, wallet, 'transfer_destination', tx, 100, past)).toEqual({ ok: false, reason: 'fenced' });
+    expect(await applyLeg(db, wallet, 'transfer_destination', tx, 100, past, BY)).toEqual({ ok: false, reason: 'fenced' });
     expect((await db.collection('wallet').findOne({ _id: wallet }))?.pending_transactions).not.toContainEqual(tx);
     const later = new Date(Date.now() + 60_000);
-    expect(await applyLeg(db, wallet, 'transfer_destination', tx, 100, later)).toEqual({ ok: true, already: false });
-    expect(await settleLeg(db, wallet, 'transfer_destination', tx, 100, 'rollback')).toBe(true);
+    expect(await applyLeg(db, wallet, 'transfer_destination', tx, 100, later, BY)).toEqual({ ok: true, already: false });
+    expect(await settleLeg(db, wallet, 'transfer_destination', tx, 100, 'rollback', BY)).toBe(true);
   });
 
   it('lets a request that froze mid-transfer wake up after recovery finished it, and moves the money once', async () => {

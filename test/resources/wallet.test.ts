@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPaymentsConfig } from '../../src/payments/config.js';
 import type { PaymentWorker } from '../../src/payments/worker.js';
 import { verifyBooks } from '../../src/payments/verify.js';
+import { handMadeBalance } from '../helpers/audit.js';
 import { createWorker } from '../../src/service.js';
 import { HEX_ID, expectError } from '../helpers/bodies.js';
 import { startTestService, type TestService } from '../helpers/service.js';
@@ -362,10 +363,9 @@ describe('unfinished transactions and limits', () => {
 
   it('states the balance ceiling when a credit would pass it', async () => {
     const { wallet } = await newWallet();
-    // books for a hand-made balance just under the ceiling: a done recharge of it
+    // books for a hand-made balance just under the ceiling: a done recharge of it, and its audit entry
     const near = 1_000_000_000_000_000 - 5;
-    await t.db.collection('wallet').updateOne({ _id: new ObjectId(wallet) }, { $set: { balance_money: near } });
-    await t.db.collection('wallet_transaction').insertOne({
+    const recharge = await t.db.collection('wallet_transaction').insertOne({
       type: 'recharge',
       wallet_id: new ObjectId(wallet),
       to_wallet_id: null,
@@ -376,6 +376,7 @@ describe('unfinished transactions and limits', () => {
       created_at: new Date(),
       updated_at: new Date(),
     });
+    await handMadeBalance(t.db, wallet, near, recharge.insertedId);
     const outTradeNo = key('over-ceiling');
     const res = await t.call('/wallet/recharge', { wallet_id: wallet, money: 10, out_trade_no: outTradeNo });
     const tx = await t.db.collection('wallet_transaction').findOne({ out_trade_no: outTradeNo });

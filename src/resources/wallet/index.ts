@@ -7,6 +7,8 @@ import { asApiCall } from '../../payments/api-errors.js';
 import type { PaymentRequest, SubmitOutcome } from '../../payments/engine.js';
 import { WALLET_STATE } from '../../payments/legs.js';
 import { submitRefund } from '../../payments/refund.js';
+import { actorOfCaller } from '../../payments/audit.js';
+import { auditedCreate, auditedMark } from './audited.js';
 import type { TxType } from '../../payments/transactions.js';
 
 /** What a payment can be refused with: an unknown or disabled wallet, no money, a reused `out_trade_no`. */
@@ -44,7 +46,7 @@ export default defineResource({
   ],
   derive: (wallet) => ({ ...wallet, available_money: Number(wallet.balance_money) - Number(wallet.frozen_money) }),
   actions: (std) => ({
-    create: std.create({
+    create: auditedCreate(std, {
       fields: ['account_id'],
       summary: 'Open the wallet of an account (400 when the account does not exist, 409 when it has one)',
     }),
@@ -54,12 +56,13 @@ export default defineResource({
       filters: { account_id: ['eq'], state: ['eq', 'in'] },
       sortable: ['_id', 'created_at', 'balance_money'],
     }),
-    mark_disable: std.mark({
-      from: [WALLET_STATE.active],
+    mark_disable: auditedMark(std, {
+      from: WALLET_STATE.active,
       to: WALLET_STATE.disabled,
+      action: 'disable',
       summary: 'Disable a wallet: no new money in or out (what is in flight finishes)',
     }),
-    mark_enable: std.mark({ from: [WALLET_STATE.disabled], to: WALLET_STATE.active }),
+    mark_enable: auditedMark(std, { from: WALLET_STATE.disabled, to: WALLET_STATE.active, action: 'enable' }),
     recharge: gatewayPayment(
       'recharge',
       '钱包充值',
@@ -147,7 +150,10 @@ export default defineResource({
           money: params.money,
           out_trade_no: params.out_trade_no,
         };
-        return answer(ctx, await asApiCall(() => submitRefund(ctx.services.payments, ctx.db, request, ctx.log)));
+        return answer(
+          ctx,
+          await asApiCall(() => submitRefund(ctx.services.payments, ctx.db, request, ctx.log, actorOfCaller(ctx.caller, ctx.requestId))),
+        );
       },
     }),
   }),
@@ -182,7 +188,8 @@ async function submit(
   request: PaymentRequest,
   paramOf: Record<string, string>,
 ): Promise<{ _id: ObjectId; state: string }> {
-  return answer(ctx, await asApiCall(() => ctx.services.payments.submit(ctx.db, request, ctx.log), paramOf));
+  const actor = actorOfCaller(ctx.caller, ctx.requestId);
+  return answer(ctx, await asApiCall(() => ctx.services.payments.submit(ctx.db, request, ctx.log, actor), paramOf));
 }
 
 /** 200 once the request's part is over; 202 while another actor still drives the transaction (ask again). */

@@ -1,6 +1,7 @@
 import { defineAction } from '../../core/declared-types.js';
 import { defineResource } from '../../core/resource.js';
 import { asApiCall } from '../../payments/api-errors.js';
+import { actorOfCaller } from '../../payments/audit.js';
 import { TX_COLLECTION } from '../../payments/collections.js';
 import { TX_STATES, TX_TYPES } from '../../payments/transactions.js';
 
@@ -56,7 +57,7 @@ export default defineResource({
       result: 'ok_result',
       envelope: 'ok_result',
       handler: async ({ _id }, ctx) => {
-        await asApiCall(() => ctx.services.payments.cancel(ctx.db, _id));
+        await asApiCall(() => ctx.services.payments.cancel(ctx.db, _id, undefined, actorOfCaller(ctx.caller, ctx.requestId)));
         return {};
       },
     }),
