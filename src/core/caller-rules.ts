@@ -36,3 +36,16 @@ export function callersLabel(kinds: readonly CallerKind[]): string {
 export function callerForbidden(action: string, kind: CallerKind, kinds: readonly CallerKind[]): ApiError {
   return apiError('caller_forbidden', { action, kind, allowed: callersLabel(kinds) });
 }
+
+/** The bearer credential an action takes, as the docs name it. */
+export function credentialLabel(kinds: readonly CallerKind[]): string {
+  if (kinds.includes('anonymous')) return 'none (public)';
+  const names = kinds.map((kind) => (kind === 'user' ? 'user token' : 'API key'));
+  return names.join(' or ');
+}
+
+/** The OpenAPI security requirement of an action: public none, else the schemes of the kinds it takes. */
+export function securityOf(kinds: readonly CallerKind[]): Array<Record<string, string[]>> {
+  if (kinds.includes('anonymous')) return [];
+  return kinds.map((kind): Record<string, string[]> => (kind === 'user' ? { userToken: [] } : { bearer: [] }));
+}

@@ -1,3 +1,4 @@
+import { callersLabel, credentialLabel, securityOf } from './caller-rules.js';
 import type { ActionTable, CompiledAction, ResourceDefinition } from './dispatch.js';
 import { actionErrorCodes, actionTitle, errorsByStatus, Nullability, paramChecks } from './docs-model.js';
 import { XLSX_TYPE, isExportAction } from './export.js';
@@ -35,7 +36,10 @@ export function renderOpenApi(table: ActionTable): Json {
     ],
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key from API_KEYS' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'an API key from API_KEYS (service callers)' },
+        userToken: { type: 'http', scheme: 'bearer', description: 'a user token from user/create or user/login (user callers)' },
+      },
       parameters: { IdempotencyKey: IDEMPOTENCY_KEY_PARAMETER },
       headers: { IdempotentReplayed: REPLAYED_HEADER_OBJECT },
       schemas: {
@@ -94,7 +98,10 @@ function operation(action: CompiledAction, resource: ResourceDefinition, table: 
       if (answer) answer.headers = { [REPLAYED_HEADER]: { $ref: '#/components/headers/IdempotentReplayed' } };
     }
   }
-  if (action.public) op.security = [];
+  // who may call it, from the declaration: the security schemes, and said in words for readers
+  op.security = securityOf(action.callers);
+  op['x-callers'] = action.public ? ['public'] : [...action.callers];
+  op.description = `${String(op.description)}\n\nCallers: ${callersLabel(action.callers)} (Authorization: Bearer <${credentialLabel(action.callers)}>).`;
   return op;
 }
 

@@ -1,6 +1,7 @@
 import { ObjectId } from 'mongodb';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderOpenApi, renderSep12 } from '../../src/core/docs.js';
 import { CALLER_RESOURCES, callerSchemaDir } from '../helpers/caller-probe.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 
@@ -119,5 +120,26 @@ describe('Retry-After', () => {
     expect(res.body).toEqual(
       errorOf(res, 'rate_limited', 'Too many requests; try again after the Retry-After seconds', '请求过于频繁，请在 Retry-After 秒后重试'),
     );
+  });
+});
+
+describe('the callers in the generated reference', () => {
+  it('states each action’s callers as its OpenAPI security and x-callers', async () => {
+    const paths = (renderOpenApi(t.service.actions) as { paths: Record<string, { post: Record<string, unknown> }> }).paths;
+    const of = (name: string) => ({
+      security: paths[`/caller_probe/${name}`]?.post.security,
+      callers: paths[`/caller_probe/${name}`]?.post['x-callers'],
+    });
+    expect(of('whoami')).toEqual({ security: [{ bearer: [] }], callers: ['service'] });
+    expect(of('whoami_user')).toEqual({ security: [{ userToken: [] }], callers: ['user'] });
+    expect(of('whoami_any')).toEqual({ security: [{ userToken: [] }, { bearer: [] }], callers: ['user', 'service'] });
+    expect(of('whoami_public')).toEqual({ security: [], callers: ['public'] });
+  });
+
+  it('names the callers and the credential in the SEP-12 reference', async () => {
+    const text = renderSep12(t.service.actions);
+    const block = text.slice(text.indexOf('### /caller_probe/whoami_user'), text.indexOf('### /caller_probe/busy'));
+    expect(block).toContain('    调用方 (callers)\n        user\n    请求');
+    expect(block).toContain('Authorization M string Bearer <user token>');
   });
 });
