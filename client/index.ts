@@ -424,6 +424,44 @@ export type UserToken = {
   token_type: string | null;
 };
 
+/** result schema wallet_audit_detail */
+export type WalletAuditDetail = {
+  /** 审计记录ID */
+  _id: string | null;
+  /** 钱包ID */
+  wallet_id: string | null;
+  /** the change's place in the wallet's history (1, 2, 3 …); null for an operator decision */
+  seq: number | null;
+  /** when the change was written */
+  at: string | null;
+  /** service:<key name>, user:<id>, worker:<host>:<pid>, cli:<login> */
+  who: string | null;
+  /** the X-Request-Id of the API request that made it (null for the worker and the CLI) */
+  request_id: string | null;
+  /** create, disable, enable, apply, commit, rollback; resolve, retry (operator decisions) */
+  action: string | null;
+  /** the transaction whose leg it is */
+  tx_id: string | null;
+  /** recharge, withdraw, transfer, collect, refund */
+  tx_type: string | null;
+  /** the leg (payments/legs.ts LEG_RULES) */
+  role: string | null;
+  /** balance_money before（分） */
+  balance_before: number | null;
+  /** balance_money after（分） */
+  balance_after: number | null;
+  /** frozen_money before（分） */
+  frozen_before: number | null;
+  /** frozen_money after（分） */
+  frozen_after: number | null;
+  /** the wallet state before a disable or enable (100 active, 200 disabled) */
+  state_before: number | null;
+  /** the wallet state after a create, disable or enable */
+  state_after: number | null;
+  /** an operator's decision in words */
+  detail: string | null;
+};
+
 /** result schema wallet_detail */
 export type WalletDetail = {
   /** 钱包ID */
@@ -1021,6 +1059,36 @@ export type WalletTransactionMarkCancelParams = {
 
 /** Answer of /wallet_transaction/mark_cancel */
 export type WalletTransactionMarkCancelResult = { ok: true } & OkResult;
+
+/** Params of /wallet_audit/find */
+export type WalletAuditFindParams = {
+  /** dict — paging: page >= 1 (default 1), limit 1..100 (default 30) */
+  _meta?: {
+    /** int(1,100000) */
+    page?: number;
+    /** int(1,100) */
+    limit?: number;
+  };
+  /** string(1,200) — comma-separated, '-' for descending; sortable: _id, seq, at */
+  _sort?: string;
+  /** object_id — wallet_id equals */
+  wallet_id?: string;
+  /** object_id — tx_id equals */
+  tx_id?: string;
+  /** enum<str>(create,disable,enable,apply,commit,rollback,resolve,retry) — action equals */
+  action?: "create" | "disable" | "enable" | "apply" | "commit" | "rollback" | "resolve" | "retry";
+  /** list<enum<str>(create,disable,enable,apply,commit,rollback,resolve,retry)>(1,1000) — action is one of */
+  action__in?: Array<"create" | "disable" | "enable" | "apply" | "commit" | "rollback" | "resolve" | "retry">;
+  /** string — who equals */
+  who?: string;
+  /** datetime — at greater than or equal to */
+  at__gte?: string;
+  /** datetime — at less than */
+  at__lt?: string;
+};
+
+/** Answer of /wallet_audit/find */
+export type WalletAuditFindResult = { _meta: PageMeta; data: WalletAuditDetail[] };
 
 /** Params of /passport/create */
 export type PassportCreateParams = {
@@ -2164,6 +2232,11 @@ export function createClient(options: ClientOptions) {
       /** Cancel before the money moved: a transaction still initial, or a gateway payment never sent to the gateway; 409 otherwise */
       mark_cancel: (params: WalletTransactionMarkCancelParams, options?: CallOptions): Promise<WalletTransactionMarkCancelResult> =>
         call<WalletTransactionMarkCancelResult>('/wallet_transaction/mark_cancel', params, options),
+    },
+    wallet_audit: {
+      /** Read the audit trail: a wallet's changes in order (wallet_id, _sort seq), a transaction's, an actor's */
+      find: (params: WalletAuditFindParams = {}, options?: CallOptions): Promise<WalletAuditFindResult> =>
+        call<WalletAuditFindResult>('/wallet_audit/find', params, options),
     },
     passport: {
       /** Create a passport (the seed passport object); starts in production unless status built is given */
