@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import cliProgress from 'cli-progress';
 import { parseParams, type ParamsDeclaration, type ParsedParam } from '../core/params.js';
 import { createResources } from '../resources/index.js';
 import { Checkpoint } from './checkpoint.js';
 import { ImportAborted, importFile, type ImportStats } from './importer.js';
+import { createProgress } from './progress.js';
 import { countRows, formatOf } from './readers.js';
 
 /** The `import` lines of the CLI's usage. */
@@ -135,43 +135,4 @@ export async function runImportCommand(argv: string[]): Promise<number> {
       `${stats.resumed > 0 ? `, ${stats.resumed} from the earlier run` : ''}; ${stats.failed} refused${errorsNote}\n`,
   );
   return stats.failed > 0 ? 1 : 0;
-}
-
-/** A bar on a terminal (rows, rows/s, ETA, errors); a plain line every 2 s otherwise. */
-function createProgress(total: number): { update: (stats: ImportStats) => void; stop: () => void } {
-  const started = Date.now();
-  if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      {
-        stream: process.stderr,
-        format: 'import |{bar}| {value}/{total} rows | {speed} rows/s | ETA {eta_formatted} | errors {errors}',
-        etaBuffer: 50,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    bar.start(total, 0, { speed: 0, errors: 0 });
-    return {
-      update: (s) => bar.update(s.done, { speed: Math.round(s.done / Math.max((Date.now() - started) / 1000, 0.001)), errors: s.failed }),
-      stop: () => bar.stop(),
-    };
-  }
-  let last: ImportStats | undefined;
-  const line = () => {
-    if (!last) return;
-    const seconds = Math.max((Date.now() - started) / 1000, 0.001);
-    const rate = last.done / seconds;
-    const eta = rate > 0 ? Math.round((total - last.done) / rate) : 0;
-    process.stderr.write(`import: ${last.done}/${total} rows, ${Math.round(rate)} rows/s, ETA ${eta}s, ${last.failed} errors\n`);
-  };
-  const timer = setInterval(line, 2000);
-  timer.unref();
-  return {
-    update: (s) => {
-      last = { ...s };
-    },
-    stop: () => {
-      clearInterval(timer);
-      line();
-    },
-  };
 }
