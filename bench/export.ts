@@ -1,9 +1,10 @@
 /**
- * `npm run bench:export`: the service's peak memory while it streams `stock_in/export` of 10k and then of N (default
- * 100k) rows, each in a fresh service process, so the peaks can be compared: memory that does not grow with the row
- * count. Peak RSS is the kernel's VmHWM of the service process (Linux). Also prints rows/s and the file size.
- * Each is run again with V8's old space capped (BENCH_HEAP_MB, 64): the peak then shows what the export really holds.
- * BENCH_ROWS, BENCH_STORAGE (memory by default here: seeding 100k rows into the H2 file takes minutes).
+ * `npm run bench:export`: the service's peak memory while it streams `stock_in/export` of each size in BENCH_SIZES
+ * (default 10k, 100k, 300k rows), each from its own database in a fresh service process, so the peaks can be compared
+ * in one run: memory that does not grow with the row count. Peak RSS is the kernel's VmHWM of the service process
+ * (Linux); `growth` is each peak over the smallest size's. Also prints rows/s and the file size.
+ * BENCH_NODE_ARGS (e.g. `--max-semi-space-size=8`): each size again with these node flags for the service process.
+ * BENCH_STORAGE (memory by default here: seeding 100k rows into the H2 file takes minutes).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,10 +15,10 @@ import { provisionDatabase } from '../src/local-db/index.js';
 import { BENCH_KEY, startServiceChild } from './child.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
+const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,300000').split(',').map(Number);
 const STORAGE = process.env.BENCH_STORAGE === 'file' ? 'file' : 'memory';
 const DAY = 86_400_000;
-const HEAP_CAP_MB = Number(process.env.BENCH_HEAP_MB ?? 64);
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** Seeds `count` stock_in records spread over days from 2017-01-01, `batch` tag on each. */
 async function seed(db: Db, count: number, batch: string): Promise<void> {
@@ -48,9 +49,8 @@ async function seed(db: Db, count: number, batch: string): Promise<void> {
 }
 
 /** Starts a service process, exports every row of `batch`, and reports its peak RSS and the transfer. */
-async function exportOnce(url: string, dbName: string, expectRows: number, heapMb?: number): Promise<Record<string, number | string>> {
-  const heap = heapMb ? [`--max-old-space-size=${heapMb}`] : [];
-  const { child: service, port } = await startServiceChild(root, url, dbName, heap);
+async function exportOnce(url: string, dbName: string, expectRows: number, nodeArgs: string[]): Promise<Record<string, number | string>> {
+  const { child: service, port } = await startServiceChild(root, url, dbName, nodeArgs);
   try {
     const rssKb = (field: string) =>
       Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0);
@@ -67,7 +67,7 @@ async function exportOnce(url: string, dbName: string, expectRows: number, heapM
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     return {
       rows: expectRows,
-      heap_limit: heapMb ? `${heapMb} MB` : 'default',
+      node_args: nodeArgs.join(' ') || 'none',
       idle_rss_mb: Math.round(idle / 1024),
       peak_rss_mb: Math.round(rssKb('VmHWM') / 1024),
       file_mb: Math.round((bytes / 1024 / 1024) * 10) / 10,
@@ -79,6 +79,9 @@ async function exportOnce(url: string, dbName: string, expectRows: number, heapM
 }
 
 async function main(): Promise<void> {
+  // mongo-java-server sorts every matching row before the first reply (300k: longer than the 5 s default bound on a
+  // loaded machine); this bench measures memory, so the service children wait for it
+  process.env.DB_TIMEOUT_MS ??= '120000';
   const work = mkdtempSync(path.join(tmpdir(), 'bench-export-'));
   const database = await provisionDatabase({
     mongodbUrl: process.env.MONGODB_URL,
@@ -88,32 +91,33 @@ async function main(): Promise<void> {
     log: () => {},
   });
   const client = new MongoClient(database.url);
-  const small = `bench_export_small_${Date.now()}`;
-  const large = `bench_export_large_${Date.now()}`;
+  const names = SIZES.map((rows) => `bench_export_${rows}_${Date.now()}`);
   try {
-    await seed(client.db(small), ROWS / 10, 'S');
-    await seed(client.db(large), ROWS, 'L');
-    // a capped old space proves the memory is bounded: were rows retained, the large export would die out of memory
-    const results = [
-      await exportOnce(database.url, small, ROWS / 10),
-      await exportOnce(database.url, large, ROWS),
-      await exportOnce(database.url, small, ROWS / 10, HEAP_CAP_MB),
-      await exportOnce(database.url, large, ROWS, HEAP_CAP_MB),
-    ];
-    process.stdout.write(`${JSON.stringify({ database: database.description, exports: results }, null, 2)}\n`);
+    for (const [i, rows] of SIZES.entries()) await seed(client.db(names[i]), rows, `B${i}`);
+    const results: Array<Record<string, number | string>> = [];
+    for (const nodeArgs of NODE_ARGS.length > 0 ? [[], NODE_ARGS] : [[]]) {
+      const runs: Array<Record<string, number | string>> = [];
+      for (const [i, rows] of SIZES.entries()) runs.push(await exportOnce(database.url, names[i] as string, rows, nodeArgs));
+      const base = Number(runs[0]?.peak_rss_mb);
+      for (const run of runs) run.growth = `${Math.round((Number(run.peak_rss_mb) / base) * 100) / 100}x`;
+      results.push(...runs);
+    }
+    process.stdout.write(`${JSON.stringify({ database: database.description, load: loadAverage(), exports: results }, null, 2)}\n`);
   } finally {
-    await client
-      .db(small)
-      .dropDatabase()
-      .catch(() => undefined);
-    await client
-      .db(large)
-      .dropDatabase()
-      .catch(() => undefined);
+    for (const name of names)
+      await client
+        .db(name)
+        .dropDatabase()
+        .catch(() => undefined);
     await client.close();
     await database.stop();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** The 1-minute load average at the end, beside the figures (other work on the machine skews rows/s). */
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
 main().catch((err: unknown) => {

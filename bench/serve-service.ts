@@ -17,7 +17,15 @@ async function main(): Promise<void> {
   const withMetrics = process.env.BENCH_METRICS === 'on';
   // OTEL_EXPORTER_OTLP_ENDPOINT (BENCH_COMPARE=tracing): traces every request as npm start would with it set
   const tracing = await startTracing({ endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: 'bench-service' });
-  const database = await connectDatabase({ url, dbName, appName: 'bench-service', driverOptions: { monitorCommands: withMetrics } });
+  // DB_TIMEOUT_MS as npm start reads it (bench:export raises it: the embedded server sorts a whole export before its first reply)
+  const timeout = process.env.DB_TIMEOUT_MS ? { operationTimeoutMs: Number(process.env.DB_TIMEOUT_MS) } : {};
+  const database = await connectDatabase({
+    url,
+    dbName,
+    appName: 'bench-service',
+    driverOptions: { monitorCommands: withMetrics },
+    ...timeout,
+  });
   const service = await createService({
     database,
     config: { apiKeys: [{ ...BENCH_KEY }], bodyLimitBytes: 1_048_576 },
