@@ -18,7 +18,8 @@
  * tsc first), BENCH_ORDER=abba (the baseline goes first in even rounds), MONGODB_URL (use that server instead of
  * starting one), BENCH_COMPARE=metrics (the "baseline" is the service itself with metrics off, the "service" has them
  * on: the cost of /metrics and command monitoring), BENCH_COMPARE=tracing (both with metrics; the "service" also traces
- * every request, exporting OTLP/HTTP to a sink in this process: the cost of tracing on vs off).
+ * every request, exporting OTLP/HTTP to a sink in this process: the cost of tracing on vs off), BENCH_COMPARE=node20
+ * (the "baseline" is the same compiled service on another Node binary, BENCH_NODE20, default /usr/bin/node).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { deepStrictEqual } from 'node:assert/strict';
@@ -56,6 +57,9 @@ const ONLY = process.env.BENCH_ONLY || undefined;
 const COMPARE_METRICS = process.env.BENCH_COMPARE === 'metrics';
 /** Compare the service with tracing on (spans exported to a local OTLP sink) against itself with tracing off. */
 const COMPARE_TRACING = process.env.BENCH_COMPARE === 'tracing';
+/** Compare the service on this Node with the same compiled service on another Node binary (the system's Node 20). */
+const COMPARE_NODE20 = process.env.BENCH_COMPARE === 'node20';
+const NODE20 = process.env.BENCH_NODE20 || '/usr/bin/node';
 /** Before the first measured run, each server serves each endpoint this long (JIT of node and of the Java server). */
 const PREWARM_S = envNumber('BENCH_PREWARM', 5, 0, 60);
 /** Cores used by processes other than ours above which a run is flagged as disturbed. */
@@ -110,10 +114,16 @@ function compileServers(): void {
     );
 }
 
-async function startServer(name: Target['name'], script: string, env: NodeJS.ProcessEnv, extraArgs: string[] = []): Promise<Target> {
+async function startServer(
+  name: Target['name'],
+  script: string,
+  env: NodeJS.ProcessEnv,
+  extraArgs: string[] = [],
+  node = process.execPath,
+): Promise<Target> {
   const entry =
     RUNTIME === 'tsx' ? ['--import', 'tsx', path.join(benchDir, `${script}.ts`)] : [path.join(buildDir, 'bench', `${script}.js`)];
-  const child = spawn(process.execPath, [...extraArgs, ...entry], {
+  const child = spawn(node, [...extraArgs, ...entry], {
     cwd: projectRoot,
     env,
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -586,8 +596,13 @@ async function main(): Promise<number> {
               startServer('service', 'serve-service', { ...env, BENCH_METRICS: 'on' }, profile),
               startServer('baseline', 'serve-service', { ...env, BENCH_METRICS: 'off' }, profile),
             ]
-          : [startServer('service', 'serve-service', env, profile), startServer('baseline', 'serve-baseline', env, profile)],
+          : COMPARE_NODE20
+            ? [startServer('service', 'serve-service', env, profile), startServer('baseline', 'serve-service', env, profile, NODE20)]
+            : [startServer('service', 'serve-service', env, profile), startServer('baseline', 'serve-baseline', env, profile)],
     );
+    const baselineNode = COMPARE_NODE20 ? spawnSync(NODE20, ['--version'], { encoding: 'utf8' }).stdout.trim() : process.version;
+    if (COMPARE_NODE20)
+      log(`BENCH_COMPARE=node20: "service" = the service on ${process.version}, "baseline" = the same on ${baselineNode}`);
     if (COMPARE_METRICS) log('BENCH_COMPARE=metrics: "service" = metrics on, "baseline" = the same service with metrics off');
     if (sink)
       log(`BENCH_COMPARE=tracing: "service" = tracing on (OTLP/HTTP to ${sink.url}), "baseline" = the same service with tracing off`);
@@ -644,6 +659,7 @@ async function main(): Promise<number> {
         memory_gb: Math.round(os.totalmem() / 2 ** 30),
         platform: `${os.platform()} ${os.release()}`,
         node: process.version,
+        ...(COMPARE_NODE20 ? { baseline_node: baselineNode } : {}),
       },
       database: { mode: database.mode, description: database.description, seeded: { groups: GROUPS, accounts: ACCOUNTS } },
       settings: {

@@ -9,6 +9,7 @@ import type { IdempotencyStore } from './idempotency.js';
 import { jsonBodyReader } from './json-body.js';
 import type { Logger } from './logger.js';
 import { stateOf, type RequestState } from './request-state.js';
+import { RequestContext } from './request-context.js';
 import { bodyError, sendError, sendJsonText } from './responses.js';
 import { StreamedResult } from './streamed-result.js';
 import { withSpan } from './tracing.js';
@@ -117,16 +118,5 @@ export function unknownRoute(actions: ActionLookup, database: Database, resolveC
 
 /** The context of one action call: the database, a request-scoped logger made on first use, the caller, the services. */
 export function actionContextOf(database: Database, logger: Logger, state: RequestState, services: Services): ActionContext {
-  let log: Logger | undefined;
-  return {
-    db: database.db,
-    // made on first use: most requests never log from their handler
-    get log() {
-      log ??= logger.child({ req_id: state.requestId });
-      return log;
-    },
-    requestId: state.requestId,
-    caller: state.caller,
-    services,
-  };
+  return new RequestContext(database.db, logger, state.requestId, state.caller, services);
 }

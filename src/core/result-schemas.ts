@@ -81,6 +81,7 @@ class CompiledSchema implements ResultSchema {
   private readonly dependsOn: CompiledSchema[] = [];
   private readonly declared = new Set<string>();
   private refsBelow: boolean | undefined;
+  private projected: Document | undefined;
 
   constructor(
     decl: SchemaDeclaration,
@@ -170,9 +171,13 @@ class CompiledSchema implements ResultSchema {
 
   get projection(): Document | undefined {
     if (!this.strict) return undefined;
-    const projection: Document = { _id: 1 };
-    for (const field of this.compiledFields) projection[field.source] = 1;
-    return projection;
+    // made once (every ref load of every request reads it); frozen, as it is shared
+    if (!this.projected) {
+      const projection: Document = { _id: 1 };
+      for (const field of this.compiledFields) projection[field.source] = 1;
+      this.projected = Object.freeze(projection);
+    }
+    return this.projected;
   }
 
   async shapeMany(records: readonly unknown[], db: Db): Promise<unknown[]> {
@@ -215,19 +220,30 @@ function listOf(where: string, value: unknown): unknown[] {
   return value;
 }
 
-/** Loads every gathered ref site with one `$in` each, then the next level of refs of what was loaded. */
+/** Loads every gathered ref site with one query each, then the next level of refs of what was loaded. */
 async function loadRefs(run: ShapeRun, db: Db): Promise<void> {
-  await Promise.all(
-    [...run.ids].map(async ([site, ids]) => {
-      const target = site.targetSchema;
-      const options = target.projection ? { projection: target.projection } : {};
-      const found = await collectionOf(db, site.collection)
-        .find({ _id: { $in: [...ids.values()] } } as Document, options)
-        .toArray();
-      const shaped = await target.shapeMany(found, db);
-      run.loaded.set(site, new Map(found.map((doc, i) => [idKey(doc._id), shaped[i]])));
-    }),
-  );
+  if (run.ids.size === 1) {
+    // one ref field (a get, most lists): no Promise.all around it
+    const [site, ids] = run.ids.entries().next().value as [RefSite, Map<string, unknown>];
+    await loadSite(run, site, ids, db);
+    return;
+  }
+  await Promise.all([...run.ids].map(([site, ids]) => loadSite(run, site, ids, db)));
+}
+
+async function loadSite(run: ShapeRun, site: RefSite, ids: Map<string, unknown>, db: Db): Promise<void> {
+  const target = site.targetSchema;
+  const projection = target.projection;
+  const values = [...ids.values()];
+  // one id (a get) is the equality findOne would send; more are one $in
+  const filter: Document = values.length === 1 ? { _id: values[0] } : { _id: { $in: values } };
+  const found = await collectionOf(db, site.collection)
+    .find(filter, projection ? { projection } : {})
+    .toArray();
+  const shaped = target.hasRefs ? await target.shapeMany(found, db) : found.map((doc) => target.build(doc, NO_REFS));
+  const byId = new Map<string, unknown>();
+  for (let i = 0; i < found.length; i++) byId.set(idKey((found[i] as Document)._id), shaped[i]);
+  run.loaded.set(site, byId);
 }
 
 function collectIds(site: RefSite, value: unknown, run: ShapeRun, where: string): void {
