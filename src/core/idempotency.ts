@@ -134,7 +134,8 @@ export class IdempotencyStore {
       return claim.body;
     }
     const { record } = claim;
-    const mine = { _id: record._id, owner: record.owner };
+    // caller + key: the shard key (docs/scaling.md), so every write of this record is targeted to one shard
+    const mine = { _id: record._id, owner: record.owner, caller: record.caller, key: record.key };
     const stopRenewing = this.keepLease(records, mine, ctx);
     try {
       let result: unknown;

@@ -111,6 +111,12 @@ export function markAction(core: ResourceCore, { field = 'state', from, to, resu
     result: result ?? OK_RESULT,
     envelope: 'ok_result',
     handler: async ({ _id }, ctx) => {
+      // resumed after a crash that may have come after the update: the record in the target state is this request's answer
+      if (
+        ctx.write.resumed &&
+        (await core.model.collection(ctx.db).countDocuments(core.model.live({ _id: _id as ObjectId, [field]: to }), { limit: 1 })) > 0
+      )
+        return {};
       await core.model.updateChecked(ctx.db, { _id: _id as ObjectId, [field]: { $in: from } }, { $set: { [field]: to } }, (record) =>
         transitionConflict(field, record[field], from),
       );
@@ -130,7 +136,11 @@ export function markDeleteAction(core: ResourceCore, { result, summary }: Result
     handler: async ({ _id }, ctx) => {
       const id = _id as ObjectId;
       const outcome = await deleteUnreferenced(ctx.db, core.model, [id], () => '_id');
-      if (outcome.modified === 0) throw apiError('record_not_found', { resource: core.spec.name, id: id.toHexString() });
+      // resumed after a crash that came after the delete: the record is deleted, which is what was asked
+      const deletedBefore =
+        ctx.write.resumed &&
+        (await core.model.collection(ctx.db).countDocuments({ _id: id, [DELETED_AT]: { $ne: null } }, { limit: 1 })) > 0;
+      if (outcome.modified === 0 && !deletedBefore) throw apiError('record_not_found', { resource: core.spec.name, id: id.toHexString() });
       return {};
     },
   };

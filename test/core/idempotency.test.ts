@@ -2,6 +2,7 @@ import { ObjectId } from 'mongodb';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDEMPOTENCY_COLLECTION } from '../../src/core/idempotency.js';
+import { CALLER_RESOURCES, callerSchemaDir } from '../helpers/caller-probe.js';
 import { PROBE_SCHEMA_DIR, probeResource } from '../helpers/probe-resource.js';
 import { AUTH, TEST_KEY, startTestService, type TestService } from '../helpers/service.js';
 
@@ -11,17 +12,19 @@ const OTHER_KEY = { name: 'other-service', secret: 'other-secret-0123456789abcde
 let t: TestService;
 let probe: TestService;
 let shortLived: TestService;
+let owned: TestService;
 let seq = 0;
 
 beforeAll(async () => {
-  [t, probe, shortLived] = await Promise.all([
+  [t, probe, shortLived, owned] = await Promise.all([
     startTestService({ extraKeys: [OTHER_KEY] }),
     startTestService({ resources: [probeResource], schemaDir: PROBE_SCHEMA_DIR, idempotency: { ttlMs: 86_400_000, leaseMs: 1_000 } }),
     startTestService({ idempotency: { ttlMs: 1_500, leaseMs: 1_000 } }),
+    startTestService({ resources: CALLER_RESOURCES, schemaDir: callerSchemaDir() }),
   ]);
 }, 60_000);
 afterAll(async () => {
-  await Promise.all([t?.close(), probe?.close(), shortLived?.close()]);
+  await Promise.all([t?.close(), probe?.close(), shortLived?.close(), owned?.close()]);
 });
 
 function keyed(service: TestService, path: string, key: string, body: object, auth: Record<string, string> = AUTH) {
@@ -123,6 +126,24 @@ describe('scope', () => {
     expect(other.headers['idempotent-replayed']).toBeUndefined();
     const stored = await t.db.collection(IDEMPOTENCY_COLLECTION).find({ key }).project({ _id: 0, caller: 1 }).toArray();
     expect(stored.map((r) => r.caller).sort()).toEqual([`service:${OTHER_KEY.name}`, `service:${TEST_KEY.name}`]);
+  });
+
+  it('keeps one key apart per user (user tokens), each replaying only its own answer', async () => {
+    const { key } = fresh('per-user');
+    const tokens = owned.service.services.userTokens;
+    const [alice, bob] = [new ObjectId(), new ObjectId()];
+    const asAlice = { Authorization: `Bearer ${(await tokens.issue(owned.db, alice)).token}` };
+    const asBob = { Authorization: `Bearer ${(await tokens.issue(owned.db, bob)).token}` };
+    const first = await keyed(owned, '/note/create', key, { text: 'same text' }, asAlice);
+    const other = await keyed(owned, '/note/create', key, { text: 'same text' }, asBob);
+    expect([first.status, other.status]).toEqual([200, 200]);
+    expect(other.headers['idempotent-replayed']).toBeUndefined();
+    expect(other.body._id).not.toBe(first.body._id);
+    const retry = await keyed(owned, '/note/create', key, { text: 'same text' }, asAlice);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    const notes = await owned.db.collection('note').find({ text: 'same text' }).toArray();
+    expect(notes.map((n) => n.user_id.toHexString()).sort()).toEqual([alice.toHexString(), bob.toHexString()].sort());
   });
 
   it('ignores the header on a read action', async () => {

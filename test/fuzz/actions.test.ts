@@ -31,7 +31,7 @@ describe('attack suite: property-based requests over every action', () => {
         ...(SEED === undefined ? {} : { seed: SEED }),
       });
       process.stderr.write(
-        `[fuzz] ${figures.requests} requests over ${figures.operations} operations; by status ${JSON.stringify(figures.byStatus)}\n`,
+        `[fuzz] ${figures.requests} requests over ${figures.operations} operations (${figures.keyed} with an Idempotency-Key, ${figures.replayed} answers replayed); by status ${JSON.stringify(figures.byStatus)}\n`,
       );
       expect(figures.requests).toBeGreaterThanOrEqual(REQUESTS);
       expect(Object.keys(figures.byStatus)).toContain('200');

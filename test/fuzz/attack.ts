@@ -35,6 +35,9 @@ export interface AttackFigures {
   requests: number;
   byStatus: Record<string, number>;
   operations: number;
+  /** Requests sent with an Idempotency-Key, and answers replayed from an earlier one (`Idempotent-Replayed`). */
+  keyed: number;
+  replayed: number;
 }
 
 /** Reads the operations of an OpenAPI 3.1 document into request schemas and answer validators. */
@@ -138,6 +141,12 @@ export async function dollarKeys(db: Db): Promise<string[]> {
   return found;
 }
 
+/** Idempotency-Key values: mostly from a small pool (so retries meet), some out of format (latin1 a header can carry). */
+const IDEMPOTENCY_KEY = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom('retry-1', 'retry-2', 'import row 17', '~!@#$%^&*()', 'k'.repeat(255)) },
+  { weight: 1, arbitrary: fc.constantFrom('', 'k'.repeat(256), 'caf\xe9', 'tab\there', '\x80-high') },
+);
+
 /**
  * Runs `requests` property-based requests against the server on `port` with the bearer `secret`; throws (with
  * fast-check's shrunk counterexample and seed) on the first answer that breaks a rule.
@@ -153,7 +162,7 @@ export async function attack(options: {
   const { operations, errorBody } = readOperations(options.openapi);
   const pool = new IdPool();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  const figures: AttackFigures = { requests: 0, byStatus: {}, operations: operations.length };
+  const figures: AttackFigures = { requests: 0, byStatus: {}, operations: operations.length, keyed: 0, replayed: 0 };
   const auth = { authorization: `Bearer ${options.secret}`, 'content-type': 'application/json' };
   const byPath = new Map(operations.map((op) => [op.path, op]));
   const operation = fc.constantFrom(...operations);
@@ -163,6 +172,11 @@ export async function attack(options: {
   const hostile = operation.chain((op) =>
     validValue(op.requestSchema, pool).chain((body) => mutate(body as Json, op.requestSchema).map((bad) => json(op, bad))),
   );
+  // Idempotency-Key: a few keys reused across requests (replays, conflicts) and malformed ones (400)
+  const keyed = fc.tuple(fc.oneof(wellFormed, hostile), IDEMPOTENCY_KEY).map(([request, key]) => ({
+    ...request,
+    headers: { ...request.headers, 'idempotency-key': key },
+  }));
   const raw = fc.tuple(operation, RAW_REQUEST).map(([op, r]) => {
     const headers: Record<string, string> = {};
     if (r.contentType) headers['content-type'] = r.contentType;
@@ -188,6 +202,7 @@ export async function attack(options: {
   const cases = fc.oneof(
     { weight: 5, arbitrary: wellFormed },
     { weight: 5, arbitrary: hostile },
+    { weight: 2, arbitrary: keyed },
     { weight: 1, arbitrary: raw },
     { weight: 1, arbitrary: unknownPath },
   );
@@ -198,6 +213,8 @@ export async function attack(options: {
         const answer = await send(options.port, agent, request, options.timeoutMs ?? 10_000);
         figures.requests++;
         figures.byStatus[answer.status] = (figures.byStatus[answer.status] ?? 0) + 1;
+        if (request.headers['idempotency-key'] !== undefined) figures.keyed++;
+        if (answer.headers['idempotent-replayed'] === 'true') figures.replayed++;
         if (answer.status === 200) pool.collect(parseJson(answer.text));
         const broken = judge(answer, op, errorBody);
         if (broken) throw new Error(`${request.path} ${request.body.toString('utf8').slice(0, 300)}\n  → ${broken}`);

@@ -6,7 +6,8 @@ import { PROCESS_KEY, runVerify, startApi, startWorker, walletEnv, type ApiProce
 
 // The bank test: 3 API processes and the worker on one database, a storm of transfers, recharges and withdrawals,
 // and kill -9 of API processes and of the worker while it runs (each restarted). Afterwards the books must balance
-// to the unit, with nothing left pending. `npm run soak` runs a long one (BANK_OPS / BANK_KILLS).
+// to the unit, with nothing left pending. Beside the money, keyed creates (Idempotency-Key) retried across the same
+// kills must each leave exactly one record. `npm run soak` runs a long one (BANK_OPS / BANK_KILLS).
 const OPS = Number(process.env.BANK_OPS ?? 1000);
 const KILLS = Number(process.env.BANK_KILLS ?? 20);
 const WALLETS = 8;
@@ -14,7 +15,14 @@ const START_MONEY = 10_000;
 const CONCURRENCY = 24;
 
 const dbName = uniqueDbName('bank');
-const env = walletEnv(dbName, { WORKER: 'off', FAULT_INJECTION: undefined, GATEWAY_SIM_DECLINE: '^decline-' });
+const env = walletEnv(dbName, {
+  WORKER: 'off',
+  FAULT_INJECTION: undefined,
+  GATEWAY_SIM_DECLINE: '^decline-',
+  IDEMPOTENCY_LEASE_MS: '1000',
+});
+/** One keyed group/create per this many money moves. */
+const KEYED_EVERY = 10;
 let client: MongoClient;
 let db: Db;
 const apis: Array<ApiProcess | undefined> = [];
@@ -28,25 +36,33 @@ function prng(seed: number): () => number {
 }
 const random = prng(Number(process.env.BANK_SEED ?? 20261201));
 
-async function post(url: string, path: string, body: object): Promise<{ status: number; body: any }> {
+async function post(url: string, path: string, body: object, key?: string): Promise<{ status: number; body: any }> {
   const res = await fetch(`${url}${path}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${PROCESS_KEY}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${PROCESS_KEY}`,
+      'content-type': 'application/json',
+      ...(key === undefined ? {} : { 'idempotency-key': key }),
+    },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(20_000),
   });
   return { status: res.status, body: await res.json() };
 }
 
-/** Sends to a live API process; a connection lost to a kill is retried (same out_trade_no) on another one. */
-async function send(path: string, body: object): Promise<{ status: number; body: any; retries: number }> {
+/**
+ * Sends to a live API process; a connection lost to a kill is retried (same out_trade_no, same Idempotency-Key) on
+ * another one, as is a keyed request whose first attempt died holding its key (409 in progress, until its lease lapses).
+ */
+async function send(path: string, body: object, key?: string): Promise<{ status: number; body: any; retries: number }> {
   for (let attempt = 0; ; attempt++) {
     const live = apis.filter((a): a is ApiProcess => a !== undefined);
     const api = live[Math.floor(random() * live.length)];
     try {
       if (!api) throw new Error('no API process is up');
-      const answer = await post(api.url, path, body);
+      const answer = await post(api.url, path, body, key);
       if (answer.status === 503 && attempt < 50) throw new Error('503 while a database connection recovers');
+      if (answer.body?.error?.code === 'idempotency_in_progress' && attempt < 50) throw new Error('the first attempt holds the key');
       return { ...answer, retries: attempt };
     } catch (err) {
       if (attempt >= 50) throw err;
@@ -92,7 +108,7 @@ afterAll(async () => {
 });
 
 /** One operation of the storm: mostly transfers, some gateway recharges and withdrawals (a few declined). */
-function operation(i: number): { path: string; body: object } {
+function operation(i: number): { path: string; body: object; key?: string } {
   const r = random();
   const wallet = () => wallets[Math.floor(random() * wallets.length)] as string;
   const money = 1 + Math.floor(random() * 800);
@@ -135,13 +151,20 @@ async function chaos(stop: () => boolean, kills: string[]): Promise<void> {
 describe('bank test with faults', () => {
   it(`${OPS} concurrent money moves with ${KILLS}+ kill -9 of API processes and the worker: the books balance`, async () => {
     const plan = Array.from({ length: OPS }, (_, i) => operation(i));
+    // keyed creates among the money moves: each must be written once, whatever process dies when
+    for (let i = plan.length - KEYED_EVERY; i >= 0; i -= KEYED_EVERY)
+      plan.splice(i, 0, { path: '/group/create', body: { name: `bank group ${i}` }, key: `bank-group-${i}` });
+    const keyedCount = plan.filter((op) => op.key !== undefined).length;
     const kills: string[] = [];
     const answers: Array<{ status: number; body: any; retries: number }> = [];
+    const created: Array<{ name: string; status: number; body: any; retries: number }> = [];
     let next = 0;
     const lanes = Array.from({ length: CONCURRENCY }, async () => {
       while (next < plan.length) {
-        const op = plan[next++] as { path: string; body: object };
-        answers.push(await send(op.path, op.body));
+        const op = plan[next++] as { path: string; body: object; key?: string };
+        const answer = await send(op.path, op.body, op.key);
+        if (op.key === undefined) answers.push(answer);
+        else created.push({ name: (op.body as { name: string }).name, ...answer });
       }
     });
     let done = false;
@@ -152,8 +175,19 @@ describe('bank test with faults', () => {
     done = true;
     await chaosRun;
     process.stderr.write(
-      `[bank] ${answers.length} operations, ${kills.length} kills (${kills.filter((k) => k === 'worker').length} of the worker), ${answers.reduce((a, b) => a + b.retries, 0)} retries after lost connections\n`,
+      `[bank] ${answers.length} operations, ${kills.length} kills (${kills.filter((k) => k === 'worker').length} of the worker), ${answers.reduce((a, b) => a + b.retries, 0)} retries after lost connections; ${created.length} keyed creates, ${created.reduce((a, b) => a + b.retries, 0)} retries\n`,
     );
+
+    // every keyed create answered 200 with the one record its name has
+    expect(created).toHaveLength(keyedCount);
+    const groups = await db
+      .collection('group')
+      .find({ name: { $regex: '^bank group ' } })
+      .toArray();
+    const idsByName = new Map<string, string[]>();
+    for (const g of groups) idsByName.set(g.name, [...(idsByName.get(g.name) ?? []), g._id.toHexString()]);
+    expect(created.filter((c) => c.status !== 200 || idsByName.get(c.name)?.join() !== c.body._id)).toEqual([]);
+    expect(groups).toHaveLength(keyedCount);
 
     const outcomes = new Set(answers.map((a) => (a.status < 300 ? '2xx' : `${a.status} ${a.body?.error?.code}`)));
     for (const outcome of outcomes) expect(['2xx', '409 insufficient_funds']).toContain(outcome);

@@ -116,6 +116,31 @@ const ACTIONS: Case[] = [
       expect(stored.map((doc) => [doc._id.toHexString(), doc.name])).toEqual([[answer._id, `${tag} after`]]);
     },
   },
+  {
+    action: 'firm/mark_disable',
+    body: async (tag) => {
+      const { insertedId } = await db
+        .collection('firm')
+        .insertOne({ name: tag, state: 100, created_at: new Date(), updated_at: new Date() });
+      return { _id: insertedId.toHexString() };
+    },
+    async check(tag, answer) {
+      expect(answer).toEqual({ ok: true });
+      expect((await db.collection('firm').find({ name: tag }).toArray()).map((doc) => doc.state)).toEqual([200]);
+    },
+  },
+  {
+    action: 'group/mark_delete',
+    body: async (tag) => {
+      const { insertedId } = await groups().insertOne({ name: tag, state: 100, created_at: new Date(), updated_at: new Date() });
+      return { _id: insertedId.toHexString() };
+    },
+    async check(tag, answer) {
+      expect(answer).toEqual({ ok: true });
+      const stored = await groups().find({ name: tag }).toArray();
+      expect(stored.map((doc) => doc.deleted_at instanceof Date)).toEqual([true]);
+    },
+  },
 ];
 
 const cases = ACTIONS.flatMap((c, i) =>
@@ -123,8 +148,8 @@ const cases = ACTIONS.flatMap((c, i) =>
 );
 
 describe('a keyed write killed at each step, then retried', () => {
-  it('covers every crash point of create, batch_create (both modes) and update', () => {
-    expect(cases).toHaveLength(4 * 3);
+  it('covers every crash point of create, batch_create (both modes), update, a mark and mark_delete', () => {
+    expect(cases).toHaveLength(6 * 3);
   });
 
   it.each(cases)(
