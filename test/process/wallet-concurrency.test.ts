@@ -121,10 +121,14 @@ describe('concurrent transfers across processes', () => {
     const to = (from + 1) % wallets.length;
     const body = { from_wallet_id: wallets[from], to_wallet_id: wallets[to], money: 1, out_trade_no: 'twenty-copies' };
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (apis[i % 2] as ApiProcess).call('/wallet/transfer', body)));
-    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    // each copy is done, or (a copy that waited past WALLET_RETRY_WAIT_MS on a loaded machine) 202 "in progress",
+    // which the README documents as a valid answer: ask again
+    expect(answers.map(outcomeOf).filter((o) => o !== 'done' && o !== 'in_progress')).toEqual([]);
     expect(new Set(answers.map((a) => a.body._id)).size).toBe(1);
-    expect(new Set(answers.map((a) => a.body.state))).toEqual(new Set(['done']));
-    expect(await db.collection('wallet_transaction').countDocuments({ out_trade_no: 'twenty-copies' })).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await runCli(walletEnv(dbName), ['wallet', 'recover'])).code).toBe(0);
+    const stored = await db.collection('wallet_transaction').find({ out_trade_no: 'twenty-copies' }).toArray();
+    expect(stored.map((tx) => ({ _id: tx._id.toHexString(), state: tx.state }))).toEqual([{ _id: answers[0]?.body._id, state: 'done' }]);
     const after = await balances();
     expect(after[from]?.balance).toBe((before[from]?.balance as number) - 1);
     expect(after[to]?.balance).toBe((before[to]?.balance as number) + 1);
