@@ -35,19 +35,24 @@ const silent = { warn: () => undefined, error: () => undefined, info: () => unde
 const pairs = TX_TYPES.flatMap((type) => TX_STATES.map((state) => ({ type, state })));
 
 describe('TX_FLOW', () => {
-  it('gives every state that is not final exactly one step, and the final states none', () => {
-    for (const { type, state } of pairs) {
-      const step = TX_FLOW[type][state];
-      if (FINAL_STATES.includes(state)) expect(step, `${type}.${state}`).toBeNull();
-      else expect(['request', 'worker', 'recovery'], `${type}.${state}`).toContain(step?.driver);
+  it('gives every state that is not final exactly one step', () => {
+    for (const { type, state } of pairs.filter((p) => !FINAL_STATES.includes(p.state))) {
+      expect(['request', 'worker', 'recovery'], `${type}.${state}`).toContain(TX_FLOW[type][state]?.driver);
     }
   });
 
-  it('leads every kind from initial to done, and to canceled by a refusal', () => {
-    for (const type of TX_TYPES) {
-      expect(pathOf(type, 'done').at(-1)).toBe('done');
-      expect(pathOf(type, 'canceled').slice(-2)).toEqual(['canceling', 'canceled']);
+  it('gives the final states no step', () => {
+    for (const { type, state } of pairs.filter((p) => FINAL_STATES.includes(p.state))) {
+      expect(TX_FLOW[type][state], `${type}.${state}`).toBeNull();
     }
+  });
+
+  it('leads every kind from initial to done', () => {
+    for (const type of TX_TYPES) expect(pathOf(type, 'done').at(-1), type).toBe('done');
+  });
+
+  it('leads every kind to canceled by a refusal', () => {
+    for (const type of TX_TYPES) expect(pathOf(type, 'canceled').slice(-2), type).toEqual(['canceling', 'canceled']);
   });
 
   it('calls the gateway exactly for the kinds that name a gateway call', () => {
