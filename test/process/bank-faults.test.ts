@@ -226,6 +226,10 @@ describe('bank test with faults', () => {
     expect(txs.filter((tx) => tx.state === 'done').length).toBe(gateway.length);
 
     const verify = await runVerify(walletEnv(dbName, { FAULT_INJECTION: undefined }));
+    // what verify checked, for the figures in docs/reliability.md
+    process.stderr.write(
+      `[bank] verify: ${verify.output.split('\n').find((line) => line.startsWith('wallets:')) ?? verify.output.slice(0, 200)}\n`,
+    );
     expect(verify.output).toContain('books OK');
     expect(verify.code).toBe(0);
   }, 900_000);
