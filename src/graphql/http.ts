@@ -8,6 +8,7 @@ import { DocumentCache } from './document-cache.js';
 import { GRAPHIQL_ASSETS, GRAPHIQL_CSP, graphiqlPage } from './graphiql.js';
 import { DEFAULT_LIMITS, limitRules, type QueryLimits } from './limits.js';
 import type { GraphqlContext } from './run.js';
+import { withSpan } from '../core/tracing.js';
 
 /** How `/graphql` behaves; development and production differ in the page and in introspection. */
 export interface GraphqlSettings {
@@ -110,7 +111,9 @@ export function graphqlRoute(schema: () => GraphQLSchema, settings: GraphqlSetti
             state.error ??= error;
           },
         };
-        const [body, init] = await handle(toGraphqlRequest(req, { graphql, state }));
+        const run = () => handle(toGraphqlRequest(req, { graphql, state }));
+        // the resolvers' database commands are children of the request's span (tracing on)
+        const [body, init] = await (state.span ? withSpan(state.span, run) : run());
         res.writeHead(init.status, init.statusText, init.headers as Record<string, string>).end(body);
       },
     );

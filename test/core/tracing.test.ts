@@ -8,6 +8,7 @@ import { createLogger } from '../../src/core/logger.js';
 import { startTracing, startRequestSpan, traceLogFields, withSpan, type Tracing } from '../../src/core/tracing.js';
 import { loadPaymentsConfig } from '../../src/payments/config.js';
 import { createWorker } from '../../src/service.js';
+import { graphql } from '../graphql/client.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 
 const payments = loadPaymentsConfig({ WORKER_POLL_MS: '10', WALLET_LOCK_TTL_MS: '2000' });
@@ -89,6 +90,14 @@ describe('request spans', () => {
       'insert wallet_audit',
       'update wallet',
     ]);
+  });
+
+  it('gives a GraphQL query one request span named graphql/query with its database commands as children', async () => {
+    const res = await graphql(t, '{ accounts(name_Icontains: "span") { totalCount results { name } } }').expect(200);
+    expect(res.body.errors).toBeUndefined();
+    const { children } = requestTree('graphql/query');
+    expect(children.length).toBeGreaterThan(0);
+    expect(new Set(children.map((span) => span.attributes['db.collection.name']))).toEqual(new Set(['account']));
   });
 
   it('writes the trace id into the request log line', async () => {
