@@ -21,6 +21,9 @@ import { provisionDatabase } from '../src/local-db/index.js';
 import { freePort } from '../src/local-db/processes.js';
 import { MAX_BALANCE } from '../src/payments/legs.js';
 import { verifyBooks } from '../src/payments/verify.js';
+import { auditEntry, auditUpdate, flushAudit, openingAudit } from '../src/payments/audit.js';
+
+const SEEDER = { who: 'bench:seed', request_id: null };
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -180,6 +183,8 @@ async function seed(db: Db): Promise<ObjectId[]> {
       balance_money: Long.fromNumber(FUNDS),
       frozen_money: Long.ZERO,
       pending_transactions: [],
+      // the opening money with its audit entries, so wallet verify's replay of the trail holds at the end
+      ...openingAudit(SEEDER, { balance: FUNDS, frozen: 0 }),
       created_at: now,
       updated_at: now,
     })),
@@ -259,6 +264,9 @@ async function transferDirect(db: Db, t: { from: ObjectId; to: ObjectId; money: 
   const fail = (step: string) => {
     throw new Error(`direct transfer failed at ${step}`);
   };
+  // each wallet write carries its audit entry, as the engine's legs do (payments/audit.ts)
+  const audited = (action: 'apply' | 'commit', balance: number, frozen: number, role: 'transfer_source' | 'transfer_destination') =>
+    auditUpdate(auditEntry({ who: owner, request_id: null }, action, { balance, frozen, tx_id: _id, tx_type: 'transfer', role }));
   await txs.insertOne({
     _id,
     type: 'transfer',
@@ -292,7 +300,11 @@ async function transferDirect(db: Db, t: { from: ObjectId; to: ObjectId; money: 
       pending_transactions: { $ne: _id },
       $expr: { $and: [{ $gte: [{ $subtract: ['$balance_money', '$frozen_money'] }, t.money] }, { $lt: ['$$NOW', fence] }] },
     },
-    { $push: { pending_transactions: _id }, $set: { updated_at: now() }, $inc: { balance_money: Long.fromNumber(-t.money) } } as never,
+    {
+      $push: { pending_transactions: _id, ...audited('apply', -t.money, 0, 'transfer_source').push },
+      $set: { updated_at: now() },
+      $inc: { balance_money: Long.fromNumber(-t.money), audit_seq: 1 },
+    } as never,
   );
   if (debit.matchedCount !== 1) fail('debit');
   const credit = await wallets.updateOne(
@@ -302,20 +314,29 @@ async function transferDirect(db: Db, t: { from: ObjectId; to: ObjectId; money: 
       pending_transactions: { $ne: _id },
       $expr: { $and: [{ $lte: [{ $add: ['$balance_money', t.money] }, MAX_BALANCE] }, { $lt: ['$$NOW', fence] }] },
     },
-    { $push: { pending_transactions: _id }, $set: { updated_at: now() }, $inc: { balance_money: money, frozen_money: money } } as never,
+    {
+      $push: { pending_transactions: _id, ...audited('apply', t.money, t.money, 'transfer_destination').push },
+      $set: { updated_at: now() },
+      $inc: { balance_money: money, frozen_money: money, audit_seq: 1 },
+    } as never,
   );
   if (credit.matchedCount !== 1) fail('credit');
   await cas('pending', 'applied');
   await wallets.updateOne({ _id: t.from, pending_transactions: _id }, {
     $pull: { pending_transactions: _id },
+    $push: audited('commit', 0, 0, 'transfer_source').push,
     $set: { updated_at: now() },
+    $inc: { audit_seq: 1 },
   } as never);
   await wallets.updateOne({ _id: t.to, pending_transactions: _id }, {
     $pull: { pending_transactions: _id },
+    $push: audited('commit', 0, -t.money, 'transfer_destination').push,
     $set: { updated_at: now() },
-    $inc: { frozen_money: Long.fromNumber(-t.money) },
+    $inc: { frozen_money: Long.fromNumber(-t.money), audit_seq: 1 },
   } as never);
   await cas('applied', 'done', true);
+  // and the engine's move of the audit entries into wallet_audit (one read, one insert, one pull)
+  await flushAudit(db, [t.from, t.to]);
 }
 
 async function runDirect(db: Db, wallets: ObjectId[], seconds: number): Promise<{ rps: number; p99: number; errors: number }> {

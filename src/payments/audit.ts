@@ -137,6 +137,23 @@ export async function recordOperatorAction(
   });
 }
 
+/**
+ * The audit fields of a wallet written with money outside the engine (a seed, a migration): its open and its
+ * opening money as the first two entries of its outbox, so its trail replays like any other.
+ */
+export function openingAudit(
+  actor: AuditActor,
+  money: { balance: number; frozen: number },
+): { audit_seq: number; audit_outbox: AuditEntry[] } {
+  return {
+    audit_seq: 2,
+    audit_outbox: [
+      auditEntry(actor, 'create', { balance: 0, frozen: 0, state: 100 }),
+      auditEntry(actor, money.frozen > 0 ? 'apply' : 'commit', { ...money, tx_type: 'recharge', role: 'recharge_target' }),
+    ],
+  };
+}
+
 /** The actor of an API request: `service:<key name>` or `user:<id>`, with the request's id. */
 export function actorOfCaller(caller: Caller, requestId: string): AuditActor {
   return { who: callerKey(caller) ?? 'anonymous', request_id: requestId };
