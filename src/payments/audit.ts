@@ -251,17 +251,22 @@ export async function flushStaleAudit(db: Db, olderThanMs: number, limit = 500):
 async function writeRecords(db: Db, docs: WalletAudit[]): Promise<number> {
   const records = docs.flatMap(recordsOfOutbox);
   if (records.length === 0) return 0;
+  let written = records.map((r) => r._id);
   try {
     await auditRecords(db).insertMany(records, { ordered: false });
   } catch (err) {
-    // written before by another flush (the same ids, the same content): only other failures count
-    const writeErrors = err instanceof MongoBulkWriteError ? [err.writeErrors].flat() : [];
-    if (!(err instanceof MongoBulkWriteError) || writeErrors.some((e) => e.code !== 11000)) {
-      if (!isDuplicateKeyError(err)) throw err;
-    }
+    // some were written before by another flush (the same ids, the same content); whatever the server did with
+    // the rest, only entries whose records are now stored leave the outbox
+    const duplicates =
+      err instanceof MongoBulkWriteError ? [err.writeErrors].flat().every((e) => e.code === 11000) : isDuplicateKeyError(err);
+    if (!duplicates) throw err;
+    const stored = await auditRecords(db)
+      .find({ _id: { $in: written } }, { projection: { _id: 1 } })
+      .toArray();
+    written = stored.map((r) => r._id);
   }
   await wallets(db).updateMany({ _id: { $in: docs.map((d) => d._id) } }, {
-    $pull: { audit_outbox: { id: { $in: records.map((r) => r._id) } } },
+    $pull: { audit_outbox: { id: { $in: written } } },
   } as Document);
-  return records.length;
+  return written.length;
 }

@@ -1,9 +1,11 @@
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flushAudit, recordsOfOutbox } from '../../src/payments/audit.js';
 import { loadPaymentsConfig } from '../../src/payments/config.js';
 import { actorName } from '../../src/payments/transactions.js';
 import { verifyBooks } from '../../src/payments/verify.js';
 import { createWorker } from '../../src/service.js';
+import { handMadeBalance } from '../helpers/audit.js';
 import { HEX_ID } from '../helpers/bodies.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 
@@ -120,6 +122,27 @@ describe('the audit trail of a wallet', () => {
       ['resolve', 'cli:alice', true, 'succeeded G-42'],
       ['commit', 'cli:alice', false, null],
     ]);
+  });
+
+  it('writes each record once when two flushes race', async () => {
+    const wallet = await newWallet();
+    await handMadeBalance(t.db, wallet, 70);
+    await Promise.all([flushAudit(t.db, [new ObjectId(wallet)]), flushAudit(t.db, [new ObjectId(wallet)])]);
+    expect((await trailOf(wallet)).map(money)).toEqual([
+      [1, 'create', null, 0, 0, 0, 0],
+      [2, 'commit', 'recharge_target', 0, 70, 0, 0],
+    ]);
+    expect((await t.db.collection('wallet').findOne({ _id: new ObjectId(wallet) }))?.audit_outbox).toEqual([]);
+  });
+
+  it('empties an outbox whose records a crash had already stored (between the insert and the pull)', async () => {
+    const wallet = await newWallet();
+    await handMadeBalance(t.db, wallet, 30);
+    const doc = await t.db.collection('wallet').findOne({ _id: new ObjectId(wallet) });
+    await t.db.collection('wallet_audit').insertMany(recordsOfOutbox(doc as never));
+    expect(await flushAudit(t.db, [new ObjectId(wallet)])).toBe(1);
+    expect((await t.db.collection('wallet').findOne({ _id: new ObjectId(wallet) }))?.audit_outbox).toEqual([]);
+    expect((await trailOf(wallet)).map((r) => r.seq)).toEqual([1, 2]);
   });
 
   it('filters by action and pages like every find', async () => {
