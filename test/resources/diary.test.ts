@@ -66,6 +66,19 @@ describe('dream', () => {
   });
 });
 
+describe('the cost of a user caller', () => {
+  it('is two commands per request besides the action’s own: the token lookup and the rate-limit counter', async () => {
+    const { body } = await me.call('/dream/create', { name: 'Counted' });
+    t.commands.length = 0;
+    expect((await me.call('/dream/get', { _id: body._id })).status).toBe(200);
+    expect(t.commands.map((c) => `${c.commandName} ${String(c.command[c.commandName])}`)).toEqual([
+      'find user_tokens',
+      'findAndModify rate_limits',
+      'find dream',
+    ]);
+  });
+});
+
 describe('dream/make_goal and goal', () => {
   it('makes a goal from a dream: the name copied, the dream kept as dream_id', async () => {
     const dream = await me.call('/dream/create', { name: 'Построить дом' });

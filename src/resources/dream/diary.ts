@@ -6,6 +6,7 @@ import type { Model } from '../../core/model.js';
 import type { Params, ParamSpec } from '../../core/params.js';
 import { apiError } from '../../core/errors.js';
 import type { ObjectId } from 'mongodb';
+import { isWebUrl } from '../user/profile.js';
 
 /** `attachments` of seed 002: pictures, videos and links, each `{kind, url}`. */
 export const ATTACHMENTS: ParamSpec = {
@@ -19,15 +20,6 @@ export const ATTACHMENTS: ParamSpec = {
 
 /** The check the params schema cannot say (answered 400), for the docs. */
 export const ATTACHMENT_CHECK = 'attachments[].url: an http(s) URL';
-
-function isWebUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && !/\s/.test(text);
-  } catch {
-    return false;
-  }
-}
 
 /** Makes a standard create/update also refuse attachment URLs that are not http(s) (the definition is kept: update fills its params later). */
 export function checkingAttachments(action: ActionDefinition): ActionDefinition {
