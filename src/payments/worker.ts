@@ -32,6 +32,10 @@ export class PaymentWorker {
   private stopped = false;
   private leader = false;
   private nextSweepAt = 0;
+  /** Gateway calls under way, across rounds (at most `concurrency`). */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Payments whose gateway call is made or under way and whose writes are not finished (at most 2 × `concurrency`). */
+  private readonly settling = new Set<Promise<void>>();
 
   constructor(private readonly options: WorkerOptions) {
     this.lease = new Lease(options.db, { name: GATEWAY_LEASE, owner: this.owner, ttlMs: options.config.leaseTtlMs });
@@ -52,6 +56,8 @@ export class PaymentWorker {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    // the lease is given up only once no call it covers, nor the writes after one, is still under way
+    await Promise.all([...this.inFlight, ...this.settling]);
     if (this.leader) await this.lease.release().catch(() => undefined);
     this.leader = false;
     this.options.log.info({ owner: this.owner }, 'payment worker stopped');
@@ -62,7 +68,7 @@ export class PaymentWorker {
     this.timer = setTimeout(() => {
       // a full round means more may be due: the next one starts at once instead of after the poll interval
       let full = false;
-      this.running = this.round()
+      this.running = this.round(false)
         .then((claimed) => {
           full = claimed >= this.roundSize;
         })
@@ -73,9 +79,11 @@ export class PaymentWorker {
 
   /**
    * One round: hold the lease, sweep when due, call the gateway for up to `roundSize` due payments while the lease
-   * holds, `concurrency` of them at a time. Returns how many payments it claimed.
+   * holds, `concurrency` of them at a time, claiming as many at once as there are free slots. Returns how many
+   * payments it claimed. `drain: false` (the scheduled rounds) leaves the last calls in flight for the next round
+   * to run beside, so the slots never all wait for a round's slowest call; stop() waits for them.
    */
-  async round(): Promise<number> {
+  async round(drain = true): Promise<number> {
     const held = await this.lease.acquire();
     if (held !== this.leader) {
       this.options.log.info({ owner: this.owner }, held ? 'took the payment worker lease' : 'lost the payment worker lease');
@@ -89,47 +97,74 @@ export class PaymentWorker {
     }
     // one gateway attempt per payment per round: a payment that failed just now is not due again until the next
     const tried: ObjectId[] = [];
-    const inFlight = new Set<Promise<void>>();
+    const inFlight = this.inFlight;
     try {
       while (tried.length < this.roundSize && !this.stopped) {
-        if (inFlight.size >= this.options.config.concurrency) {
-          await Promise.race(inFlight);
+        // `concurrency` gateway calls at a time, and at most as many more payments waiting for their writes
+        const { concurrency } = this.options.config;
+        const free = Math.min(concurrency - inFlight.size, 2 * concurrency - this.settling.size);
+        if (free <= 0) {
+          await Promise.race([...inFlight, ...this.settling]);
           continue;
         }
         // the lease must outlast the whole gateway call, or a successor could call for the same payment meanwhile
         const budget = this.options.callBudgetMs;
         if (!this.lease.holds(budget) && (!(await this.lease.acquire()) || !this.lease.holds(budget))) break;
-        const hold = await this.options.engine.claimDue(this.options.db, this.owner, tried);
-        if (!hold) break;
-        tried.push(hold.tx._id);
-        const call: Promise<void> = this.callGateway(hold).finally(() => inFlight.delete(call));
-        inFlight.add(call);
+        const holds = await this.options.engine.claimDueBatch(
+          this.options.db,
+          this.owner,
+          tried,
+          Math.min(free, this.roundSize - tried.length),
+        );
+        if (holds.length === 0) break;
+        for (const hold of holds) {
+          tried.push(hold.tx._id);
+          const { answered, settled } = this.callGateway(hold);
+          const call: Promise<void> = answered.finally(() => inFlight.delete(call));
+          inFlight.add(call);
+          const settling: Promise<void> = settled.finally(() => this.settling.delete(settling));
+          this.settling.add(settling);
+        }
       }
     } finally {
-      await Promise.all(inFlight);
+      if (drain) await Promise.all([...inFlight, ...this.settling]);
     }
     return tried.length;
   }
 
-  /** One gateway payment, under the hold claimDue gave it; its failure is logged and leaves the others alone. */
-  private async callGateway(hold: Hold): Promise<void> {
-    try {
-      const tx = await this.options.engine.callGateway(
+  /**
+   * One gateway payment, under the hold claimDue gave it; its failure is logged and leaves the others alone.
+   * `answered` settles when the gateway has answered (or failed), which frees the payment's slot: the writes that
+   * follow (verdict, legs, release) are under the transaction's own lock and fence, not the gateway's, so the next
+   * call need not wait for them. `settled` when the payment is driven as far as this call takes it.
+   */
+  private callGateway(hold: Hold): { answered: Promise<void>; settled: Promise<void> } {
+    let answer = (): void => undefined;
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const gateway = answeringTo(this.options.gateway, answer);
+    const settled = this.options.engine
+      .callGateway(
         this.options.db,
         hold,
-        this.options.gateway,
+        gateway,
         { backoffMs: (n) => this.backoff(n), maxAttempts: this.options.config.maxAttempts },
         this.options.log,
-      );
-      this.options.log.info(
-        { tx: tx._id.toHexString(), type: tx.type, state: tx.state, attempts: tx.attempts },
-        'gateway payment processed',
-      );
-    } catch (err) {
-      // one payment failing (its lock lost, the database gone) must not stop the others; its lock runs out
-      // and it is claimed again later
-      this.options.log.error({ err, tx: hold.tx._id.toHexString() }, 'gateway payment failed');
-    }
+      )
+      .then((tx) =>
+        this.options.log.info(
+          { tx: tx._id.toHexString(), type: tx.type, state: tx.state, attempts: tx.attempts },
+          'gateway payment processed',
+        ),
+      )
+      .catch((err: unknown) => {
+        // one payment failing (its lock lost, the database gone) must not stop the others; its lock runs out
+        // and it is claimed again later
+        this.options.log.error({ err, tx: hold.tx._id.toHexString() }, 'gateway payment failed');
+      })
+      .finally(answer);
+    return { answered, settled };
   }
 
   /** Payments per round: the batch size, and at least four waves of `concurrency`, so a round's last wave (which
@@ -156,4 +191,12 @@ export class PaymentWorker {
   private backoff(attempts: number): number {
     return Math.min(this.options.config.maxBackoffMs, this.options.config.pollMs * 2 ** Math.max(0, attempts - 1));
   }
+}
+
+/** The gateway, telling `answered` when a call has come back (either way). */
+function answeringTo(gateway: PaymentGateway, answered: () => void): PaymentGateway {
+  return {
+    charge: (order) => gateway.charge(order).finally(answered),
+    payout: (order) => gateway.payout(order).finally(answered),
+  };
 }
