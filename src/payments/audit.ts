@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { type Collection, type Db, type Document, MongoBulkWriteError, ObjectId } from 'mongodb';
+import { type Collection, type Db, type Document, type IndexDescription, MongoBulkWriteError, ObjectId } from 'mongodb';
 import { type Caller, callerKey } from '../core/callers.js';
 import { collectionOf } from '../core/db.js';
 import { isDuplicateKeyError } from '../core/errors.js';
@@ -77,13 +77,23 @@ export function auditRecords(db: Db): Collection<AuditRecord> {
   return collectionOf<AuditRecord>(db, AUDIT_COLLECTION);
 }
 
-/** The indexes of the trail: a wallet's records in order (unique: one record per change), and recent ones first. */
+/** The indexes of the trail: a wallet's records in order, and each filter and sort of wallet_audit/find. */
+export const AUDIT_INDEXES: IndexDescription[] = [
+  // not unique: operators' decisions have no seq; the records' ids are the entries' ids, and verify checks the order
+  { key: { wallet_id: 1, seq: 1 }, name: 'wallet_id_1_seq_1' },
+  { key: { tx_id: 1 }, name: 'tx_id_1', sparse: true },
+  // wallet_audit/find: each filter in the default order, each sort (test/core/find-indexes.test.ts)
+  { key: { wallet_id: 1, _id: -1 }, name: 'wallet_id_1__id_-1' },
+  { key: { tx_id: 1, _id: -1 }, name: 'tx_id_1__id_-1' },
+  { key: { action: 1, _id: -1 }, name: 'action_1__id_-1' },
+  { key: { who: 1, _id: -1 }, name: 'who_1__id_-1' },
+  { key: { seq: 1, _id: 1 }, name: 'seq_1__id_1' },
+  { key: { at: -1, _id: -1 }, name: 'at_-1__id_-1' },
+];
+
+/** Creates the trail's indexes (idempotent) and the wallets' outbox index. */
 export async function ensureAuditIndexes(db: Db): Promise<void> {
-  await auditRecords(db).createIndexes([
-    // not unique: operators' decisions have no seq; the records' ids are the entries' ids, and verify checks the order
-    { key: { wallet_id: 1, seq: 1 }, name: 'wallet_id_1_seq_1' },
-    { key: { tx_id: 1 }, name: 'tx_id_1', sparse: true },
-  ]);
+  await auditRecords(db).createIndexes(AUDIT_INDEXES);
   // the recovery sweep's question: which wallets hold entries a crash left behind
   await wallets(db).createIndexes([{ key: { 'audit_outbox.at': 1 }, name: 'audit_outbox.at_1', sparse: true }]);
 }

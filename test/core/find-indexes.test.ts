@@ -2,6 +2,7 @@ import type { IndexDescription } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import type { ResourceDefinition } from '../../src/core/dispatch.js';
 import { planFind, planFinds, type FindQueries } from '../../src/core/find-indexes.js';
+import { AUDIT_COLLECTION, AUDIT_INDEXES } from '../../src/payments/audit.js';
 import { TX_COLLECTION, TX_INDEXES } from '../../src/payments/collections.js';
 import { createResources } from '../../src/resources/index.js';
 
@@ -9,9 +10,12 @@ import { createResources } from '../../src/resources/index.js';
 // queries — every sort alone, every filter alone with the default sort — and the declared index that serves it.
 // A new find, filter or sort changes this list; one no index serves shows null and fails the second test.
 
-/** The indexes declared for a resource's collection: its own, and the payment engine's for the transactions. */
+/** The indexes the payment engine makes for the collections it owns. */
+const ENGINE_INDEXES: Record<string, IndexDescription[]> = { [TX_COLLECTION]: TX_INDEXES, [AUDIT_COLLECTION]: AUDIT_INDEXES };
+
+/** The indexes declared for a resource's collection: its own, and the payment engine's. */
 function declaredIndexes(resource: ResourceDefinition): IndexDescription[] {
-  return resource.model.collectionName === TX_COLLECTION ? [...resource.indexes, ...TX_INDEXES] : resource.indexes;
+  return [...resource.indexes, ...(ENGINE_INDEXES[resource.model.collectionName] ?? [])];
 }
 
 function planByFind(): Record<string, Record<string, string | null>> {
@@ -23,26 +27,6 @@ function planByFind(): Record<string, Record<string, string | null>> {
 }
 
 const EXPECTED: Record<string, Record<string, string>> = {
-  // the diary's owned finds: for a user caller each query also carries user_id (ownership.ts)
-  'user/find': {
-    'sort -_id': '_id_',
-    'sort created_at,_id': 'created_at_1__id_1',
-    'username = value, sort -_id': 'username_1',
-    'email = value, sort -_id': 'email_1__id_-1',
-  },
-  'dream/find': { 'sort -_id': '_id_', 'sort created_at,_id': 'created_at_1__id_1', 'name range/text, sort -_id': 'name_1' },
-  'goal/find': {
-    'sort -_id': '_id_',
-    'sort due_date,_id': 'due_date_1__id_1',
-    'dream_id = value, sort -_id': 'dream_id_1__id_-1',
-    'name range/text, sort -_id': 'name_1',
-  },
-  'task/find': {
-    'sort -_id': '_id_',
-    'sort due_date,_id': 'due_date_1__id_1',
-    'goal_id = value, sort -_id': 'goal_id_1__id_-1',
-    'done = value, sort -_id': 'done_1__id_-1',
-  },
   'group/find': {
     'sort -_id': '_id_',
     'sort name,_id': 'name_1__id_1',
@@ -84,6 +68,16 @@ const EXPECTED: Record<string, Record<string, string>> = {
     'refund_of = value, sort -_id': 'refund_of_1__id_-1',
     'created_at range/text, sort -_id': 'created_at_-1__id_-1',
   },
+  'wallet_audit/find': {
+    'sort -_id': '_id_',
+    'sort seq,_id': 'seq_1__id_1',
+    'sort at,_id': 'at_-1__id_-1',
+    'wallet_id = value, sort -_id': 'wallet_id_1__id_-1',
+    'tx_id = value, sort -_id': 'tx_id_1__id_-1',
+    'action = value, sort -_id': 'action_1__id_-1',
+    'who = value, sort -_id': 'who_1__id_-1',
+    'at range/text, sort -_id': 'at_-1__id_-1',
+  },
   'passport/find': {
     'sort -date,-_id': 'date_-1__id_-1',
     'status = value, sort -date,-_id': 'status_1_date_-1__id_-1',
@@ -121,6 +115,29 @@ const EXPECTED: Record<string, Record<string, string>> = {
     'supplier_id = value, sort -_id': 'supplier_id_1__id_-1',
     'default_address_postalcode = value, sort -_id': 'default_address_postalcode_1__id_-1',
     'created_at range/text, sort -_id': 'created_at_-1__id_-1',
+  },
+  'user/find': {
+    'sort -_id': '_id_',
+    'sort created_at,_id': 'created_at_1__id_1',
+    'username = value, sort -_id': 'username_1',
+    'email = value, sort -_id': 'email_1__id_-1',
+  },
+  'dream/find': {
+    'sort -_id': '_id_',
+    'sort created_at,_id': 'created_at_1__id_1',
+    'name range/text, sort -_id': 'name_1',
+  },
+  'goal/find': {
+    'sort -_id': '_id_',
+    'sort due_date,_id': 'due_date_1__id_1',
+    'dream_id = value, sort -_id': 'dream_id_1__id_-1',
+    'name range/text, sort -_id': 'name_1',
+  },
+  'task/find': {
+    'sort -_id': '_id_',
+    'sort due_date,_id': 'due_date_1__id_1',
+    'goal_id = value, sort -_id': 'goal_id_1__id_-1',
+    'done = value, sort -_id': 'done_1__id_-1',
   },
 };
 
