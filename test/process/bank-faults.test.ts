@@ -231,6 +231,9 @@ describe('bank test with faults', () => {
       `[bank] verify: ${verify.output.split('\n').find((line) => line.startsWith('wallets:')) ?? verify.output.slice(0, 200)}\n`,
     );
     expect(verify.output).toContain('books OK');
+    // every wallet's audit trail, written beside the money through all the kills, replays to its balance
+    expect(verify.output).toMatch(/audit trail replays to the balances: \d+ wallet\(s\)/);
+    expect(verify.output).not.toContain('without a trail');
     expect(verify.code).toBe(0);
   }, 900_000);
 });
