@@ -35,11 +35,12 @@ describe('SEP-12 types datetime, date, time, json<list>, json<map>', () => {
     expect(params).toEqual({ start: new Date('2017-10-22T10:22:35Z'), end: new Date('2017-10-22T10:22:35Z') });
   });
 
-  it('reads a date as midnight UTC and keeps a time as its text', () => {
-    expect(compileParams({ day: 'M date', at: 'M time' }).validate({ day: '2017-10-22', at: '10:22:35' })).toEqual({
-      day: new Date('2017-10-22T00:00:00Z'),
-      at: '10:22:35',
-    });
+  it('reads a date as midnight UTC', () => {
+    expect(compileParams({ day: 'M date' }).validate({ day: '2017-10-22' })).toEqual({ day: new Date('2017-10-22T00:00:00Z') });
+  });
+
+  it('keeps a time as its text', () => {
+    expect(compileParams({ at: 'M time' }).validate({ at: '10:22:35' })).toEqual({ at: '10:22:35' });
   });
 
   it('names a bad date, time and datetime each', () => {
@@ -52,9 +53,13 @@ describe('SEP-12 types datetime, date, time, json<list>, json<map>', () => {
     expect(fieldsOf({ day: 'M date' }, { day: '2017-02-30' })).toEqual([{ field: 'day', messages: ['is not a valid date'] }]);
   });
 
-  it('parses a json<list> given as the SEP-12 JSON text, and takes a JSON list as it is', () => {
+  it('parses a json<list> given as the SEP-12 JSON text', () => {
     const validator = compileParams({ partner_list: 'M json<list>' });
     expect(validator.validate({ partner_list: '[1, 2, 3, 4]' })).toEqual({ partner_list: [1, 2, 3, 4] });
+  });
+
+  it('takes a JSON list for a json<list> as it is', () => {
+    const validator = compileParams({ partner_list: 'M json<list>' });
     expect(validator.validate({ partner_list: [1, 'a'] })).toEqual({ partner_list: [1, 'a'] });
   });
 
@@ -64,9 +69,17 @@ describe('SEP-12 types datetime, date, time, json<list>, json<map>', () => {
     expect(validator.validate({ partners: { a: [1] } })).toEqual({ partners: { a: [1] } });
   });
 
-  it('refuses text that is not JSON, and JSON of the other kind', () => {
+  it('refuses text that is not JSON', () => {
     const declaration: ParamsDeclaration = { l: 'O json<list>', m: 'O json<map>' };
-    expect(fieldsOf(declaration, { l: '[1,', m: '[1]' })).toEqual([
+    expect(fieldsOf(declaration, { l: '[1,', m: '{"a":' })).toEqual([
+      { field: 'l', messages: ['must be a JSON list'] },
+      { field: 'm', messages: ['must be a JSON object'] },
+    ]);
+  });
+
+  it('refuses JSON of the other kind', () => {
+    const declaration: ParamsDeclaration = { l: 'O json<list>', m: 'O json<map>' };
+    expect(fieldsOf(declaration, { l: '{"a": 1}', m: '[1]' })).toEqual([
       { field: 'l', messages: ['must be a JSON list'] },
       { field: 'm', messages: ['must be a JSON object'] },
     ]);
@@ -80,15 +93,16 @@ describe('SEP-12 types datetime, date, time, json<list>, json<map>', () => {
     expect(fieldsOf({ l: 'M json<list>' }, { l: 5 })).toEqual([{ field: 'l', messages: ['must be a string or a list'] }]);
   });
 
-  it('works inside a dict and a list<dict>, and as a nullable param', () => {
-    const validator = compileParams({
-      items: { type: 'O list<dict>', fields: { tags: 'M json<list>', at: 'O time' } },
-      extra: { type: 'O json<map>', nullable: true },
-    });
-    expect(validator.validate({ items: [{ tags: '["a"]', at: '08:00:00' }], extra: null })).toEqual({
-      items: [{ tags: ['a'], at: '08:00:00' }],
-      extra: null,
-    });
+  it('parses json inside the dicts of a list<dict>', () => {
+    const validator = compileParams({ items: { type: 'O list<dict>', fields: { tags: 'M json<list>', at: 'O time' } } });
+    expect(validator.validate({ items: [{ tags: '["a"]', at: '08:00:00' }] })).toEqual({ items: [{ tags: ['a'], at: '08:00:00' }] });
+  });
+
+  it('takes null for a nullable json param', () => {
+    expect(compileParams({ extra: { type: 'O json<map>', nullable: true } }).validate({ extra: null })).toEqual({ extra: null });
+  });
+
+  it('names the path of a bad json inside a list<dict>', () => {
     expect(fieldsOf({ items: { type: 'O list<dict>', fields: { tags: 'M json<list>' } } }, { items: [{ tags: '{}' }] })).toEqual([
       { field: 'items[0].tags', messages: ['must be a JSON list'] },
     ]);
