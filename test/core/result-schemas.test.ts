@@ -75,59 +75,66 @@ describe('shaping against the database', () => {
     await database.close();
   });
 
-  it('converts every field type, emits missing fields as null, and resolves refs level by level', async () => {
-    const person = schemas.get('person')!;
-    const records = [
-      {
-        _id: new ObjectId('5da57976ce6d2a647d539af0'),
-        name: '张三',
-        age: Long.fromNumber(41),
-        height: 1.82,
-        admin: true,
-        joined_at: new Date('2024-05-01T08:00:00Z'),
-        born: new Date('1983-02-01T00:00:00Z'),
-        tags: ['a', 'b'],
-        address: { city: 'Wuhan', zip: '430000', extra: 'dropped' },
-        team_id: teams[0]!._id,
-        mentor_team_ids: [teams[1]!._id, new ObjectId('000000000000000000000000'), teams[0]!._id],
-        phone: 'not in the schema',
-      },
-      { _id: new ObjectId('5da57976ce6d2a647d539af1'), name: '李四', team_id: new ObjectId('000000000000000000000001') },
-    ];
+  /** A full record and one with only a name and a dangling ref. */
+  const people = () => [
+    {
+      _id: new ObjectId('5da57976ce6d2a647d539af0'),
+      name: '张三',
+      age: Long.fromNumber(41),
+      height: 1.82,
+      admin: true,
+      joined_at: new Date('2024-05-01T08:00:00Z'),
+      born: new Date('1983-02-01T00:00:00Z'),
+      tags: ['a', 'b'],
+      address: { city: 'Wuhan', zip: '430000', extra: 'dropped' },
+      team_id: teams[0]!._id,
+      mentor_team_ids: [teams[1]!._id, new ObjectId('000000000000000000000000'), teams[0]!._id],
+      phone: 'not in the schema',
+    },
+    { _id: new ObjectId('5da57976ce6d2a647d539af1'), name: '李四', team_id: new ObjectId('000000000000000000000001') },
+  ];
+
+  it('converts every field type', async () => {
+    const [shaped] = await schemas.get('person')!.shapeMany(people().slice(0, 1), db);
+    expect(shaped).toEqual({
+      _id: '5da57976ce6d2a647d539af0',
+      name: '张三',
+      age: 41,
+      height: 1.82,
+      admin: true,
+      joined_at: '2024-05-01T08:00:00.000Z',
+      born: '1983-02-01',
+      tags: ['a', 'b'],
+      address: { city: 'Wuhan', zip: '430000' },
+      team_info: { _id: teams[0]!._id.toHexString(), name: 'core', org_info: { _id: org._id.toHexString(), name: 'ACME' } },
+      mentor_teams: [
+        { _id: teams[1]!._id.toHexString(), name: 'edge', org_info: { _id: org._id.toHexString(), name: 'ACME' } },
+        null,
+        { _id: teams[0]!._id.toHexString(), name: 'core', org_info: { _id: org._id.toHexString(), name: 'ACME' } },
+      ],
+    });
+  });
+
+  it('emits missing fields as null', async () => {
+    const [, shaped] = await schemas.get('person')!.shapeMany(people(), db);
+    expect(shaped).toEqual({
+      _id: '5da57976ce6d2a647d539af1',
+      name: '李四',
+      age: null,
+      height: null,
+      admin: null,
+      joined_at: null,
+      born: null,
+      tags: null,
+      address: null,
+      team_info: null,
+      mentor_teams: null,
+    });
+  });
+
+  it('resolves refs level by level, one $in per ref field and level', async () => {
     commands.length = 0;
-    const shaped = await person.shapeMany(records, db);
-    expect(shaped).toEqual([
-      {
-        _id: '5da57976ce6d2a647d539af0',
-        name: '张三',
-        age: 41,
-        height: 1.82,
-        admin: true,
-        joined_at: '2024-05-01T08:00:00.000Z',
-        born: '1983-02-01',
-        tags: ['a', 'b'],
-        address: { city: 'Wuhan', zip: '430000' },
-        team_info: { _id: teams[0]!._id.toHexString(), name: 'core', org_info: { _id: org._id.toHexString(), name: 'ACME' } },
-        mentor_teams: [
-          { _id: teams[1]!._id.toHexString(), name: 'edge', org_info: { _id: org._id.toHexString(), name: 'ACME' } },
-          null,
-          { _id: teams[0]!._id.toHexString(), name: 'core', org_info: { _id: org._id.toHexString(), name: 'ACME' } },
-        ],
-      },
-      {
-        _id: '5da57976ce6d2a647d539af1',
-        name: '李四',
-        age: null,
-        height: null,
-        admin: null,
-        joined_at: null,
-        born: null,
-        tags: null,
-        address: null,
-        team_info: null,
-        mentor_teams: null,
-      },
-    ]);
+    await schemas.get('person')!.shapeMany(people(), db);
     // one $in per ref field (team_info, mentor_teams), then one for the next level (org_info of each)
     expect(commands).toEqual(['find', 'find', 'find', 'find']);
   });
