@@ -131,7 +131,10 @@ class XlsxDownload extends StreamedResult {
     for await (const record of cursor) {
       if (res.destroyed) return;
       chunk.push(record);
-      if (chunk.length === CHUNK) await flush();
+      if (chunk.length < CHUNK) continue;
+      await flush();
+      // a client gone while the rows waited for it: stop before the next record asks the server for more
+      if (res.destroyed) return;
     }
     if (chunk.length > 0) await flush();
     sheet.commit();
