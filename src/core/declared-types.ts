@@ -134,6 +134,9 @@ type FindOptionsOf<R extends string> = Omit<FindOptions, 'filters' | 'sortable' 
   defaultSort?: { [K in R]?: 1 | -1 };
 };
 
+/** A standard action taking only `_id`, its params stated for `defineAction({...std.mark(...), handler})`. */
+type ById = Omit<ActionDefinition, 'rules'> & { params: { _id: 'M object_id' } };
+
 /**
  * The standard actions of a resource whose options name its fields: `Field` the declared fields (create, mark),
  * `Readable` those and the stored and system fields (filters, sorting, find_one keys).
@@ -141,12 +144,13 @@ type FindOptionsOf<R extends string> = Omit<FindOptions, 'filters' | 'sortable' 
 export interface TypedStandardActions<Field extends string, Readable extends string>
   extends Omit<StandardActions, 'get' | 'find' | 'findOne' | 'select' | 'create' | 'mark' | 'batchMark'> {
   /** Its params stated, so `defineAction({...std.get(...), handler})` gets a typed `_id`. */
-  get(options: ResultOption & { result: string }): Omit<ActionDefinition, 'rules'> & { params: { _id: 'M object_id' } };
+  get(options: ResultOption & { result: string }): ById;
   find(options: FindOptionsOf<Readable>): ActionDefinition;
   findOne(options: ResultOption & { result: string; keys: readonly Readable[] }): ActionDefinition;
   select(options: Omit<SelectOptions, 'filters'> & { filters?: FilterDeclarationOf<Readable> }): ActionDefinition;
   create(options?: ResultOption & { fields?: readonly Field[] }): ActionDefinition;
-  mark(options: MarkOptions & { field?: Field }): ActionDefinition;
+  /** Its params stated, like get's. */
+  mark(options: MarkOptions & { field?: Field }): ById;
   batchMark(options: MarkOptions & { field?: Field }): ActionDefinition;
 }
 

@@ -1,6 +1,6 @@
 import type { ObjectId } from 'mongodb';
 import type { ActionDefinition } from '../../core/dispatch.js';
-import type { TypedStandardActions } from '../../core/declared-types.js';
+import { defineAction, type TypedStandardActions } from '../../core/declared-types.js';
 import { transitionConflict } from '../../core/write-checks.js';
 import { type AuditAction, actorOfCaller, auditEntry, auditUpdate, flushAudit } from '../../payments/audit.js';
 import { WALLET_STATE } from '../../payments/legs.js';
@@ -33,10 +33,9 @@ export function auditedMark(
   options: { from: number; to: number; action: Extract<AuditAction, 'disable' | 'enable'>; summary?: string },
 ): ActionDefinition {
   const base = std.mark({ from: [options.from], to: options.to, ...(options.summary ? { summary: options.summary } : {}) });
-  return {
+  return defineAction({
     ...base,
-    handler: async (params, ctx) => {
-      const _id = params._id as ObjectId;
+    handler: async ({ _id }, ctx) => {
       const entry = auditEntry(actorOfCaller(ctx.caller, ctx.requestId), options.action, { balance: 0, frozen: 0, state: options.to });
       const audit = auditUpdate(entry);
       await std.model.updateChecked(
@@ -48,5 +47,5 @@ export function auditedMark(
       await flushAudit(ctx.db, [_id]);
       return {};
     },
-  };
+  });
 }
