@@ -81,7 +81,8 @@ export function actionErrorCodes(action: CompiledAction): ErrorCode[] {
   );
   return (Object.keys(ERROR_CODES) as ErrorCode[]).filter((code) => {
     if (NOT_AN_OPERATION.has(code)) return false;
-    if (action.public && (code === 'unauthorized' || code === 'forbidden')) return false;
+    // a public action needs no key; it answers 401/403 only when it says so (a login refusing a wrong password)
+    if (action.public && (code === 'unauthorized' || code === 'forbidden') && !action.definition.errors?.includes(code)) return false;
     if (KEYED_CODES.has(code) && isKeyed(action)) return true;
     return ACTION_SPECIFIC.has(code) ? own.has(code) : true;
   });
