@@ -26,8 +26,10 @@ export function checkingAttachments(action: ActionDefinition): ActionDefinition 
   const inner = action.handler;
   action.handler = async (params, ctx) => {
     const errors: FieldError[] = [];
-    ((params.attachments as Array<{ url: string }> | null | undefined) ?? []).forEach((attachment, i) => {
-      if (!isWebUrl(attachment.url)) errors.push({ field: `attachments[${i}].url`, messages: ['must be an http(s) URL'] });
+    const attachments: unknown[] = Array.isArray(params.attachments) ? params.attachments : [];
+    attachments.forEach((attachment, i) => {
+      const url = attachment !== null && typeof attachment === 'object' && 'url' in attachment ? attachment.url : undefined;
+      if (typeof url !== 'string' || !isWebUrl(url)) errors.push({ field: `attachments[${i}].url`, messages: ['must be an http(s) URL'] });
     });
     if (errors.length > 0) throw invalidParams(errors);
     return await inner(params, ctx);

@@ -1,4 +1,4 @@
-import type { ObjectId } from 'mongodb';
+import { ObjectId } from 'mongodb';
 import type { ActionDefinition } from '../../core/dispatch.js';
 import { defineResource } from '../../core/resource.js';
 import { alsoForServices, ATTACHMENTS, checkingAttachments, hardDelete, withCreatedDate } from '../dream/diary.js';
@@ -40,7 +40,10 @@ const task = defineResource({
     const insert = create.handler;
     // another user's goal is not_found, like any of their records (the reference check alone would say 400)
     create.handler = async (params, ctx) => {
-      await (std.model.targets.get('goal_id') as typeof std.model).loadOr404(ctx.db, params.goal_id as ObjectId, { _id: 1 });
+      const goalId = params.goal_id;
+      // 'M object_id' is converted before any handler runs; the guard narrows the wrapped handler's untyped params
+      if (!(goalId instanceof ObjectId)) throw new TypeError('task/create: goal_id reached the handler unconverted');
+      await (std.model.targets.get('goal_id') as typeof std.model).loadOr404(ctx.db, goalId, { _id: 1 });
       return await insert(params, ctx);
     };
     create.errors = ['invalid_params', 'not_found'];
