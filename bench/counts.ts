@@ -10,7 +10,7 @@
  * Env: BENCH_STORAGES (`memory,file`), BENCH_SIZES (`1000,10000,100000`), BENCH_PAGES (pages per case, default 20),
  * BENCH_CASE_SECONDS (at most this long per case, default 15). MONGODB_URL: that server instead (storage "external").
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import type { CountPolicy } from '../src/core/count-policy.js';
 import { findPage } from '../src/core/paging.js';
 import { provisionDatabase } from '../src/local-db/index.js';
 import account from '../src/resources/account/index.js';
+import { processCpuMs } from './proc-stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STORAGES = (process.env.BENCH_STORAGES ?? 'memory,file').split(',') as Array<'memory' | 'file'>;
@@ -45,16 +46,6 @@ interface Row {
   dbCpuMsPerPage: number | undefined;
 }
 
-/** CPU time (user + system) of a process, from /proc; undefined where there is none. */
-function cpuMs(pid: number | undefined): number | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
 function accountAt(i: number, groups: ObjectId[], now: Date): Document {
   return {
     _id: new ObjectId(),
@@ -75,14 +66,14 @@ async function measure(
   await run();
   await run();
   const times: number[] = [];
-  const cpuBefore = cpuMs(pid);
+  const cpuBefore = processCpuMs(pid);
   const deadline = Date.now() + CASE_SECONDS * 1000;
   while (times.length < PAGES && (times.length < 3 || Date.now() < deadline)) {
     const start = performance.now();
     await run();
     times.push(performance.now() - start);
   }
-  const cpuAfter = cpuMs(pid);
+  const cpuAfter = processCpuMs(pid);
   times.sort((a, b) => a - b);
   const cpu = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / times.length;
   return { pages: times.length, medianMs: times[Math.floor(times.length / 2)] as number, cpu };

@@ -15,7 +15,7 @@
  * BENCH_CONNECTIONS (default 10), MONGODB_URL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,6 +24,7 @@ import autocannon from 'autocannon';
 import { MongoClient, ObjectId } from 'mongodb';
 import { provisionDatabase } from '../src/local-db/index.js';
 import { BENCH_KEY } from './child.js';
+import { processCpuMs } from './proc-stats.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(benchDir, '..');
@@ -94,17 +95,6 @@ async function checkSameRows(port: number): Promise<void> {
   log(`same ${ROWS} rows and count from both`);
 }
 
-/** CPU time the process has used (user + system), from /proc; undefined where there is none. */
-function cpuMs(pid: number | undefined): number | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name; clock ticks of 10 ms
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
 function load(port: number, target: { path: string; body: string }, seconds: number): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     autocannon(
@@ -145,9 +135,9 @@ async function main(): Promise<void> {
         ['find', FIND],
         ['graphql', GRAPHQL],
       ] as const) {
-        const before = cpuMs(service.child.pid);
+        const before = processCpuMs(service.child.pid);
         const result = await load(service.port, target, DURATION_S);
-        const after = cpuMs(service.child.pid);
+        const after = processCpuMs(service.child.pid);
         if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
         runs[name].push(result.requests.average);
         const perRequest = before !== undefined && after !== undefined ? (after - before) / result.requests.total : NaN;

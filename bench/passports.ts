@@ -16,7 +16,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { deepStrictEqual } from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,7 @@ import { MongoClient, ObjectId } from 'mongodb';
 import { type ProvisionedDatabase, provisionDatabase } from '../src/local-db/index.js';
 import { ean13 } from '../src/resources/passport/fields.js';
 import { BENCH_KEY } from './child.js';
+import { processCpuMs } from './proc-stats.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(benchDir, '..');
@@ -129,17 +130,6 @@ async function stopChildren(): Promise<void> {
   );
 }
 
-/** CPU time (ms) a process has used so far, from /proc (Linux; undefined elsewhere). */
-function cpuMs(pid: number | undefined): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime in clock ticks of 10 ms
-  } catch {
-    return undefined;
-  }
-}
-
 async function post(port: number, body: string): Promise<{ status: number; text: string }> {
   const res = await fetch(`http://127.0.0.1:${port}/passport/find`, { method: 'POST', headers: HEADERS, body });
   return { status: res.status, text: await res.text() };
@@ -227,9 +217,9 @@ async function main(): Promise<void> {
       for (let round = 1; round <= ROUNDS; round++) {
         for (const target of round % 2 === 1 ? [service, baseline] : [baseline, service]) {
           await load(target.port, body, WARMUP_S, false);
-          const cpuBefore = cpuMs(target.child.pid);
+          const cpuBefore = processCpuMs(target.child.pid);
           const result = await load(target.port, body, DURATION_S);
-          const cpuAfter = cpuMs(target.child.pid);
+          const cpuAfter = processCpuMs(target.child.pid);
           const figures = {
             page,
             target: target.name,
