@@ -33,8 +33,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { MongoClient, ObjectId } from 'mongodb';
-import { provisionDatabase, type ProvisionedDatabase } from '../src/local-db/index.js';
+import type { ProvisionedDatabase } from '../src/local-db/index.js';
 import { BENCH_KEY } from './child.js';
+import { provisionBenchDatabase } from './database.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(benchDir, '..');
@@ -573,13 +574,7 @@ async function main(): Promise<number> {
       log('compiling the servers with tsc (bench/tsconfig.bench.json → bench/results/.build/)');
       compileServers();
     }
-    database = await provisionDatabase({
-      mongodbUrl: process.env.MONGODB_URL,
-      storage: 'memory',
-      projectRoot,
-      dataDir: '.data',
-      log: (level, message) => log(`database ${level}: ${message}`),
-    });
+    database = await provisionBenchDatabase({ log: (level, message) => log(`database ${level}: ${message}`) });
     log(`database: ${database.description}`);
     dbName = `bench_api_${Date.now().toString(36)}_${process.pid}`;
     client = new MongoClient(database.url, { appName: 'bench-seed', serverSelectionTimeoutMS: 5_000 });

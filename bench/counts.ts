@@ -17,9 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { type Collection, type Document, MongoClient, ObjectId } from 'mongodb';
 import type { CountPolicy } from '../src/core/count-policy.js';
 import { findPage } from '../src/core/paging.js';
-import { provisionDatabase } from '../src/local-db/index.js';
 import account from '../src/resources/account/index.js';
 import { processCpuMs } from './proc-stats.js';
+import { provisionBenchDatabase } from './database.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STORAGES = (process.env.BENCH_STORAGES ?? 'memory,file').split(',') as Array<'memory' | 'file'>;
@@ -81,13 +81,7 @@ async function measure(
 
 async function benchStorage(storage: 'memory' | 'file' | 'external', rows: Row[]): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'bench-counts-'));
-  const database = await provisionDatabase({
-    mongodbUrl: process.env.MONGODB_URL,
-    storage: storage === 'external' ? 'memory' : storage,
-    projectRoot: root,
-    dataDir: path.join(work, 'data'),
-    log: (level, message) => process.stderr.write(`[db] ${level}: ${message}\n`),
-  });
+  const database = await provisionBenchDatabase({ storage: storage === 'external' ? 'memory' : storage, dataDir: path.join(work, 'data') });
   const client = new MongoClient(database.url);
   const db = client.db(`bench_counts_${Date.now()}`);
   try {

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Db, MongoClient, ObjectId } from 'mongodb';
-import { provisionDatabase } from '../src/local-db/index.js';
 import { BENCH_KEY, startServiceChild } from './child.js';
+import { provisionBenchDatabase } from './database.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,300000').split(',').map(Number);
@@ -83,13 +83,7 @@ async function main(): Promise<void> {
   // loaded machine); this bench measures memory, so the service children wait for it
   process.env.DB_TIMEOUT_MS ??= '120000';
   const work = mkdtempSync(path.join(tmpdir(), 'bench-export-'));
-  const database = await provisionDatabase({
-    mongodbUrl: process.env.MONGODB_URL,
-    storage: STORAGE,
-    projectRoot: root,
-    dataDir: work,
-    log: () => {},
-  });
+  const database = await provisionBenchDatabase({ storage: STORAGE, dataDir: work, log: () => {} });
   const client = new MongoClient(database.url);
   const names = SIZES.map((rows) => `bench_export_${rows}_${Date.now()}`);
   try {

@@ -22,9 +22,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { MongoClient, ObjectId } from 'mongodb';
-import { provisionDatabase } from '../src/local-db/index.js';
 import { BENCH_KEY } from './child.js';
 import { processCpuMs } from './proc-stats.js';
+import { provisionBenchDatabase } from './database.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(benchDir, '..');
@@ -112,13 +112,7 @@ function load(port: number, target: { path: string; body: string }, seconds: num
 }
 
 async function main(): Promise<void> {
-  const provisioned = await provisionDatabase({
-    mongodbUrl: process.env.MONGODB_URL,
-    storage: 'memory',
-    projectRoot,
-    dataDir: '.data',
-    log: (level, message) => log(`database ${level}: ${message}`),
-  });
+  const provisioned = await provisionBenchDatabase({ log: (level, message) => log(`database ${level}: ${message}`) });
   const dbName = `bench_graphql_${process.pid}`;
   const client = await MongoClient.connect(provisioned.url);
   let service: { child: ChildProcess; port: number } | undefined;

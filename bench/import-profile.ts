@@ -7,29 +7,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Document, ObjectId } from 'mongodb';
 import { connectDatabase } from '../src/core/db.js';
 import { serviceCaller } from '../src/core/callers.js';
 import { createLogger } from '../src/core/logger.js';
 import { missingReferences } from '../src/core/reference-guard.js';
-import { provisionDatabase } from '../src/local-db/index.js';
 import { createService } from '../src/service.js';
+import { provisionBenchDatabase } from './database.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 20);
 const SIZE = 1000;
 const STORAGE = process.env.BENCH_STORAGE === 'memory' ? 'memory' : 'file';
 
 async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'bench-import-profile-'));
-  const server = await provisionDatabase({
-    mongodbUrl: process.env.MONGODB_URL,
-    storage: STORAGE,
-    projectRoot: root,
-    dataDir: work,
-    log: () => {},
-  });
+  const server = await provisionBenchDatabase({ storage: STORAGE, dataDir: work, log: () => {} });
   const database = await connectDatabase({ url: server.url, dbName: `bench_profile_${Date.now()}` });
   const logger = createLogger({ level: 'silent', pretty: false });
   const service = await createService({

@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Collection, type Document, type IndexDescription, MongoClient, ObjectId } from 'mongodb';
-import { provisionDatabase } from '../src/local-db/index.js';
 import account from '../src/resources/account/index.js';
 import { BENCH_KEY, startServiceChild } from './child.js';
+import { provisionBenchDatabase } from './database.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
@@ -30,13 +30,7 @@ function accountAt(i: number): Document {
 
 async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'bench-import-'));
-  const database = await provisionDatabase({
-    mongodbUrl: process.env.MONGODB_URL,
-    storage: STORAGE,
-    projectRoot: root,
-    dataDir: path.join(work, 'data'),
-    log: (level, message) => process.stderr.write(`[db] ${level}: ${message}\n`),
-  });
+  const database = await provisionBenchDatabase({ storage: STORAGE, dataDir: path.join(work, 'data') });
   const dbName = `bench_import_${Date.now()}`;
   const client = new MongoClient(database.url);
   let service: ChildProcess | undefined;

@@ -24,10 +24,11 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { MongoClient, ObjectId } from 'mongodb';
-import { type ProvisionedDatabase, provisionDatabase } from '../src/local-db/index.js';
+import type { ProvisionedDatabase } from '../src/local-db/index.js';
 import { ean13 } from '../src/resources/passport/fields.js';
 import { BENCH_KEY } from './child.js';
 import { processCpuMs } from './proc-stats.js';
+import { provisionBenchDatabase } from './database.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(benchDir, '..');
@@ -171,13 +172,7 @@ async function main(): Promise<void> {
   try {
     log('compiling the servers with tsc (bench/tsconfig.passports.json)');
     compileServers();
-    database = await provisionDatabase({
-      mongodbUrl: process.env.MONGODB_URL,
-      storage: 'memory',
-      projectRoot,
-      dataDir: '.data',
-      log: (level, message) => log(`database ${level}: ${message}`),
-    });
+    database = await provisionBenchDatabase({ log: (level, message) => log(`database ${level}: ${message}`) });
     client = await MongoClient.connect(database.url, { appName: 'bench-seed' });
     const seedStart = Date.now();
     await seed(client, dbName);

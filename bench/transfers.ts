@@ -17,11 +17,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Long, MongoClient, ObjectId, type Db } from 'mongodb';
-import { provisionDatabase } from '../src/local-db/index.js';
 import { freePort } from '../src/local-db/processes.js';
 import { MAX_BALANCE } from '../src/payments/legs.js';
 import { verifyBooks } from '../src/payments/verify.js';
 import { auditEntry, auditUpdate, flushAudit, openingAudit } from '../src/payments/audit.js';
+import { provisionBenchDatabase } from './database.js';
 
 const SEEDER = { who: 'bench:seed', request_id: null };
 
@@ -34,13 +34,7 @@ const KEY = 'bench-transfers-secret-0123456789';
 const FUNDS = 1_000_000_000;
 
 async function main(): Promise<void> {
-  const database = await provisionDatabase({
-    mongodbUrl: process.env.MONGODB_URL,
-    storage: 'memory',
-    projectRoot: root,
-    dataDir: '.data',
-    log: (level, message) => process.stderr.write(`[db] ${level}: ${message}\n`),
-  });
+  const database = await provisionBenchDatabase();
   const dbName = `bench_transfers_${Date.now()}`;
   const client = new MongoClient(database.url);
   let service: ChildProcess | undefined;

@@ -1,24 +1,11 @@
-/**
- * Gateway payments the worker finishes per second, on the simulator, for several WORKER_CONCURRENCY values, without
- * latency and with GATEWAY_SIM_LATENCY_MS=100 (issue 10 item 7). Run: npm run bench:worker
- *
- * Each scenario gets a fresh database holding N recharges in state pending (their money applied and frozen, as
- * wallet/recharge leaves them), then one worker (the real PaymentWorker with the simulated gateway, default poll
- * and batch settings) is started and timed until none is pending; the books must balance afterwards.
- * Concurrency 1 is the baseline of the same run (one call at a time, as before). Env: BENCH_PAYMENTS (latency 0,
- * default 600), BENCH_CONCURRENCY (list, default 1,8,32), BENCH_LATENCIES (default 0,100), MONGODB_URL.
- */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Long, MongoClient, ObjectId, type Db } from 'mongodb';
 import { createLogger } from '../src/core/logger.js';
-import { provisionDatabase } from '../src/local-db/index.js';
 import { loadPaymentsConfig } from '../src/payments/config.js';
 import { verifyBooks } from '../src/payments/verify.js';
 import { openingAudit } from '../src/payments/audit.js';
 import { createEngine, createWorker } from '../src/service.js';
+import { provisionBenchDatabase } from './database.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? 600);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,8,32').split(',').map(Number);
 const LATENCIES = (process.env.BENCH_LATENCIES ?? '0,100').split(',').map(Number);
@@ -35,13 +22,7 @@ interface Result {
 }
 
 async function main(): Promise<void> {
-  const database = await provisionDatabase({
-    mongodbUrl: process.env.MONGODB_URL,
-    storage: 'memory',
-    projectRoot: root,
-    dataDir: '.data',
-    log: (level, message) => process.stderr.write(`[db] ${level}: ${message}\n`),
-  });
+  const database = await provisionBenchDatabase();
   const client = new MongoClient(database.url);
   const results: Result[] = [];
   try {
