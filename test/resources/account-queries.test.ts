@@ -64,12 +64,12 @@ describe('database commands per request', () => {
     expect((groups.filter as { _id: { $in: unknown[] } })._id.$in).toHaveLength(5);
   });
 
-  it('account/get issues 2: the account and its group', async () => {
+  it('account/get issues 2: the account, then its group', async () => {
     const { commands } = await commandsOf('/account/get', { _id: someAccount });
     expect(commands.map((c) => `${c.name}:${c.collection}`)).toEqual(['find:account', 'find:group']);
   });
 
-  it('account/select issues 1 and reads only _id and name', async () => {
+  it('account/select issues 1, reading only {_id, name}', async () => {
     const { res, commands } = await commandsOf('/account/select', {});
     expect(res.body.data).toHaveLength(150);
     expect(commands.map((c) => `${c.name}:${c.collection}`)).toEqual(['find:account']);

@@ -25,7 +25,7 @@ async function stored(phones: string[]): Promise<string[]> {
 }
 
 describe('account/batch_create with atomic: false', () => {
-  it('creates the valid docs and reports each refused one by index, field and messages', async () => {
+  it('creates the valid docs, reporting each refused one by index, field, messages', async () => {
     const taken = nextPhone();
     expect((await t.call('/account/create', { name: 'old', phone: taken, state: 100 })).status).toBe(200);
     const [a, b, c] = [nextPhone(), nextPhone(), nextPhone()];
@@ -113,7 +113,7 @@ describe('account/batch_create with atomic: false', () => {
 });
 
 describe('account/batch_create default (atomic)', () => {
-  it('stays all-or-nothing: one bad doc refuses the batch and nothing is stored', async () => {
+  it('stays all-or-nothing: one bad doc refuses the batch, storing nothing', async () => {
     const good = nextPhone();
     expectError(
       await t.call('/account/batch_create', {
@@ -130,7 +130,7 @@ describe('account/batch_create default (atomic)', () => {
     expect(await stored([good])).toEqual([]);
   });
 
-  it('refuses a taken _id with 409 and leaves the existing record alone', async () => {
+  it('refuses a taken _id with 409, the existing record left alone', async () => {
     const id = new ObjectId().toHexString();
     const first = nextPhone();
     expect((await t.call('/account/batch_create', { docs: [{ _id: id, name: 'first', phone: first, state: 100 }] })).status).toBe(200);

@@ -99,7 +99,7 @@ const FINDS = [
 ] as const;
 
 describe('database commands per get: 1 + one per ref field', () => {
-  it.each(GETS)('%s/%s sends one find for the record and one per ref field', async (resource, action, target) => {
+  it.each(GETS)('%s/%s sends one find for the record plus one per ref field', async (resource, action, target) => {
     const refs = refFieldsOf(resource, action);
     expect(refs.length).toBeGreaterThan(0);
     const { body, commands } = await commandsOf(`/${resource}/${action}`, { _id: firstOf.get(resource) });
@@ -110,7 +110,7 @@ describe('database commands per get: 1 + one per ref field', () => {
 
 describe('database commands per find: 2 + one per ref field, whatever the page size', () => {
   for (const [resource, action, targets] of FINDS) {
-    it.each([1, 30, 100])(`${resource}/${action} with limit %i sends the page, its count and one $in per ref field`, async (limit) => {
+    it.each([1, 30, 100])(`${resource}/${action} with limit %i sends the page, its count, one $in per ref field`, async (limit) => {
       const refs = refFieldsOf(resource, action);
       expect(refs).toHaveLength(targets.length);
       const { body, commands } = await commandsOf(`/${resource}/${action}`, { _meta: { limit } });
@@ -124,10 +124,13 @@ describe('database commands per find: 2 + one per ref field, whatever the page s
 });
 
 describe('database commands per find under a count policy, whatever the page size', () => {
-  it.each([1, 30, 100])('wallet_transaction/find (count up to 10 000) with limit %i sends the page and one capped count', async (limit) => {
-    expect(refFieldsOf('wallet_transaction', 'find')).toEqual([]);
-    const { body, commands } = await commandsOf('/wallet_transaction/find', { _meta: { limit } });
-    expect(body._meta).toEqual({ has_more: true, page: 1, page_size: limit, result_count: ROWS, result_count_is: 'exact' });
-    expect(commands.sort()).toEqual(['aggregate:wallet_transaction', 'find:wallet_transaction']);
-  });
+  it.each([1, 30, 100])(
+    'wallet_transaction/find (count up to 10 000) with limit %i sends the page plus one capped count',
+    async (limit) => {
+      expect(refFieldsOf('wallet_transaction', 'find')).toEqual([]);
+      const { body, commands } = await commandsOf('/wallet_transaction/find', { _meta: { limit } });
+      expect(body._meta).toEqual({ has_more: true, page: 1, page_size: limit, result_count: ROWS, result_count_is: 'exact' });
+      expect(commands.sort()).toEqual(['aggregate:wallet_transaction', 'find:wallet_transaction']);
+    },
+  );
 });

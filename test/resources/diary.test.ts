@@ -16,7 +16,7 @@ afterAll(async () => {
 const ID = expect.stringMatching(/^[0-9a-f]{24}$/);
 
 describe('dream', () => {
-  it('creates a dream and answers it with created_date in Unix seconds', async () => {
+  it('creates a dream whose created_date reads in Unix seconds', async () => {
     const before = Math.floor(Date.now() / 1000);
     const created = await me.call('/dream/create', {
       name: 'Увидеть море',
@@ -67,7 +67,7 @@ describe('dream', () => {
 });
 
 describe('the cost of a user caller', () => {
-  it('is two commands per request besides the action’s own: the token lookup and the rate-limit counter', async () => {
+  it('is two commands per request besides the action’s own: the token lookup, the rate-limit counter', async () => {
     const { body } = await me.call('/dream/create', { name: 'Counted' });
     t.commands.length = 0;
     expect((await me.call('/dream/get', { _id: body._id })).status).toBe(200);
@@ -118,13 +118,21 @@ describe('dream/make_goal and goal', () => {
 });
 
 describe('task', () => {
-  it('marks a task done and undone, 409 when it already is', async () => {
+  /** The _id of a new task, marked done. */
+  async function doneTask(): Promise<string> {
     const goal = await me.call('/goal/create', { name: 'G' });
     const task = await me.call('/task/create', { goal_id: goal.body._id, text: 'T', due_date: '2027-01-01 10:00:00' });
     expect((await me.call('/task/mark_done', { _id: task.body._id })).body).toEqual({ ok: true });
-    const again = await me.call('/task/mark_done', { _id: task.body._id });
+    return task.body._id as string;
+  }
+
+  it('marks a task done, 409 when it already is', async () => {
+    const again = await me.call('/task/mark_done', { _id: await doneTask() });
     expect(again.status).toBe(409);
-    expect((await me.call('/task/mark_undone', { _id: task.body._id })).body).toEqual({ ok: true });
+  });
+
+  it('marks a done task undone', async () => {
+    expect((await me.call('/task/mark_undone', { _id: await doneTask() })).body).toEqual({ ok: true });
   });
 
   it('finds the tasks of one goal, a page at a time', async () => {

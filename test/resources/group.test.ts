@@ -24,7 +24,7 @@ describe('group/create', () => {
     expect(res.body).toEqual({ _id: expect.stringMatching(HEX_ID) });
   });
 
-  it('stores the group with state 100 and timestamps', async () => {
+  it('stores the group with state 100, timestamped', async () => {
     const res = await t.call('/group/create', { name: '后端组' });
     const stored = await t.db.collection('group').findOne({ _id: new ObjectId(res.body._id as string) });
     expect(stored).toEqual({
@@ -65,7 +65,7 @@ describe('group/get, find, select, update', () => {
     expect(new Date(res.body.created_at as string).toISOString()).toBe(res.body.created_at);
   });
 
-  it('finds by name__icontains and state, newest first', async () => {
+  it('finds by name__icontains, newest first, narrowed by state', async () => {
     const a = await createGroup('Find-Alpha');
     const b = await createGroup('find-beta', { state: 200 });
     const res = await t.call('/group/find', { name__icontains: 'FIND-' });
@@ -140,7 +140,7 @@ describe('group/mark_delete', () => {
     expect((await t.call('/group/mark_delete', { _id: id })).body).toEqual({ ok: true });
   });
 
-  it('never leaves an account pointing at a deleted group when delete and create race', async () => {
+  it('never leaves an account pointing at a deleted group when a delete races a create', async () => {
     for (let round = 0; round < 10; round++) {
       const id = await createGroup(`race-${round}`);
       const [deleted, created] = await Promise.all([

@@ -11,7 +11,7 @@ afterAll(async () => {
 });
 
 describe('merchandise', () => {
-  it('answers get with every declared field and its firms loaded', async () => {
+  it('answers get with every declared field, its firm loaded', async () => {
     const firm = (await t.call('/firm/create', { name: 'Testowa', nip: '5260250274' }).expect(200)).body._id as string;
     const created = await t
       .call('/merchandise/create', {
@@ -41,7 +41,7 @@ describe('merchandise', () => {
     });
   });
 
-  it('refuses a latitude out of range and a missing display_name, naming both', async () => {
+  it('names every bad field at once (a latitude out of range, a missing display_name)', async () => {
     const res = await t.call('/merchandise/create', { last_lat: 91 }).expect(400);
 
     expect(res.body.error.fields).toEqual([
@@ -50,7 +50,7 @@ describe('merchandise', () => {
     ]);
   });
 
-  it('finds by firm_id and display_name__icontains', async () => {
+  it('finds by firm_id combined with display_name__icontains', async () => {
     const firm = (await t.call('/firm/create', { name: 'Druga' }).expect(200)).body._id as string;
     await t.call('/merchandise/create', { display_name: 'Kosz duży', firm_id: firm }).expect(200);
     await t.call('/merchandise/create', { display_name: 'Kosz mały' }).expect(200);

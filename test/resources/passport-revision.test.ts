@@ -14,7 +14,7 @@ afterAll(async () => {
 const STATUS_ZH = '当前状态不允许此操作';
 
 describe('passport/mark_revision', () => {
-  it('appends an empty copy of each named stage and moves built to revision', async () => {
+  it('moves built to revision, appending an empty copy of each named stage', async () => {
     const id = await createBuilt(t, ['s1', 's2', 's3']);
     const res = await t.call('/passport/mark_revision', { internal_id: id, stage_ids: ['s3', 's1'] });
     expect(res.body).toEqual({ ok: true });
@@ -63,7 +63,7 @@ describe('passport/mark_revision', () => {
     });
   }
 
-  it('refuses a stage id that is not in the biography, naming it, and changes nothing', async () => {
+  it('refuses a stage id that is not in the biography, naming it, without a write', async () => {
     const id = await createBuilt(t, ['s1', 's2']);
     const res = await t.call('/passport/mark_revision', { internal_id: id, stage_ids: ['s1', 'nope'] });
     expectError(res, 400, 'invalid_params', 'Invalid parameter stage_ids[1]: is not a stage of this passport', [
@@ -80,16 +80,13 @@ describe('passport/mark_revision', () => {
     ]);
   });
 
-  it('refuses an empty list and more than 50 ids', async () => {
+  it.each([
+    ['an empty list', []],
+    ['more than 50 ids', Array.from({ length: 51 }, (_, i) => `x${i}`)],
+  ])('refuses %s', async (_, stageIds) => {
     const id = await createBuilt(t, ['s1']);
-    const empty = await t.call('/passport/mark_revision', { internal_id: id, stage_ids: [] });
-    const many = await t.call('/passport/mark_revision', { internal_id: id, stage_ids: Array.from({ length: 51 }, (_, i) => `x${i}`) });
-    expect([empty.status, empty.body.error.fields[0].field, many.status, many.body.error.fields[0].field]).toEqual([
-      400,
-      'stage_ids',
-      400,
-      'stage_ids',
-    ]);
+    const res = await t.call('/passport/mark_revision', { internal_id: id, stage_ids: stageIds });
+    expect([res.status, res.body.error.fields[0].field]).toEqual([400, 'stage_ids']);
   });
 });
 
@@ -104,7 +101,7 @@ describe('passport/cancel_revision', () => {
     };
   }
 
-  it('removes the copy and keeps revision while others are open', async () => {
+  it('removes the copy, staying in revision while others are open', async () => {
     const { id, copies } = await inRevision(['s1', 's2']);
     const res = await t.call('/passport/cancel_revision', { internal_id: id, stage_id: copies[0] });
     expect(res.body).toEqual({ status: 'revision', open_revisions: 1 });

@@ -22,7 +22,7 @@ afterAll(async () => {
 const EAN = 'must be an EAN-13: 13 digits with a valid check digit';
 
 describe('passport/create', () => {
-  it('returns {_id} and stores a passport in production with a date and generated stage ids', async () => {
+  it('stores a new passport in production, dated, with generated stage ids', async () => {
     const params = passportParams({ biography: [{ name: 'Сборка', employee_name: 'Иванов', session_start_time: '2024-05-01 08:00:00' }] });
     const before = Date.now();
     const res = await t.call('/passport/create', params);
@@ -70,7 +70,7 @@ describe('passport/create', () => {
     expectError(res, 400, 'invalid_params', `Invalid parameter internal_id: ${EAN}`, [{ field: 'internal_id', messages: [EAN] }]);
   });
 
-  it('refuses component and parent ids that are not EAN-13s, naming each', async () => {
+  it('refuses component or parent ids that are not EAN-13s, naming each', async () => {
     const res = await t.call(
       '/passport/create',
       passportParams({ featured_in_int_id: '1234567890123', components_internal_ids: [nextInternalId(), '0000000000001'] }),
@@ -210,7 +210,7 @@ describe('passport/update', () => {
 });
 
 describe('passport/add_stage', () => {
-  it('appends a stage with a generated id and answers it', async () => {
+  it('appends a stage under a generated id, answering that id', async () => {
     const id = await createBuilt(t, ['a']);
     const res = await t.call('/passport/add_stage', {
       internal_id: id,
@@ -254,7 +254,7 @@ describe('passport/add_stage', () => {
 });
 
 describe('passport/update_serial', () => {
-  it('sets the serial number and moves production to built', async () => {
+  it('moves a passport in production to built by setting its serial number', async () => {
     const id = await createPassport(t);
     const res = await t.call('/passport/update_serial', { internal_id: id, serial_number: 'SN-1' });
     expect(res.status).toBe(200);
@@ -299,7 +299,7 @@ describe('passport/update_serial', () => {
 });
 
 describe('passport/mark_delete', () => {
-  it('removes the passport from get, find and types', async () => {
+  it('hides a deleted passport from every read (get, find, types)', async () => {
     const id = await createPassport(t, { type: 'only-deleted-type' });
     const res = await t.call('/passport/mark_delete', { internal_id: id });
     expect(res.body).toEqual({ ok: true });

@@ -26,7 +26,7 @@ async function atSecondStage(): Promise<string> {
 }
 
 describe('protocol/save', () => {
-  it('creates the protocol of a unit and answers its _id', async () => {
+  it('creates the protocol of a unit, answering its _id', async () => {
     const id = await createPassport(t);
     const res = await save(id, FIRST_STAGE);
     expect(res.status).toBe(200);
@@ -45,7 +45,7 @@ describe('protocol/save', () => {
     });
   });
 
-  it('edits the existing protocol (same _id) and moves it to the second stage', async () => {
+  it('saves over the existing protocol (same _id), moving it to the second stage', async () => {
     const id = await createPassport(t);
     const first = await save(id, FIRST_STAGE);
     const second = await save(id, SECOND_STAGE, { rows: [{ name: 'Вибрация', passed: false }] });
@@ -117,7 +117,7 @@ describe('protocol/save', () => {
 });
 
 describe('protocol/mark_approve', () => {
-  it('approves the protocol and the passport', async () => {
+  it('approves the protocol together with its passport', async () => {
     const id = await atSecondStage();
     const res = await t.call('/protocol/mark_approve', { internal_id: id });
     expect(res.body).toEqual({ ok: true });
@@ -147,7 +147,7 @@ describe('protocol/mark_approve', () => {
   });
 
   for (const status of ['production', 'revision']) {
-    it(`returns conflict for a passport in ${status} and changes nothing`, async () => {
+    it(`returns conflict for a passport in ${status}, the protocol unchanged`, async () => {
       const id = await createPassport(t, { biography: [{ id: 's1', name: 'one' }] });
       if (status === 'revision') {
         await t.call('/passport/update_serial', { internal_id: id, serial_number: `SN-${id}` });

@@ -46,7 +46,7 @@ afterAll(async () => {
 const RANGE = { start_date: '2017-10-22 00:00:00', end_date: '2017-10-25T00:00:00Z' };
 
 describe('stock_in/find', () => {
-  it('finds the records between start_date and end_date (seed datetime and ISO 8601), newest first', async () => {
+  it('finds the records from start_date to end_date (seed datetime or ISO 8601), newest first', async () => {
     const res = await t.call('/stock_in/find', RANGE);
     expect(res.status).toBe(200);
     expect(res.body._meta).toEqual({ has_more: false, page: 1, page_size: 30, result_count: 3 });
@@ -70,14 +70,14 @@ describe('stock_in/find', () => {
     expect(res.body.data.map((r: { _id: string }) => r._id)).toEqual([ids[1]]);
   });
 
-  it('requires start_date and end_date', async () => {
+  it('requires both ends of the date range, naming each', async () => {
     expectError(await t.call('/stock_in/find', {}), 400, 'invalid_params', 'Invalid parameter start_date: is required (and 1 more)', [
       { field: 'start_date', messages: ['is required'] },
       { field: 'end_date', messages: ['is required'] },
     ]);
   });
 
-  it('refuses an end_date before start_date and a query_data over 128 characters', async () => {
+  it('refuses an end_date before start_date', async () => {
     expectError(
       await t.call('/stock_in/find', { start_date: '2017-10-22', end_date: '2017-10-21 10:00:00' }),
       400,
@@ -85,6 +85,9 @@ describe('stock_in/find', () => {
       'Invalid parameter end_date: must not be before start_date',
       [{ field: 'end_date', messages: ['must not be before start_date'] }],
     );
+  });
+
+  it('refuses a query_data over 128 characters', async () => {
     expectError(
       await t.call('/stock_in/find', { ...RANGE, query_data: 'x'.repeat(129) }),
       400,
@@ -96,7 +99,7 @@ describe('stock_in/find', () => {
 });
 
 describe('stock_in/export', () => {
-  it('answers an xlsx of the same rows, with the seed names as header and typed cells', async () => {
+  it('answers an xlsx of the same rows: the seed names as header, typed cells', async () => {
     const res = await download(
       supertest(t.app)
         .post('/stock_in/export')

@@ -20,7 +20,7 @@ const errorOf = (res: supertest.Response, code: string, message: string, zh: str
 });
 
 describe('user/create', () => {
-  it('registers a user and answers a Bearer token', async () => {
+  it('registers a user, answering a Bearer token that works for them', async () => {
     const res = await http.post('/user/create').send({ username: 'marina', password: 'sea-and-sun-2025' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ access_token: expect.stringMatching(/^ut_[A-Za-z0-9_-]{43}$/), token_type: 'Bearer' });
@@ -58,7 +58,7 @@ describe('user/login', () => {
     expect(res.body).toEqual({ access_token: expect.stringMatching(/^ut_/), token_type: 'Bearer' });
   });
 
-  it('returns unauthorized for a wrong password and for an unknown username alike', async () => {
+  it('returns the same unauthorized for a wrong password or an unknown username', async () => {
     await registerUser(t, 'login_bad', 'right-password-2');
     const wrong = await http.post('/user/login').send({ username: 'login_bad', password: 'wrong-password' });
     const nobody = await http.post('/user/login').send({ username: 'no_such_user', password: 'wrong-password' });
@@ -144,7 +144,7 @@ describe('user/profile and user/update', () => {
     });
   });
 
-  it('changes the given fields and answers the profile', async () => {
+  it('answers the profile with the given fields changed', async () => {
     const user = await registerUser(t, 'updated');
     const res = await user.call('/user/update', {
       fio: 'Петров Иван Сергеевич',
@@ -176,10 +176,13 @@ describe('user/profile and user/update', () => {
 });
 
 describe('callers of user actions', () => {
-  it('refuses an API key on user/profile and a user token on user/find with forbidden', async () => {
-    const user = await registerUser(t);
+  it('refuses an API key on user/profile with forbidden', async () => {
     const key = await t.call('/user/profile');
     expect(key.status).toBe(403);
+  });
+
+  it('refuses a user token on user/find with forbidden', async () => {
+    const user = await registerUser(t);
     const token = await user.call('/user/find');
     expect(token.status).toBe(403);
     expect(token.body.error.code).toBe('forbidden');
@@ -193,7 +196,7 @@ describe('callers of user actions', () => {
 });
 
 describe('user/delete', () => {
-  it('deletes the user, everything they own and all their tokens', async () => {
+  it('deletes the user with everything they own, tokens included', async () => {
     const user = await registerUser(t, 'leaving');
     const second = (await http.post('/user/login').send({ username: 'leaving', password: 'correct horse battery' })).body.access_token;
     const dream = await user.call('/dream/create', { name: 'Увидеть море' });

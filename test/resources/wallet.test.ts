@@ -63,7 +63,7 @@ async function fundedWallet(money: number, name = 'funded'): Promise<string> {
 const key = (label: string) => `${label}-${++seq}-${Date.now()}`;
 
 describe('wallet/create and wallet/get', () => {
-  it('opens an empty wallet and shows it as wallet_detail', async () => {
+  it('opens an empty wallet, shown as wallet_detail', async () => {
     const { wallet, account } = await newWallet('钱包主人');
     expect(wallet).toMatch(HEX_ID);
     const res = await t.call('/wallet/get', { _id: wallet });
@@ -163,7 +163,7 @@ describe('wallet/recharge', () => {
     });
   });
 
-  it('retries a gateway timeout with the same order and applies the money once', async () => {
+  it('applies the money once when a gateway timeout is retried with the same order', async () => {
     const { wallet } = await newWallet();
     const outTradeNo = key('slow');
     const res = await t.call('/wallet/recharge', { wallet_id: wallet, money: 900, out_trade_no: outTradeNo });
@@ -178,7 +178,7 @@ describe('wallet/recharge', () => {
     expect(await t.db.collection('gateway_simulator').countDocuments({ _id: outTradeNo as never })).toBe(1);
   });
 
-  it('refuses an unknown wallet (404) and a disabled one (409), the same on a retry', async () => {
+  it('refuses an unknown wallet with 404, the same on a retry', async () => {
     const ghost = new ObjectId().toHexString();
     const outTradeNo = key('ghost');
     const first = await t.call('/wallet/recharge', { wallet_id: ghost, money: 1, out_trade_no: outTradeNo });
@@ -189,7 +189,9 @@ describe('wallet/recharge', () => {
     });
     const retry = await t.call('/wallet/recharge', { wallet_id: ghost, money: 1, out_trade_no: outTradeNo });
     expect(retry.status).toBe(404);
+  });
 
+  it('refuses a disabled wallet with 409 conflict', async () => {
     const { wallet } = await newWallet();
     expect((await t.call('/wallet/mark_disable', { _id: wallet })).body).toEqual({ ok: true });
     const disabled = await t.call('/wallet/recharge', { wallet_id: wallet, money: 1, out_trade_no: key('off') });
@@ -203,7 +205,7 @@ describe('wallet/recharge', () => {
 });
 
 describe('wallet/withdraw', () => {
-  it('freezes the money at once and takes it when the gateway paid out', async () => {
+  it('freezes the money at once, then takes it when the gateway paid out', async () => {
     const wallet = await fundedWallet(10_000);
     const res = await t.call('/wallet/withdraw', { wallet_id: wallet, money: 3000, out_trade_no: key('wd') });
     expect(res.body).toEqual({ _id: expect.stringMatching(HEX_ID), state: 'pending' });
@@ -212,7 +214,7 @@ describe('wallet/withdraw', () => {
     expect(await walletOf(wallet)).toMatchObject({ balance_money: 7000, frozen_money: 0, available_money: 7000 });
   });
 
-  it('returns insufficient_funds when the available money is short, and the same answer on a retry', async () => {
+  it('refuses with insufficient_funds when the available money is short, storing the transaction canceled', async () => {
     const wallet = await fundedWallet(1000);
     await t.call('/wallet/withdraw', { wallet_id: wallet, money: 800, out_trade_no: key('wd-hold') });
     const outTradeNo = key('wd-short');
@@ -293,7 +295,7 @@ describe('wallet/transfer', () => {
     expect(await t.db.collection('wallet').countDocuments({ pending_transactions: new ObjectId(res.body._id as string) })).toBe(0);
   });
 
-  it('returns insufficient_funds and moves nothing when the source cannot pay', async () => {
+  it('moves nothing when the source cannot pay (insufficient_funds)', async () => {
     const from = await fundedWallet(100);
     const { wallet: to } = await newWallet();
     const res = await t.call('/wallet/transfer', { from_wallet_id: from, to_wallet_id: to, money: 101, out_trade_no: key('tr-short') });
@@ -303,7 +305,7 @@ describe('wallet/transfer', () => {
     expect(await walletOf(to)).toMatchObject({ balance_money: 0 });
   });
 
-  it('refuses the same wallet on both sides, and names the unknown side', async () => {
+  it('refuses the same wallet on both sides', async () => {
     const { wallet } = await newWallet();
     expectError(
       await t.call('/wallet/transfer', { from_wallet_id: wallet, to_wallet_id: wallet, money: 1, out_trade_no: key('self') }),
@@ -312,6 +314,9 @@ describe('wallet/transfer', () => {
       'Invalid parameter to_wallet_id: must differ from from_wallet_id',
       [{ field: 'to_wallet_id', messages: ['must differ from from_wallet_id'] }],
     );
+  });
+
+  it('names an unknown destination with 404, rolling the debited source back', async () => {
     const from = await fundedWallet(50);
     const ghost = new ObjectId().toHexString();
     const res = await t.call('/wallet/transfer', { from_wallet_id: from, to_wallet_id: ghost, money: 10, out_trade_no: key('to-ghost') });
@@ -416,7 +421,7 @@ describe('wallet/collect', () => {
     });
   });
 
-  it('returns insufficient_funds and moves nothing when the payer cannot pay', async () => {
+  it('moves nothing when the payer cannot pay (insufficient_funds)', async () => {
     const payer = await fundedWallet(100);
     const { wallet: merchant } = await newWallet();
     const outTradeNo = key('order-short');
@@ -433,17 +438,29 @@ describe('wallet/collect', () => {
     expect([await walletOf(payer), await walletOf(merchant)]).toMatchObject([{ balance_money: 100 }, { balance_money: 0 }]);
   });
 
-  it('collects once for a retried order (same out_trade_no), and refuses the key with another amount', async () => {
+  /** The body of a collect of 300 from a funded payer, done once. */
+  async function collectedOrder() {
     const payer = await fundedWallet(1000);
     const { wallet: merchant } = await newWallet();
     const body = { merchant_wallet_id: merchant, payer_wallet_id: payer, money: 300, out_trade_no: key('order-again') };
+    expect((await t.call('/wallet/collect', body)).body.state).toBe('done');
+    return { merchant, body };
+  }
+
+  it('collects once for a retried order (same out_trade_no)', async () => {
+    const { merchant, body } = await collectedOrder();
     const answers = await Promise.all([1, 2, 3, 4, 5].map(() => t.call('/wallet/collect', body)));
     expect(answers.map((r) => ({ status: r.status, body: r.body }))).toEqual(answers.map(() => ({ status: 200, body: answers[0]?.body })));
     expect(await walletOf(merchant)).toMatchObject({ balance_money: 300 });
-    expect((await t.call('/wallet/collect', { ...body, money: 301 })).body.error.code).toBe('idempotency_conflict');
   });
 
-  it('refuses the same wallet as merchant and payer', async () => {
+  it('refuses the out_trade_no of a collect with another amount (idempotency_conflict)', async () => {
+    const { merchant, body } = await collectedOrder();
+    expect((await t.call('/wallet/collect', { ...body, money: 301 })).body.error.code).toBe('idempotency_conflict');
+    expect(await walletOf(merchant)).toMatchObject({ balance_money: 300 });
+  });
+
+  it('refuses a collect whose payer is its merchant', async () => {
     const { wallet } = await newWallet();
     expectError(
       await t.call('/wallet/collect', { merchant_wallet_id: wallet, payer_wallet_id: wallet, money: 1, out_trade_no: key('self-order') }),
@@ -467,7 +484,7 @@ describe('wallet/refund', () => {
     return { payer, merchant, order };
   }
 
-  it('gives part of a collect back, then the rest, and refuses a cent more', async () => {
+  it('refunds a collect in parts up to its amount, not a cent more', async () => {
     const { payer, merchant, order } = await collected(1000);
     const first = await t.call('/wallet/refund', { collect_out_trade_no: order, money: 400, out_trade_no: key('refund') });
     expect({ status: first.status, body: first.body }).toEqual({
@@ -494,7 +511,7 @@ describe('wallet/refund', () => {
     expect(collect).toMatchObject({ type: 'collect', money: 1000, refunded_money: 1000 });
   });
 
-  it('answers a retried refund with the same transaction and pays it once', async () => {
+  it('pays a retried refund once, answering it with the first transaction', async () => {
     const { payer, order } = await collected(500);
     const body = { collect_out_trade_no: order, money: 200, out_trade_no: key('refund-again') };
     const first = await t.call('/wallet/refund', body);
@@ -505,7 +522,7 @@ describe('wallet/refund', () => {
     expect(refund).toMatchObject({ type: 'refund', refund_of: expect.stringMatching(HEX_ID), money: 200, state: 'done' });
   });
 
-  it('10 racing refunds of 300 on a collect of 1000: exactly 3 pay, 7 are refused, and the books balance', async () => {
+  it('10 racing refunds of 300 on a collect of 1000: exactly 3 pay, the other 7 are refused, the books balanced', async () => {
     const { payer, merchant, order } = await collected(1000);
     const answers = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
@@ -614,7 +631,7 @@ describe('idempotency (out_trade_no)', () => {
 });
 
 describe('wallet_transaction/find and mark_cancel', () => {
-  it('finds by wallet_id, type and state', async () => {
+  it('filters by wallet_id, to_wallet_id, type with state__in', async () => {
     const wallet = await fundedWallet(500);
     const { wallet: to } = await newWallet();
     await t.call('/wallet/transfer', { from_wallet_id: wallet, to_wallet_id: to, money: 5, out_trade_no: key('f1') });
@@ -632,19 +649,36 @@ describe('wallet_transaction/find and mark_cancel', () => {
     expect(incoming.body.data).toHaveLength(1);
   });
 
-  it('cancels a gateway payment not yet sent to the gateway, and gives the frozen money back', async () => {
+  /** A withdrawal of 600 from a wallet of 1000, canceled before the worker sent it to the gateway. */
+  async function canceledWithdrawal(): Promise<{ wallet: string; tx: string }> {
     const wallet = await fundedWallet(1000);
     const res = await t.call('/wallet/withdraw', { wallet_id: wallet, money: 600, out_trade_no: key('cancel-me') });
     expect((await walletOf(wallet)).frozen_money).toBe(600);
     expect((await t.call('/wallet_transaction/mark_cancel', { _id: res.body._id })).body).toEqual({ ok: true });
+    return { wallet, tx: res.body._id as string };
+  }
+
+  it('cancels a payment not yet sent to the gateway, releasing its frozen money for good', async () => {
+    const { wallet, tx } = await canceledWithdrawal();
     expect(await walletOf(wallet)).toMatchObject({ balance_money: 1000, frozen_money: 0 });
-    // regression: a retried cancel (its first answer lost) answered 409, as if the payment would go ahead
-    const retried = await t.call('/wallet_transaction/mark_cancel', { _id: res.body._id });
-    expect({ status: retried.status, body: retried.body }).toEqual({ status: 200, body: { ok: true } });
-    const tx = (await t.call('/wallet_transaction/get', { _id: res.body._id })).body;
-    expect(tx).toMatchObject({ state: 'canceled', attempts: 0, error: { code: 'canceled_by_caller' } });
+    expect((await t.call('/wallet_transaction/get', { _id: tx })).body).toMatchObject({
+      state: 'canceled',
+      attempts: 0,
+      error: { code: 'canceled_by_caller' },
+    });
     await runWorker(1);
-    expect((await t.call('/wallet_transaction/get', { _id: res.body._id })).body.state).toBe('canceled');
+    expect((await t.call('/wallet_transaction/get', { _id: tx })).body.state).toBe('canceled');
+  });
+
+  it('answers ok to a retried cancel (regression: it answered 409, as if the payment would go ahead)', async () => {
+    const { wallet, tx } = await canceledWithdrawal();
+    const retried = await t.call('/wallet_transaction/mark_cancel', { _id: tx });
+    expect({ status: retried.status, body: retried.body }).toEqual({ status: 200, body: { ok: true } });
+    expect(await walletOf(wallet)).toMatchObject({ balance_money: 1000, frozen_money: 0 });
+    expect((await t.call('/wallet_transaction/get', { _id: tx })).body).toMatchObject({
+      state: 'canceled',
+      error: { code: 'canceled_by_caller' },
+    });
   });
 
   it('refuses to cancel once the gateway was called or the money moved', async () => {

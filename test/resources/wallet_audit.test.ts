@@ -62,7 +62,7 @@ describe('the audit trail of a wallet', () => {
     });
   });
 
-  it('records every leg of a recharge and a transfer with the amounts before and after, in order', async () => {
+  it('records every leg of a recharge, then of a transfer, in order, each with its amounts before → after', async () => {
     const [from, to] = [await newWallet(), await newWallet()];
     await t.call('/wallet/recharge', { wallet_id: from, money: 1000, out_trade_no: `rc-${++seq}` });
     await createWorker(t.db, t.service.engine, payments, t.logger).round();
@@ -91,7 +91,7 @@ describe('the audit trail of a wallet', () => {
     expect(source[3]).toMatchObject({ tx_id: transfer.body._id, tx_type: 'transfer', request_id: transfer.headers['x-request-id'] });
   });
 
-  it('records a disable and an enable with the state before and after', async () => {
+  it('records each state change (disable, enable) with its state before → after', async () => {
     const wallet = await newWallet();
     await t.call('/wallet/mark_disable', { _id: wallet });
     await t.call('/wallet/mark_enable', { _id: wallet });
@@ -103,7 +103,7 @@ describe('the audit trail of a wallet', () => {
     ]);
   });
 
-  it("records an operator's resolve before it acts, and the money it moves under the operator's name", async () => {
+  it("records an operator's resolve under the operator's name, the decision first, then the money it moves", async () => {
     const wallet = await newWallet();
     const withdraw = await t.call('/wallet/recharge', { wallet_id: wallet, money: 50, out_trade_no: `rc-op-${++seq}` });
     const operator = { who: 'cli:alice', request_id: null };
@@ -135,7 +135,7 @@ describe('the audit trail of a wallet', () => {
     expect((await t.db.collection('wallet').findOne({ _id: new ObjectId(wallet) }))?.audit_outbox).toEqual([]);
   });
 
-  it('empties an outbox whose records a crash had already stored (between the insert and the pull)', async () => {
+  it('empties an outbox whose records a crash had already stored (after the insert, before the pull)', async () => {
     const wallet = await newWallet();
     await handMadeBalance(t.db, wallet, 30);
     const doc = await t.db.collection('wallet').findOne({ _id: new ObjectId(wallet) });
@@ -145,7 +145,7 @@ describe('the audit trail of a wallet', () => {
     expect((await trailOf(wallet)).map((r) => r.seq)).toEqual([1, 2]);
   });
 
-  it('filters by action and pages like every find', async () => {
+  it('filters by action, paged like every find', async () => {
     const res = await t.call('/wallet_audit/find', { action: 'disable', _meta: { page: 1, limit: 1 } });
     expect(res.body._meta).toMatchObject({ page: 1, page_size: 1, result_count: 1, has_more: false });
     expect(res.body.data.map((r: { action: string }) => r.action)).toEqual(['disable']);
@@ -155,7 +155,7 @@ describe('the audit trail of a wallet', () => {
     expect(t.service.actions.lookup('wallet_audit', 'find')?.callers).toEqual(['service']);
   });
 
-  it('replays to every balance in wallet verify, and says so', async () => {
+  it('replays to every balance in wallet verify, its report counting every wallet', async () => {
     const report = await verifyBooks(t.db);
     const wallets = await t.db.collection('wallet').countDocuments();
     expect(report.audit).toEqual({ ok: true, wallets_replayed: wallets, records: expect.any(Number), unaudited: 0 });
