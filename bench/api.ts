@@ -13,7 +13,7 @@
  *
  * Environment (all optional): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2), BENCH_ROUNDS (default 2),
  * BENCH_CONNECTIONS (default 10), BENCH_ACCOUNTS (accounts seeded, default 300; 100000 for the 100k size), BENCH_PREWARM (s per server and endpoint before the first run, default 5),
- * BENCH_ONLY=account/get|account/find_detail (measure one endpoint), BENCH_CPU_PROF=1 (both server children write a V8 CPU
+ * BENCH_ONLY=account/get|account/find_detail (measure one endpoint), BENCH_CPU_PROF=1 (both server children write a V8 CPU; BENCH_CPU_PROF_INTERVAL µs between samples, default 1000,
  * profile to bench/results/profiles/), BENCH_RUNTIME=tsx (run the servers through tsx instead of compiling them with
  * tsc first), BENCH_ORDER=abba (the baseline goes first in even rounds), MONGODB_URL (use that server instead of
  * starting one), BENCH_COMPARE=metrics (the "baseline" is the service itself with metrics off, the "service" has them
@@ -591,7 +591,9 @@ async function main(): Promise<number> {
     };
     const profileDir = path.join(resultsDir, 'profiles');
     if (CPU_PROF) mkdirSync(profileDir, { recursive: true });
-    const profile = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const profile = CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-interval=${envNumber('BENCH_CPU_PROF_INTERVAL', 1000, 10, 100_000)}`]
+      : [];
     const sink = COMPARE_TRACING ? await startOtlpSink() : undefined;
     const [service, baseline] = await Promise.all(
       sink

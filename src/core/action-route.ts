@@ -1,6 +1,7 @@
-import express, { type RequestHandler } from 'express';
+import express, { type NextFunction, type RequestHandler, type Response } from 'express';
 import type { ActionContext, ActionLookup, RunnableAction, Services } from './app.js';
 import { scopesAllow } from './auth.js';
+import type { Caller } from './callers.js';
 import type { CallerLimit, CallerResolver } from './caller-auth.js';
 import type { ApiKey } from './config.js';
 import type { Database } from './db.js';
@@ -47,8 +48,42 @@ export function actionRoute(options: ActionRouteOptions): (knownOnly: boolean) =
     },
     bodyError,
   );
+  function admitCaller(
+    caller: Caller | null,
+    action: RunnableAction | undefined,
+    resource: string,
+    actionName: string,
+    state: RequestState,
+    res: Response,
+    next: NextFunction,
+  ): void | Promise<void> {
+    if (caller === null) throw new ApiError('unauthorized');
+    state.caller = caller;
+    return admit(action, resource, actionName, state, res, next);
+  }
+  /** The action exists, the key's scopes allow it, the caller is within its limit: on to the body. */
+  function admit(
+    action: RunnableAction | undefined,
+    resource: string,
+    actionName: string,
+    state: RequestState,
+    res: Response,
+    next: NextFunction,
+  ): void | Promise<void> {
+    if (!action) throw apiError('unknown_action', { action: `${resource}/${actionName}` });
+    if (state.caller.kind === 'service' && !scopesAllow(scopesOf.get(state.caller.keyName as string), resource, action.access)) {
+      throw apiError('key_forbidden', {
+        key: state.caller.keyName as string,
+        action: `${resource}/${actionName}`,
+        access: action.access,
+      });
+    }
+    res.locals.action = action;
+    if (callerLimit && !action.public) return callerLimit(state.caller, database.db).then(() => next());
+    next();
+  }
   return (knownOnly) => [
-    async function resolveAction(req, res, next) {
+    function resolveAction(req, res, next) {
       const state = stateOf(res);
       const resource = String(req.params.resource);
       const actionName = String(req.params.action);
@@ -58,22 +93,11 @@ export function actionRoute(options: ActionRouteOptions): (knownOnly: boolean) =
         state.resource = resource;
         state.action = actionName;
       }
-      if (!action?.public) {
-        const caller = await resolveCaller(req.get('authorization'), database.db);
-        if (caller === null) throw new ApiError('unauthorized');
-        state.caller = caller;
-      }
-      if (!action) throw apiError('unknown_action', { action: `${resource}/${actionName}` });
-      if (state.caller.kind === 'service' && !scopesAllow(scopesOf.get(state.caller.keyName as string), resource, action.access)) {
-        throw apiError('key_forbidden', {
-          key: state.caller.keyName as string,
-          action: `${resource}/${actionName}`,
-          access: action.access,
-        });
-      }
-      if (callerLimit && !action.public) await callerLimit(state.caller, database.db);
-      res.locals.action = action;
-      next();
+      if (action?.public) return admit(action, resource, actionName, state, res, next);
+      const caller = resolveCaller(req.get('authorization'), database.db);
+      // an API key is known at once: no promise, no microtask; only a user token waits for its lookup
+      if (!(caller instanceof Promise)) return admitCaller(caller, action, resource, actionName, state, res, next);
+      return caller.then((found) => admitCaller(found, action, resource, actionName, state, res, next));
     },
     readJsonBody,
     async function runAction(req, res) {

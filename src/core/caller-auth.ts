@@ -6,21 +6,23 @@ import { apiError } from './errors.js';
 import type { RateLimiter } from './rate-limit.js';
 import { looksLikeUserToken, type UserTokens } from './user-tokens.js';
 
-/** Names the caller an Authorization header carries: an API key, else a live user token, else null (401). */
-export type CallerResolver = (authorization: string | undefined, db: Db) => Promise<Caller | null>;
+/**
+ * Names the caller an Authorization header carries: an API key, else a live user token, else null (401). An API key
+ * (or a value that cannot be a user token) is answered at once, without a promise: only a user token awaits.
+ */
+export type CallerResolver = (authorization: string | undefined, db: Db) => Caller | null | Promise<Caller | null>;
 
 /**
  * The bearer check for both kinds of caller. API keys are compared first, in constant time and without the
  * database; only a value shaped like a user token costs a lookup (by its SHA-256), so garbage never reaches MongoDB.
  */
 export function createCallerResolver(authenticate: Authenticator, tokens: UserTokens | undefined): CallerResolver {
-  return async function resolveCaller(authorization, db) {
+  return function resolveCaller(authorization, db) {
     const keyName = authenticate(authorization);
     if (keyName !== null) return serviceCaller(keyName);
     const token = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
     if (!tokens || token === undefined || !looksLikeUserToken(token)) return null;
-    const found = await tokens.userOf(db, token);
-    return found === null ? null : userCaller(found.userId.toHexString(), found.tokenId);
+    return tokens.userOf(db, token).then((found) => (found === null ? null : userCaller(found.userId.toHexString(), found.tokenId)));
   };
 }
 
