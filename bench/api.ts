@@ -4,12 +4,15 @@
  *
  *  1. provisions a database (MONGODB_URL, else mongod on PATH, else the embedded mongo-java-server in memory)
  *  2. seeds one fresh database through the driver: 5 groups, 300 accounts
- *  3. compiles server A (bench/serve-service.ts) and server B (bench/serve-baseline.ts) with tsc, as `npm start` runs
- *     the service, and starts each in its own process
- *  4. checks that both give the same bytes for the measured requests (aborts otherwise)
- *  5. measures account/get and account/find_detail with autocannon, alternating A/B/A/B, a warm-up before each run
- *  6. prints the table and writes it as JSON to bench/results/api-<date>.json
- *  7. stops both servers and the database, also on error or Ctrl-C
+ *  3. compiles server A (bench/serve-service.ts), server B (bench/serve-baseline.ts) and the Feathers server
+ *     (bench/serve-feathers.ts) with tsc, as `npm start` runs the service
+ *  4. counts the database commands per request of each server that takes part, on a counting copy of it
+ *  5. starts each server in its own process and checks that they answer the measured requests alike (aborts
+ *     otherwise): the baseline with the same bytes, Feathers with the same data
+ *  6. measures account/get and account/find_detail with autocannon, the servers in turn (A/B/A/B, or A/B/B/A with
+ *     BENCH_ORDER=abba), a warm-up before each run
+ *  7. prints the table and writes it as JSON to bench/results/api-<date>.json
+ *  8. stops the servers and the database, also on error or Ctrl-C
  *
  * Environment (all optional): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2), BENCH_ROUNDS (default 2),
  * BENCH_CONNECTIONS (default 10), BENCH_ACCOUNTS (accounts seeded, default 300; 100000 for the 100k size), BENCH_PREWARM (s per server and endpoint before the first run, default 5),
@@ -19,7 +22,12 @@
  * starting one), BENCH_COMPARE=metrics (the "baseline" is the service itself with metrics off, the "service" has them
  * on: the cost of /metrics and command monitoring), BENCH_COMPARE=tracing (both with metrics; the "service" also traces
  * every request, exporting OTLP/HTTP to a sink in this process: the cost of tracing on vs off), BENCH_COMPARE=node20
- * (the "baseline" is the same compiled service on another Node binary, BENCH_NODE20, default /usr/bin/node).
+ * (the "baseline" is the same compiled service on another Node binary, BENCH_NODE20, default /usr/bin/node),
+ * BENCH_COMPARE=feathers (instead of the baseline, two Feathers v5 servers, bench/serve-feathers.ts: "feathers" with the
+ * docs' per-row resolver, "feathers-loader" with a per-request dataloader; same data compared, not the same bytes).
+ *
+ * Before measuring, a counting copy of each server (driver command monitoring on, BENCH_COUNT_COMMANDS=1) answers a
+ * few of each endpoint's requests, and the database commands per request are reported beside the figures.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { deepStrictEqual } from 'node:assert/strict';
@@ -34,7 +42,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { MongoClient, ObjectId } from 'mongodb';
 import type { ProvisionedDatabase } from '../src/local-db/index.js';
-import { BENCH_KEY } from './child.js';
+import { BENCH_KEY, COMMANDS_PATH } from './child.js';
 import { provisionBenchDatabase } from './database.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -61,6 +69,8 @@ const COMPARE_TRACING = process.env.BENCH_COMPARE === 'tracing';
 /** Compare the service on this Node with the same compiled service on another Node binary (the system's Node 20). */
 const COMPARE_NODE20 = process.env.BENCH_COMPARE === 'node20';
 const NODE20 = process.env.BENCH_NODE20 || '/usr/bin/node';
+/** Compare the service with Feathers v5, per-row resolver and batch loader (instead of the hand-written baseline). */
+const COMPARE_FEATHERS = process.env.BENCH_COMPARE === 'feathers';
 /** Before the first measured run, each server serves each endpoint this long (JIT of node and of the Java server). */
 const PREWARM_S = envNumber('BENCH_PREWARM', 5, 0, 60);
 /** Cores used by processes other than ours above which a run is flagged as disturbed. */
@@ -71,7 +81,8 @@ const ACCOUNTS = envNumber('BENCH_ACCOUNTS', 300, 30, 1_000_000);
 const PAGE_LIMIT = 30;
 const CHILD_START_TIMEOUT_MS = 90_000;
 /** Upper bound for the whole run; past it everything is stopped and the bench fails. */
-const WATCHDOG_MS = (2 * ROUNDS * 2 * (DURATION_S + WARMUP_S + 5) + 4 * PREWARM_S + 300) * 1000;
+const TARGETS = COMPARE_FEATHERS ? 3 : 2;
+const WATCHDOG_MS = (2 * ROUNDS * TARGETS * (DURATION_S + WARMUP_S + 5) + 2 * TARGETS * PREWARM_S + 300) * 1000;
 
 function envNumber(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
@@ -88,10 +99,22 @@ function log(message: string): void {
 // ---------------------------------------------------------------------------------------------------------------
 // servers in child processes
 
+type TargetName = 'service' | 'baseline' | 'feathers' | 'feathers-loader';
+
 interface Target {
-  name: 'service' | 'baseline';
+  name: TargetName;
   child: ChildProcess;
   port: number;
+  /** `rpc`: POST /account/get…, as the service; `rest`: Feathers' GET /accounts/:id and GET /accounts?… */
+  api: 'rpc' | 'rest';
+}
+
+/** How to start a server: which bench/serve-*.ts, with what environment, on which node. */
+interface TargetSpec {
+  name: TargetName;
+  script: string;
+  env: NodeJS.ProcessEnv;
+  node?: string;
 }
 
 const children: ChildProcess[] = [];
@@ -108,7 +131,9 @@ function compileServers(): void {
     encoding: 'utf8',
     timeout: 180_000,
   });
-  const missing = ['serve-service.js', 'serve-baseline.js'].filter((f) => !existsSync(path.join(buildDir, 'bench', f)));
+  const missing = ['serve-service.js', 'serve-baseline.js', 'serve-feathers.js'].filter(
+    (f) => !existsSync(path.join(buildDir, 'bench', f)),
+  );
   if (missing.length > 0) throw new Error(`tsc did not emit ${missing.join(', ')} (exit ${run.status}):\n${run.stdout}${run.stderr}`);
   if (run.status !== 0)
     log(
@@ -116,13 +141,7 @@ function compileServers(): void {
     );
 }
 
-async function startServer(
-  name: Target['name'],
-  script: string,
-  env: NodeJS.ProcessEnv,
-  extraArgs: string[] = [],
-  node = process.execPath,
-): Promise<Target> {
+async function startServer({ name, script, env, node = process.execPath }: TargetSpec, extraArgs: string[] = []): Promise<Target> {
   const entry =
     RUNTIME === 'tsx' ? ['--import', 'tsx', path.join(benchDir, `${script}.ts`)] : [path.join(buildDir, 'bench', `${script}.js`)];
   const child = spawn(node, [...extraArgs, ...entry], {
@@ -158,7 +177,7 @@ async function startServer(
   });
   // anything the server prints later is not a protocol line: pass it on
   child.stdout?.on('data', (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk.toString()}`));
-  return { name, child, port };
+  return { name, child, port, api: script === 'serve-feathers' ? 'rest' : 'rpc' };
 }
 
 /** Closes the child's stdin (it shuts down cleanly), then SIGKILL if it is still there after 10 s. */
@@ -204,16 +223,23 @@ async function seed(client: MongoClient, dbName: string): Promise<{ accountIds: 
 
 const HEADERS = { authorization: `Bearer ${BENCH_KEY.secret}`, 'content-type': 'application/json' };
 
+/** One request as autocannon sends it. */
+interface Call {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: string;
+}
+
 interface Endpoint {
   name: 'account/get' | 'account/find_detail';
-  path: string;
-  /** The bodies sent in turn (each connection cycles through them). */
-  bodies: string[];
+  /** The requests sent in turn (each connection cycles through them): the same records in both APIs, in the same order. */
+  calls: Record<Target['api'], Call[]>;
   rotation: string;
 }
 
-async function post(port: number, urlPath: string, body: string): Promise<{ status: number; text: string }> {
-  const response = await fetch(`http://127.0.0.1:${port}${urlPath}`, { method: 'POST', headers: HEADERS, body });
+async function send(port: number, call: Call): Promise<{ status: number; text: string }> {
+  const init = { method: call.method, headers: HEADERS, ...(call.body === undefined ? {} : { body: call.body }) };
+  const response = await fetch(`http://127.0.0.1:${port}${call.path}`, init);
   return { status: response.status, text: await response.text() };
 }
 
@@ -223,33 +249,127 @@ function rotationOf(ids: ObjectId[]): ObjectId[] {
   return ids.filter((_, i) => i % step === 0);
 }
 
-/** Every measured body once against both servers: same status 200, same bytes. Throws on the first difference. */
-async function checkSameAnswers(endpoints: Endpoint[], service: Target, baseline: Target): Promise<void> {
+/** At most `max` of `items`, spread over all of them. */
+function spread<T>(items: T[], max: number): T[] {
+  const step = Math.max(1, Math.ceil(items.length / max));
+  return items.filter((_, i) => i % step === 0);
+}
+
+/** Feathers' `$select` of the answer's fields (`group_info` is a virtual: Feathers then loads whole documents). */
+const FEATHERS_SELECT = ['_id', 'name', 'group_info'].map((field) => `%24select%5B%5D=${field}`).join('&');
+
+/** The calls of both endpoints, in the service's API and in Feathers' REST routes. */
+function endpointsOf(accountIds: ObjectId[]): Endpoint[] {
+  const ids = rotationOf(accountIds);
+  return [
+    {
+      name: 'account/get',
+      calls: {
+        rpc: ids.map((id) => ({ method: 'POST', path: '/account/get', body: JSON.stringify({ _id: id.toHexString() }) })),
+        rest: ids.map((id) => ({ method: 'GET', path: `/accounts/${id.toHexString()}?${FEATHERS_SELECT}` })),
+      },
+      rotation: `each connection cycles through ${ids.length} of the ${accountIds.length} account ids, spread over all (prebuilt requests)`,
+    },
+    {
+      name: 'account/find_detail',
+      calls: {
+        rpc: [{ method: 'POST', path: '/account/find_detail', body: JSON.stringify({ _meta: { page: 1, limit: PAGE_LIMIT } }) }],
+        rest: [{ method: 'GET', path: `/accounts?%24limit=${PAGE_LIMIT}&%24sort%5B_id%5D=-1&${FEATHERS_SELECT}` }],
+      },
+      rotation: `page 1, limit ${PAGE_LIMIT}: ${PAGE_LIMIT} rows with group_info of ${ACCOUNTS} live accounts`,
+    },
+  ];
+}
+
+/**
+ * Every measured request once against the service and the peer: both 200, and the same answer. A peer with the
+ * service's API (the baseline) must give the same bytes; Feathers answers in its own envelope, so there the data is
+ * compared: `get` the whole answer, `find` the rows (`data`) and the count (`total` = `_meta.result_count`).
+ */
+async function checkSameAnswers(endpoints: Endpoint[], service: Target, peer: Target): Promise<void> {
   for (const endpoint of endpoints) {
-    // at most 300 bodies, spread over all of them: checking every one would take longer than the runs
-    const step = Math.max(1, Math.ceil(endpoint.bodies.length / 300));
-    const checked = endpoint.bodies.filter((_, i) => i % step === 0);
-    for (const body of checked) {
-      const [a, b] = await Promise.all([post(service.port, endpoint.path, body), post(baseline.port, endpoint.path, body)]);
+    // at most 300 requests, spread over all of them: checking every one would take longer than the runs
+    const checked = spread([...endpoint.calls.rpc.keys()], 300);
+    for (const i of checked) {
+      const [ours, theirs] = [endpoint.calls.rpc[i] as Call, endpoint.calls[peer.api][i] as Call];
+      const what = `${endpoint.name} ${ours.body}`;
+      const [a, b] = await Promise.all([send(service.port, ours), send(peer.port, theirs)]);
       if (a.status !== 200 || b.status !== 200) {
-        throw new Error(
-          `${endpoint.name} ${body}: status service ${a.status} / baseline ${b.status}\n  service:  ${a.text}\n  baseline: ${b.text}`,
-        );
+        throw new Error(`${what}: status service ${a.status} / ${peer.name} ${b.status}\n  service:  ${a.text}\n  ${peer.name}: ${b.text}`);
       }
-      deepStrictEqual(JSON.parse(b.text), JSON.parse(a.text), `${endpoint.name} ${body}: the baseline's JSON differs from the service's`);
-      if (a.text !== b.text)
-        throw new Error(`${endpoint.name} ${body}: same JSON but different bytes\n  service:  ${a.text}\n  baseline: ${b.text}`);
+      const [answer, peerAnswer] = [JSON.parse(a.text), JSON.parse(b.text)];
+      if (peer.api === 'rest' && endpoint.name === 'account/find_detail') {
+        const data = { rows: peerAnswer.data, count: peerAnswer.total };
+        deepStrictEqual(
+          data,
+          { rows: answer.data, count: answer._meta.result_count },
+          `${what}: ${peer.name}'s data differs from the service's`,
+        );
+        continue;
+      }
+      deepStrictEqual(peerAnswer, answer, `${what}: ${peer.name}'s JSON differs from the service's`);
+      if (peer.api === 'rpc' && a.text !== b.text)
+        throw new Error(`${what}: same JSON but different bytes\n  service:  ${a.text}\n  ${peer.name}: ${b.text}`);
+    }
+    const same = peer.api === 'rpc' ? 'byte-for-byte like the service' : 'the same data as the service (its own envelope)';
+    log(`${endpoint.name}: ${peer.name} answers ${same} (${checked.length} of ${endpoint.calls.rpc.length} requests checked)`);
+  }
+}
+
+/** Database commands per request of one endpoint on one server, by command name and in all. */
+interface CommandCount {
+  per_request: number;
+  by_command: Record<string, number>;
+  requests: number;
+}
+
+/**
+ * Starts a counting copy of the server (BENCH_COUNT_COMMANDS=1: the driver's command monitoring on, counts at
+ * GET /_bench/commands), sends it up to 30 of each endpoint's requests one at a time, and stops it. The measured
+ * servers run without command monitoring, as before.
+ */
+async function countCommandsPerRequest(spec: TargetSpec, endpoints: Endpoint[]): Promise<Record<string, CommandCount>> {
+  const target = await startServer({ ...spec, env: { ...spec.env, BENCH_COUNT_COMMANDS: '1' } });
+  const commandsNow = async () =>
+    JSON.parse((await send(target.port, { method: 'GET', path: COMMANDS_PATH })).text) as Record<string, number>;
+  try {
+    const counts: Record<string, CommandCount> = {};
+    for (const endpoint of endpoints) {
+      const calls = spread(endpoint.calls[target.api], 30);
+      const before = await commandsNow();
+      for (const call of calls) {
+        const answer = await send(target.port, call);
+        if (answer.status !== 200) throw new Error(`${spec.name} (counting) ${endpoint.name}: status ${answer.status}: ${answer.text}`);
+      }
+      const after = await commandsNow();
+      const byCommand = Object.fromEntries(
+        Object.entries(after)
+          .map(([name, n]) => [name, round2((n - (before[name] ?? 0)) / calls.length)] as const)
+          .filter(([, n]) => n > 0),
+      );
+      const perRequest = round2(Object.values(byCommand).reduce((a, b) => a + b, 0));
+      counts[endpoint.name] = { per_request: perRequest, by_command: byCommand, requests: calls.length };
     }
     log(
-      `${endpoint.name}: baseline answers byte-for-byte like the service (${checked.length} of ${endpoint.bodies.length} request bodies checked)`,
+      `${spec.name}: database commands per request — ${Object.entries(counts)
+        .map(
+          ([name, c]) =>
+            `${name} ${c.per_request} (${Object.entries(c.by_command)
+              .map(([k, n]) => `${k} ${n}`)
+              .join(', ')})`,
+        )
+        .join('; ')}`,
     );
+    return counts;
+  } finally {
+    await stopChild(target.child);
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // who used the CPU during a run (Linux /proc; elsewhere the figures are left out)
 
-type CpuRole = 'loadgen' | 'service' | 'baseline' | 'database';
+type CpuRole = 'loadgen' | TargetName | 'database';
 interface CpuSample {
   busy: number;
   total: number;
@@ -292,7 +412,7 @@ function cpuShare(before: CpuSample | undefined, after: CpuSample | undefined): 
   const toCores = (jiffies: number) => Math.round((jiffies / (after.total - before.total)) * cores * 100) / 100;
   const share = { all: toCores(after.busy - before.busy) } as CpuShare;
   let ours = 0;
-  for (const role of ['loadgen', 'service', 'baseline', 'database'] as const) {
+  for (const role of ['loadgen', 'service', 'baseline', 'feathers', 'feathers-loader', 'database'] as const) {
     const delta = (after.pids.get(role) ?? 0) - (before.pids.get(role) ?? 0);
     ours += delta;
     share[role] = toCores(delta);
@@ -327,18 +447,18 @@ interface RunFigures {
 
 let running: autocannon.Instance | undefined;
 
-async function load(port: number, endpoint: Endpoint, seconds: number): Promise<autocannon.Result> {
+async function load(target: Target, endpoint: Endpoint, seconds: number): Promise<autocannon.Result> {
   return await new Promise((resolve, reject) => {
     running = autocannon(
       {
-        url: `http://127.0.0.1:${port}`,
+        url: `http://127.0.0.1:${target.port}`,
         connections: CONNECTIONS,
         pipelining: 1,
         duration: seconds,
         timeout: 10,
         method: 'POST',
         headers: HEADERS,
-        requests: endpoint.bodies.map((body) => ({ method: 'POST', path: endpoint.path, body })),
+        requests: endpoint.calls[target.api].map((call) => ({ ...call })),
       },
       (err, result) => {
         running = undefined;
@@ -358,9 +478,9 @@ function requireClean(what: string, result: autocannon.Result): void {
 
 async function measure(target: Target, endpoint: Endpoint, round: number): Promise<RunFigures> {
   const what = `${endpoint.name} on ${target.name}, round ${round}`;
-  if (WARMUP_S > 0) requireClean(`${what} (warm-up)`, await load(target.port, endpoint, WARMUP_S));
+  if (WARMUP_S > 0) requireClean(`${what} (warm-up)`, await load(target, endpoint, WARMUP_S));
   const cpuBefore = sampleCpu();
-  const result = await load(target.port, endpoint, DURATION_S);
+  const result = await load(target, endpoint, DURATION_S);
   const cpu = cpuShare(cpuBefore, sampleCpu());
   requireClean(what, result);
   const figures: RunFigures = {
@@ -422,6 +542,7 @@ function meanShare(shares: Array<CpuShare | undefined>): CpuShare | undefined {
 }
 
 interface SideSummary {
+  name: TargetName;
   req_per_s: number;
   p99_ms: number;
   p99_ms_rounds: number[];
@@ -430,23 +551,40 @@ interface SideSummary {
   cpu_cores: CpuShare | undefined;
   server_cpu_ms_per_req: number | undefined;
   database_cpu_ms_per_req: number | undefined;
+  /** Database commands per request, from the server's counting copy. */
+  db_commands: CommandCount | undefined;
 }
 
 interface Summary {
   endpoint: string;
   rotation: string;
   service: SideSummary;
-  baseline: SideSummary;
+  /** The server the service is compared with: the baseline, or one of the Feathers servers. */
+  peer: SideSummary;
   ratio: number;
-  /** service/baseline of each round (the pairs that ran back to back). */
+  /** service/peer of each round (the runs of one round ran one after the other). */
   ratio_rounds: number[];
-  meets_0_9: boolean;
+  /** The ratio asked for: 0.9× the baseline; Feathers per-row 1.2× on get and 4× on find; Feathers with a loader 1.5× (issue 10). */
+  target_ratio: number;
+  meets_target: boolean;
 }
 
-function summarize(endpoint: Endpoint, runs: RunFigures[]): Summary {
-  const side = (name: Target['name']) => {
+function targetRatio(endpoint: Endpoint['name'], peer: TargetName): number {
+  if (peer === 'feathers') return endpoint === 'account/get' ? 1.2 : 4;
+  if (peer === 'feathers-loader') return 1.5;
+  return 0.9;
+}
+
+function summarize(
+  endpoint: Endpoint,
+  runs: RunFigures[],
+  peer: TargetName,
+  commands: Map<TargetName, Record<string, CommandCount>>,
+): Summary {
+  const side = (name: TargetName): SideSummary => {
     const mine = runs.filter((r) => r.endpoint === endpoint.name && r.target === name);
     return {
+      name,
       req_per_s: round1(mean(mine.map((r) => r.req_per_s))),
       p99_ms: round2(mean(mine.map((r) => r.latency_ms.p99))),
       p99_ms_rounds: mine.map((r) => r.latency_ms.p99),
@@ -455,64 +593,84 @@ function summarize(endpoint: Endpoint, runs: RunFigures[]): Summary {
       cpu_cores: meanShare(mine.map((r) => r.cpu_cores)),
       server_cpu_ms_per_req: meanOrUndefined(mine.map((r) => r.server_cpu_ms_per_req)),
       database_cpu_ms_per_req: meanOrUndefined(mine.map((r) => r.database_cpu_ms_per_req)),
+      db_commands: commands.get(name)?.[endpoint.name],
     };
   };
   const service = side('service');
-  const baseline = side('baseline');
-  const ratio = round3(service.req_per_s / baseline.req_per_s);
-  const ratioRounds = service.req_per_s_rounds.map((r, i) => round3(r / (baseline.req_per_s_rounds[i] as number)));
+  const other = side(peer);
+  const ratio = round3(service.req_per_s / other.req_per_s);
+  const target = targetRatio(endpoint.name, peer);
   return {
     endpoint: endpoint.name,
     rotation: endpoint.rotation,
     service,
-    baseline,
+    peer: other,
     ratio,
-    ratio_rounds: ratioRounds,
-    meets_0_9: ratio >= 0.9,
+    ratio_rounds: service.req_per_s_rounds.map((r, i) => round3(r / (other.req_per_s_rounds[i] as number))),
+    target_ratio: target,
+    meets_target: ratio >= target,
   };
 }
 
 function table(summaries: Summary[]): string {
-  const header = ['endpoint', 'service req/s', 'baseline req/s', 'ratio', 'service p99', 'baseline p99', 'non-2xx', '>= 0.9x'];
+  const header = [
+    'endpoint',
+    'peer',
+    'service req/s',
+    'peer req/s',
+    'ratio',
+    'service p99',
+    'peer p99',
+    'commands/req',
+    'non-2xx',
+    'target',
+  ];
   const rows = summaries.map((s) => [
     s.endpoint,
+    s.peer.name,
     s.service.req_per_s.toFixed(1),
-    s.baseline.req_per_s.toFixed(1),
+    s.peer.req_per_s.toFixed(1),
     `${s.ratio.toFixed(3)}x`,
     `${s.service.p99_ms} ms`,
-    `${s.baseline.p99_ms} ms`,
-    String(s.service.non_2xx + s.baseline.non_2xx),
-    s.meets_0_9 ? 'yes' : 'NO',
+    `${s.peer.p99_ms} ms`,
+    `${s.service.db_commands?.per_request ?? '?'} / ${s.peer.db_commands?.per_request ?? '?'}`,
+    String(s.service.non_2xx + s.peer.non_2xx),
+    `${s.meets_target ? 'yes' : 'NO'} (>= ${s.target_ratio}x)`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+    `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i < 2 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   const rounds = summaries.map(
     (s) =>
       `  ${s.endpoint}: service ${s.service.req_per_s_rounds.join(' / ')} req/s (p99 ${s.service.p99_ms_rounds.join(' / ')} ms); ` +
-      `baseline ${s.baseline.req_per_s_rounds.join(' / ')} req/s (p99 ${s.baseline.p99_ms_rounds.join(' / ')} ms); ` +
+      `${s.peer.name} ${s.peer.req_per_s_rounds.join(' / ')} req/s (p99 ${s.peer.p99_ms_rounds.join(' / ')} ms); ` +
       `ratio ${s.ratio_rounds.map((r) => `${r.toFixed(3)}x`).join(' / ')}`,
   );
-  const cpu = summaries.flatMap((s) =>
-    (['service', 'baseline'] as const).map((side) => {
-      const c = s[side].cpu_cores;
-      return c
-        ? `  ${s.endpoint} on ${side}: ${c.all} of ${os.cpus().length} cores busy — ${side} ${c[side]}, database ${c.database}, ` +
-            `autocannon ${c.loadgen}, other processes ${c.other}; CPU per request: ${side} ${s[side].server_cpu_ms_per_req} ms, ` +
-            `database ${s[side].database_cpu_ms_per_req} ms`
-        : `  ${s.endpoint} on ${side}: (no /proc)`;
-    }),
+  // each server once per endpoint (the service is in every summary of its endpoint)
+  const sides = summaries.flatMap((s, i) =>
+    (summaries[i - 1]?.endpoint === s.endpoint ? [s.peer] : [s.service, s.peer]).map((side) => ({ s, side })),
   );
+  const cpu = sides.map(({ s, side }) => {
+    const c = side.cpu_cores;
+    const commands = side.db_commands
+      ? `; database commands per request ${side.db_commands.per_request} (${JSON.stringify(side.db_commands.by_command)})`
+      : '';
+    return c
+      ? `  ${s.endpoint} on ${side.name}: ${c.all} of ${os.cpus().length} cores busy — ${side.name} ${c[side.name]}, database ${c.database}, ` +
+          `autocannon ${c.loadgen}, other processes ${c.other}; CPU per request: ${side.name} ${side.server_cpu_ms_per_req} ms, ` +
+          `database ${side.database_cpu_ms_per_req} ms${commands}`
+      : `  ${s.endpoint} on ${side.name}: (no /proc)${commands}`;
+  });
   return [
     line(header),
     rule,
     ...rows.map(line),
     '',
-    `per round (${ORDER === 'abba' ? 'service/baseline, then baseline/service' : 'service then baseline'}, back to back):`,
+    `per round (${ORDER === 'abba' ? 'the servers in turn, in reverse order in even rounds' : 'the servers in turn, service first'}):`,
     ...rounds,
     '',
-    'CPU during the measured runs (mean cores):',
+    'CPU during the measured runs (mean cores), and database commands per request (counting copies):',
     ...cpu,
   ].join('\n');
 }
@@ -595,72 +753,77 @@ async function main(): Promise<number> {
       ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-interval=${envNumber('BENCH_CPU_PROF_INTERVAL', 1000, 10, 100_000)}`]
       : [];
     const sink = COMPARE_TRACING ? await startOtlpSink() : undefined;
-    const [service, baseline] = await Promise.all(
-      sink
+    const specs: TargetSpec[] = sink
+      ? [
+          { name: 'service', script: 'serve-service', env: { ...env, BENCH_METRICS: 'on', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url } },
+          { name: 'baseline', script: 'serve-service', env: { ...env, BENCH_METRICS: 'on' } },
+        ]
+      : COMPARE_METRICS
         ? [
-            startServer('service', 'serve-service', { ...env, BENCH_METRICS: 'on', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }, profile),
-            startServer('baseline', 'serve-service', { ...env, BENCH_METRICS: 'on' }, profile),
+            { name: 'service', script: 'serve-service', env: { ...env, BENCH_METRICS: 'on' } },
+            { name: 'baseline', script: 'serve-service', env: { ...env, BENCH_METRICS: 'off' } },
           ]
-        : COMPARE_METRICS
+        : COMPARE_NODE20
           ? [
-              startServer('service', 'serve-service', { ...env, BENCH_METRICS: 'on' }, profile),
-              startServer('baseline', 'serve-service', { ...env, BENCH_METRICS: 'off' }, profile),
+              { name: 'service', script: 'serve-service', env },
+              { name: 'baseline', script: 'serve-service', env, node: NODE20 },
             ]
-          : COMPARE_NODE20
-            ? [startServer('service', 'serve-service', env, profile), startServer('baseline', 'serve-service', env, profile, NODE20)]
-            : [startServer('service', 'serve-service', env, profile), startServer('baseline', 'serve-baseline', env, profile)],
-    );
+          : COMPARE_FEATHERS
+            ? [
+                { name: 'service', script: 'serve-service', env },
+                { name: 'feathers', script: 'serve-feathers', env },
+                { name: 'feathers-loader', script: 'serve-feathers', env: { ...env, BENCH_FEATHERS_LOADER: '1' } },
+              ]
+            : [
+                { name: 'service', script: 'serve-service', env },
+                { name: 'baseline', script: 'serve-baseline', env },
+              ];
+    const allEndpoints = endpointsOf(accountIds);
+    const endpoints = allEndpoints.filter((e) => ONLY === undefined || e.name === ONLY);
+    if (endpoints.length === 0) throw new Error(`BENCH_ONLY=${ONLY}: no such endpoint (${allEndpoints.map((e) => e.name).join(', ')})`);
+
+    log('database commands per request: a counting copy of each server (command monitoring on) answers a few requests');
+    const commands = new Map<TargetName, Record<string, CommandCount>>();
+    for (const spec of specs) commands.set(spec.name, await countCommandsPerRequest(spec, endpoints));
+
+    const [service, ...peers] = await Promise.all(specs.map((spec) => startServer(spec, profile)));
+    if (!service || peers.length === 0) throw new Error('no servers to compare');
+    const targets = [service, ...peers];
     const baselineNode = COMPARE_NODE20 ? spawnSync(NODE20, ['--version'], { encoding: 'utf8' }).stdout.trim() : process.version;
     if (COMPARE_NODE20)
       log(`BENCH_COMPARE=node20: "service" = the service on ${process.version}, "baseline" = the same on ${baselineNode}`);
     if (COMPARE_METRICS) log('BENCH_COMPARE=metrics: "service" = metrics on, "baseline" = the same service with metrics off');
     if (sink)
       log(`BENCH_COMPARE=tracing: "service" = tracing on (OTLP/HTTP to ${sink.url}), "baseline" = the same service with tracing off`);
+    if (COMPARE_FEATHERS)
+      log('BENCH_COMPARE=feathers: "feathers" = Feathers v5 with the per-row resolver, "feathers-loader" = with a per-request dataloader');
     if (database.pid) cpuRoles.set('database', database.pid);
-    if (service.child.pid) cpuRoles.set('service', service.child.pid);
-    if (baseline.child.pid) cpuRoles.set('baseline', baseline.child.pid);
-    log(
-      `service on 127.0.0.1:${service.port} (pid ${service.child.pid}), baseline on 127.0.0.1:${baseline.port} (pid ${baseline.child.pid})`,
-    );
+    for (const target of targets) if (target.child.pid) cpuRoles.set(target.name, target.child.pid);
+    log(targets.map((t) => `${t.name} on 127.0.0.1:${t.port} (pid ${t.child.pid})`).join(', '));
 
-    const allEndpoints: Endpoint[] = [
-      {
-        name: 'account/get',
-        path: '/account/get',
-        bodies: rotationOf(accountIds).map((id) => JSON.stringify({ _id: id.toHexString() })),
-        rotation: `each connection cycles through ${rotationOf(accountIds).length} of the ${accountIds.length} account ids, spread over all (prebuilt requests)`,
-      },
-      {
-        name: 'account/find_detail',
-        path: '/account/find_detail',
-        bodies: [JSON.stringify({ _meta: { page: 1, limit: PAGE_LIMIT } })],
-        rotation: `page 1, limit ${PAGE_LIMIT}: ${PAGE_LIMIT} rows with group_info of ${ACCOUNTS} live accounts`,
-      },
-    ];
-    const endpoints = allEndpoints.filter((e) => ONLY === undefined || e.name === ONLY);
-    if (endpoints.length === 0) throw new Error(`BENCH_ONLY=${ONLY}: no such endpoint (${allEndpoints.map((e) => e.name).join(', ')})`);
-    await checkSameAnswers(endpoints, service, baseline);
+    for (const peer of peers) await checkSameAnswers(endpoints, service, peer);
     if (PREWARM_S > 0) {
-      log(`pre-warming both servers and the database: ${PREWARM_S} s per server and endpoint (not measured)`);
+      log(`pre-warming the servers and the database: ${PREWARM_S} s per server and endpoint (not measured)`);
       for (const endpoint of endpoints) {
-        for (const target of [service, baseline])
-          requireClean(`${endpoint.name} on ${target.name} (pre-warm)`, await load(target.port, endpoint, PREWARM_S));
+        for (const target of targets)
+          requireClean(`${endpoint.name} on ${target.name} (pre-warm)`, await load(target, endpoint, PREWARM_S));
       }
     }
 
+    const names = targets.map((t) => t.name).join('/');
     log(
       `measuring: ${CONNECTIONS} connections, pipelining 1, ${WARMUP_S} s warm-up + ${DURATION_S} s per run, ` +
-        `${ROUNDS} rounds of service/baseline per endpoint`,
+        `${ROUNDS} rounds of ${names} per endpoint`,
     );
     const runs: RunFigures[] = [];
     for (const endpoint of endpoints) {
       for (let round = 1; round <= ROUNDS; round++) {
-        const pair = ORDER === 'abba' && round % 2 === 0 ? [baseline, service] : [service, baseline];
-        for (const target of pair) runs.push(await measure(target, endpoint, round));
+        const order = ORDER === 'abba' && round % 2 === 0 ? [...targets].reverse() : targets;
+        for (const target of order) runs.push(await measure(target, endpoint, round));
       }
     }
 
-    const summaries = endpoints.map((endpoint) => summarize(endpoint, runs));
+    const summaries = endpoints.flatMap((endpoint) => peers.map((peer) => summarize(endpoint, runs, peer.name, commands)));
     const report = {
       date: started.toISOString(),
       machine: {
@@ -679,8 +842,8 @@ async function main(): Promise<number> {
         warmup_s: WARMUP_S,
         prewarm_s: PREWARM_S,
         rounds: ROUNDS,
-        order:
-          ORDER === 'abba' ? 'ABBA: service first in odd rounds, baseline first in even rounds' : 'ABAB: service, baseline in every round',
+        servers: names,
+        order: ORDER === 'abba' ? `ABBA: ${names} in odd rounds, the reverse in even rounds` : `ABAB: ${names} in every round`,
         cpu_prof: CPU_PROF,
         server_runtime: RUNTIME === 'tsx' ? 'tsx (esbuild, keepNames)' : 'tsc output (as npm start)',
       },
@@ -697,7 +860,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       `\nAPI bench — ${report.machine.cpus} CPU (${report.machine.cpu_model}), node ${report.machine.node}, ${database.description}\n` +
         `servers run as ${report.settings.server_runtime}; ${CONNECTIONS} connections, pipelining 1, ` +
-        `${DURATION_S} s per run after ${WARMUP_S} s warm-up, ${ROUNDS} rounds service/baseline\n\n` +
+        `${DURATION_S} s per run after ${WARMUP_S} s warm-up, ${ROUNDS} rounds ${names}\n\n` +
         `${table(summaries)}\n\n` +
         (report.disturbed_runs.length > 0
           ? `DISTURBED: other processes used more than ${OTHER_CPU_LIMIT} cores during ${report.disturbed_runs.length} run(s):\n  ${report.disturbed_runs.join('\n  ')}\n\n`
@@ -705,7 +868,7 @@ async function main(): Promise<number> {
         `written to ${path.relative(projectRoot, file)}\n`,
     );
     if (CPU_PROF)
-      process.stdout.write(`CPU profiles of both servers: ${path.relative(projectRoot, profileDir)}/ (written as the servers stop)\n`);
+      process.stdout.write(`CPU profiles of the servers: ${path.relative(projectRoot, profileDir)}/ (written as the servers stop)\n`);
     if (sink) {
       const { exports, bytes } = sink.received();
       process.stdout.write(

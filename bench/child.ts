@@ -3,8 +3,8 @@
  * how they stop. A server child is started by bench/api.ts with a pipe on stdin; it stops when that pipe closes
  * (so it cannot outlive the bench, even if the bench is killed) or on SIGTERM/SIGINT.
  */
-import type { Server } from 'node:http';
-import type { Express } from 'express';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { MongoClient } from 'mongodb';
 
 /** The one API key both servers accept (bench only; never a real secret). */
 export const BENCH_KEY = { name: 'bench', secret: 'bench-secret-0123456789' } as const;
@@ -18,13 +18,38 @@ export function benchEnv(): { url: string; dbName: string } {
 }
 
 /**
+ * BENCH_COUNT_COMMANDS=1 (bench/api.ts starts a counting copy of each server with it): the server makes its driver
+ * client with `monitorCommands: true` and passes it to `countCommands`. Off in the measured servers, whose clients
+ * then do not build an event per command.
+ */
+export const COUNT_COMMANDS = process.env.BENCH_COUNT_COMMANDS === '1';
+
+/** The database commands `client` has started so far, by command name (`find`, `count`, `aggregate`, …). */
+export function countCommands(client: MongoClient): () => Record<string, number> {
+  const counts: Record<string, number> = {};
+  client.on('commandStarted', (event) => {
+    counts[event.commandName] = (counts[event.commandName] ?? 0) + 1;
+  });
+  return () => ({ ...counts });
+}
+
+/** Where a counting server answers its `countCommands` figures as JSON (no auth: only the counting copies have it). */
+export const COMMANDS_PATH = '/_bench/commands';
+
+/**
  * Listens on 127.0.0.1 on a free port, prints `{"port":N}` as the first stdout line, and installs the shutdown:
  * on stdin end, SIGTERM or SIGINT it closes the server and its connections, runs `close`, and exits 0 (a clean exit,
- * so `--cpu-prof` writes its profile).
+ * so `--cpu-prof` writes its profile). With `commands` (a counting server), `GET /_bench/commands` answers them.
  */
-export async function serve(app: Express, close: () => Promise<void>): Promise<void> {
+export async function serve(app: RequestListener, close: () => Promise<void>, commands?: () => Record<string, number>): Promise<void> {
+  const handler: RequestListener = commands
+    ? (req, res) => {
+        if (req.url === COMMANDS_PATH) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(commands()));
+        else app(req, res);
+      }
+    : app;
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(0, '127.0.0.1');
+    const s = createServer(handler).listen(0, '127.0.0.1');
     s.once('listening', () => resolve(s));
     s.once('error', reject);
   });

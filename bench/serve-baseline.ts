@@ -14,7 +14,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { MongoClient, ObjectId } from 'mongodb';
-import { BENCH_KEY, benchEnv, failStartup, serve } from './child.js';
+import { BENCH_KEY, benchEnv, COUNT_COMMANDS, countCommands, failStartup, serve } from './child.js';
 
 interface AccountRow {
   _id: ObjectId;
@@ -65,7 +65,8 @@ function groupInfo(group: GroupRow | null | undefined): { _id: string; name: str
 async function main(): Promise<void> {
   const { url, dbName } = benchEnv();
   // the options connectDatabase (src/core/db.ts) gives the service's client
-  const client = new MongoClient(url, { appName: 'bench-baseline', serverSelectionTimeoutMS: 5_000 });
+  const client = new MongoClient(url, { appName: 'bench-baseline', serverSelectionTimeoutMS: 5_000, monitorCommands: COUNT_COMMANDS });
+  const commands = COUNT_COMMANDS ? countCommands(client) : undefined;
   await client.connect();
   const db = client.db(dbName);
   await db.command({ ping: 1 });
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
     else fail(res, 500, 'internal', 'Internal error');
   });
 
-  await serve(app, () => client.close());
+  await serve(app, () => client.close(), commands);
 }
 
 main().catch(failStartup);

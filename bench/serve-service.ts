@@ -9,7 +9,7 @@ import { createLogger } from '../src/core/logger.js';
 import { Metrics } from '../src/core/metrics.js';
 import { startTracing } from '../src/core/tracing.js';
 import { SCHEMA_DIR, createService } from '../src/service.js';
-import { BENCH_KEY, benchEnv, failStartup, serve } from './child.js';
+import { BENCH_KEY, benchEnv, COUNT_COMMANDS, countCommands, failStartup, serve } from './child.js';
 
 async function main(): Promise<void> {
   const { url, dbName } = benchEnv();
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     url,
     dbName,
     appName: 'bench-service',
-    driverOptions: { monitorCommands: withMetrics },
+    driverOptions: { monitorCommands: withMetrics || COUNT_COMMANDS },
     ...timeout,
   });
   const service = await createService({
@@ -34,11 +34,17 @@ async function main(): Promise<void> {
     schemaDir: process.env.BENCH_PROJECT_ROOT ? path.join(process.env.BENCH_PROJECT_ROOT, 'result-schemas') : SCHEMA_DIR,
     ...(withMetrics ? { metrics: new Metrics() } : {}),
   });
-  await serve(service.app, async () => {
-    await service.stop();
-    await database.close();
-    await tracing?.shutdown();
-  });
+  // counted from here on: the startup's own commands (ping, createIndexes) are not the requests'
+  const commands = COUNT_COMMANDS ? countCommands(database.client) : undefined;
+  await serve(
+    service.app,
+    async () => {
+      await service.stop();
+      await database.close();
+      await tracing?.shutdown();
+    },
+    commands,
+  );
 }
 
 main().catch(failStartup);
