@@ -11,7 +11,8 @@ export const IMPORT_USAGE = `  import <resource> <file> [--url URL] [--key KEY] 
         create records from a JSON Lines (.jsonl), CSV (.csv, header = field names) or xlsx (.xlsx, first sheet)
         file through <resource>/batch_create (atomic: false) of a running service (--url, default $API_URL or
         http://127.0.0.1:3000; --key, default $API_KEY); --batch rows per call (500, at most 1000), --concurrency
-        calls in flight (4). Refused rows go to <file>.errors.jsonl; exit 1 if any row was refused.
+        calls in flight (4). Refused rows go to <file>.errors.jsonl; exit 1 if any row was refused, 3 if the
+        import stopped (the reason is printed).
         --resume continues a killed import from <file>.import-checkpoint.json without creating rows twice;
         --skip-existing counts rows refused for a unique value already stored as imported.
 `;
@@ -73,7 +74,7 @@ function docFields(resource: string): Map<string, ParsedParam> {
   return new Map(parseParams(docs.fields as ParamsDeclaration).map((p) => [p.name, p]));
 }
 
-/** `npm run cli -- import ...`: exit 0 when every row was imported, 1 when some were refused, 2 usage, 3 stopped. */
+/** `npm run cli -- import ...`: exit 0 when every row was imported, 1 when some were refused (listed in the errors file), 2 usage, 3 stopped (reason printed). */
 export async function runImportCommand(argv: string[]): Promise<number> {
   let args: Args;
   let fields: Map<string, ParsedParam>;
@@ -105,9 +106,16 @@ export async function runImportCommand(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  // counted before the checkpoint is written: a file that cannot be read leaves nothing to resume
+  let total: number;
+  try {
+    total = await countRows(args.file, format);
+  } catch (err) {
+    process.stderr.write(`import stopped: cannot read ${args.file}: ${(err as Error).message}\nno row was sent\n`);
+    return 3;
+  }
   const checkpoint = saved ?? Checkpoint.create(checkpointPath, args.resource, args.batch);
   await checkpoint.save();
-  const total = await countRows(args.file, format);
   const progress = createProgress(total);
   let stats: ImportStats;
   try {
@@ -123,8 +131,10 @@ export async function runImportCommand(argv: string[]): Promise<number> {
     });
   } catch (err) {
     progress.stop();
-    if (!(err instanceof ImportAborted)) throw err;
-    process.stderr.write(`import stopped: ${err.message}\nrun again with --resume to continue\n`);
+    // anything else (the file unreadable half-way, a broken answer) stops it too, with its reason: exit 1 means
+    // "rows were refused, see the errors file", and an unexpected crash must not look like that
+    const reason = err instanceof ImportAborted ? err.message : `${(err as Error).message} (${(err as Error).name})`;
+    process.stderr.write(`import stopped: ${reason}\nrun again with --resume to continue\n`);
     return 3;
   }
   progress.stop();

@@ -53,6 +53,10 @@ export async function importFile(options: ImportOptions): Promise<ImportStats> {
   const errors = createWriteStream(options.errorsFile, { flags: options.resume ? 'a' : 'w' });
   const inFlight = new Set<Promise<void>>();
   let aborted: unknown;
+  // unheard, a failed write (disk full) would crash the process with exit 1, which says "rows refused"
+  errors.on('error', (err) => {
+    aborted ??= new ImportAborted(`cannot write ${options.errorsFile}: ${err.message}`);
+  });
   let batch: PendingRow[] = [];
   let batchNo = 0;
   let ordinal = 0;
@@ -162,17 +166,19 @@ async function post(options: ImportOptions, docs: unknown[]): Promise<PartialAns
   for (let attempt = 0; attempt < RETRIES; attempt++) {
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
     let res: Response;
+    let text: string;
     try {
       res = await fetch(`${options.url}/${options.resource}/batch_create`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${options.key}` },
         body,
       });
+      // the body too: a connection cut while it is read is a network error like any other
+      text = await res.text();
     } catch (err) {
       lastError = (err as Error).message;
       continue;
     }
-    const text = await res.text();
     if (res.status === 200) return JSON.parse(text) as PartialAnswer;
     lastError = `HTTP ${res.status}: ${text.slice(0, 500)}`;
     if (res.status < 500) throw new ImportAborted(`${options.resource}/batch_create refused the call: ${lastError}`);

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
-import ExcelJS from 'exceljs';
+import { readFirstSheet } from './xlsx-sheet.js';
 
 /** One record of an import file: its values as read, and where it is (line of a JSONL/CSV file, row of a sheet). */
 export interface SourceRow {
@@ -67,30 +67,20 @@ async function* readCsv(file: string): AsyncGenerator<SourceRow> {
 }
 
 async function* readSheet(file: string): AsyncGenerator<SourceRow> {
-  const workbook = new ExcelJS.stream.xlsx.WorkbookReader(file, {
-    worksheets: 'emit',
-    sharedStrings: 'cache',
-    styles: 'cache',
-    hyperlinks: 'ignore',
-    entries: 'emit',
-  });
-  for await (const sheet of workbook) {
-    let header: string[] | undefined;
-    for await (const row of sheet) {
-      const cells = (row.values as unknown[]).slice(1);
-      if (!header) {
-        header = cells.map((cell) => String(cellValue(cell) ?? '').trim());
-        continue;
-      }
-      if (cells.every((cell) => cellValue(cell) === null)) continue;
-      const values: Record<string, unknown> = {};
-      header.forEach((name, i) => {
-        const value = cellValue(cells[i]);
-        if (name !== '' && value !== null) values[name] = value;
-      });
-      yield { position: row.number, values };
+  let header: string[] | undefined;
+  for await (const row of readFirstSheet(file)) {
+    const cells = row.values.slice(1);
+    if (!header) {
+      header = cells.map((cell) => String(cellValue(cell) ?? '').trim());
+      continue;
     }
-    return; // the first sheet only
+    if (cells.every((cell) => cellValue(cell) === null)) continue;
+    const values: Record<string, unknown> = {};
+    header.forEach((name, i) => {
+      const value = cellValue(cells[i]);
+      if (name !== '' && value !== null) values[name] = value;
+    });
+    yield { position: row.number, values };
   }
 }
 

@@ -36,14 +36,17 @@ function importCli(args: string[]) {
   );
 }
 
+/** Runs the CLI to its end; `code` and `output` go together into every assertion, so a failure shows what it printed. */
 async function run(args: string[]): Promise<{ code: number | null; output: string }> {
   const child = importCli(args);
   const { code } = await child.exited;
-  return { code, output: child.output() };
+  return { code, output: `the CLI printed:\n${child.output()}` };
 }
 
-function errorsOf(file: string): unknown[] {
-  return readFileSync(`${file}.errors.jsonl`, 'utf8')
+function errorsOf(file: string, output: string): unknown[] {
+  const errorsFile = `${file}.errors.jsonl`;
+  if (!existsSync(errorsFile)) throw new Error(`no ${errorsFile}; ${output}`);
+  return readFileSync(errorsFile, 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as unknown);
@@ -90,9 +93,9 @@ describe('npm run cli -- import', () => {
       ].join('\n'),
     );
     const { code, output } = await run(['account', file, '--batch', '2']);
-    expect(code).toBe(1);
+    expect(code, output).toBe(1);
     expect(output).toContain('imported 2 of 6 rows: 2 created, 0 already there; 4 refused');
-    expect(errorsOf(file)).toEqual(
+    expect(errorsOf(file, output)).toEqual(
       expect.arrayContaining([
         { line: 2, field: '', message: 'is not valid JSON', code: 'unreadable' },
         { line: 3, field: 'phone', message: 'is required', code: 'invalid_params' },
@@ -100,7 +103,7 @@ describe('npm run cli -- import', () => {
         { line: 6, field: 'state', message: 'must be one of 100, 200', code: 'invalid_params' },
       ]),
     );
-    expect(errorsOf(file)).toHaveLength(4);
+    expect(errorsOf(file, output)).toHaveLength(4);
     expect(await t.db.collection('account').countDocuments({ name: { $in: ['a', 'b2'] } })).toBe(2);
     expect(existsSync(`${file}.import-checkpoint.json`)).toBe(false);
   });
@@ -118,9 +121,9 @@ describe('npm run cli -- import', () => {
         'T1,CSV-4,RK4,桃,C1,K1,W1,T1,not a date,40,2,superman',
       ].join('\n'),
     );
-    const { code } = await run(['stock_in', file]);
-    expect(code).toBe(1);
-    expect(errorsOf(file)).toEqual([
+    const { code, output } = await run(['stock_in', file]);
+    expect(code, output).toBe(1);
+    expect(errorsOf(file, output)).toEqual([
       { line: 3, field: 'in_count', message: 'must be an integer', code: 'invalid_params' },
       {
         line: 6,
@@ -150,9 +153,9 @@ describe('npm run cli -- import', () => {
     workbook.addWorksheet('ignored').addRow(['station_id']);
     const file = path.join(dir, 'stock.xlsx');
     await workbook.xlsx.writeFile(file);
-    const { code } = await run(['stock_in', file]);
-    expect(code).toBe(1);
-    expect(errorsOf(file)).toEqual([{ row: 3, field: 'creator_id', message: 'must be >= 0', code: 'invalid_params' }]);
+    const { code, output } = await run(['stock_in', file]);
+    expect(code, output).toBe(1);
+    expect(errorsOf(file, output)).toEqual([{ row: 3, field: 'creator_id', message: 'must be >= 0', code: 'invalid_params' }]);
     const stored = await t.db
       .collection('stock_in')
       .find({ batch_id: { $in: ['X-1', 'X-3'] } })
@@ -167,9 +170,10 @@ describe('npm run cli -- import', () => {
   it('exits 0 and counts unique conflicts as imported with --skip-existing', async () => {
     const rows = [nextPhone(), nextPhone()].map((p) => JSON.stringify({ name: 'skip', phone: p, state: 100 }));
     const file = write('skip.jsonl', rows.join('\n'));
-    expect((await run(['account', file])).code).toBe(0);
+    const first = await run(['account', file]);
+    expect(first.code, first.output).toBe(0);
     const again = await run(['account', file, '--skip-existing']);
-    expect(again.code).toBe(0);
+    expect(again.code, again.output).toBe(0);
     expect(again.output).toContain('imported 2 of 2 rows: 0 created, 2 already there; 0 refused');
     expect(await t.db.collection('account').countDocuments({ name: 'skip' })).toBe(2);
   });
@@ -194,9 +198,10 @@ describe('npm run cli -- import', () => {
     expect(before).toBeGreaterThan(0);
     expect(before).toBeLessThan(total);
 
-    expect((await run(['stock_in', file, '--batch', '100'])).code).toBe(2); // a checkpoint exists: --resume or delete it
+    const plain = await run(['stock_in', file, '--batch', '100']);
+    expect(plain.code, plain.output).toBe(2); // a checkpoint exists: --resume or delete it
     const resumed = await run(['stock_in', file, '--batch', '100', '--concurrency', '3', '--resume']);
-    expect(resumed.code).toBe(0);
+    expect(resumed.code, resumed.output).toBe(0);
     expect(resumed.output).toMatch(/imported 6000 of 6000 rows: \d+ created, \d+ already there, \d+ from the earlier run; 0 refused/);
     expect(await t.db.collection('stock_in').countDocuments({ batch_id: /^KILL-/ })).toBe(total);
     const distinct = await t.db.collection('stock_in').distinct('batch_id', { batch_id: /^KILL-/ });
@@ -210,10 +215,19 @@ describe('npm run cli -- import', () => {
     expect(output).toMatch(/^import: 1\/1 rows, \d+ rows\/s, ETA 0s, 0 errors$/m);
   });
 
+  it('exits 3 naming the reason, not 1 without an errors file, when the xlsx file cannot be read', async () => {
+    const file = write('broken.xlsx', 'this is not a zip file');
+    const { code, output } = await run(['stock_in', file]);
+    expect(code, output).toBe(3);
+    expect(output).toContain(`import stopped: cannot read ${file}: `);
+    expect(output).toContain('no row was sent');
+    expect(existsSync(`${file}.import-checkpoint.json`)).toBe(false); // nothing to resume
+  });
+
   it('exits 2 with the usage for a resource without batch_create', async () => {
     const file = write('x.jsonl', '{}');
     const { code, output } = await run(['wallet', file]);
-    expect(code).toBe(2);
+    expect(code, output).toBe(2);
     expect(output).toContain('resource "wallet" has no batch_create');
   });
 });
