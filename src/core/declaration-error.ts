@@ -24,7 +24,7 @@ export const DECLARATION_CODES = {
   bad_param: 'a param or field whose SEP-12 declaration does not parse',
   bad_filter: 'a filter on an undeclared field, or an operator the field cannot take',
   bad_sort: 'a sortable field that is not declared',
-  bad_index: 'an index on an undeclared field',
+  bad_index: 'an index on an undeclared field, or a unique index of an owned resource that does not start with the owner field',
 } as const;
 
 export type DeclarationCode = keyof typeof DECLARATION_CODES;

@@ -69,6 +69,7 @@ export interface SpecToCheck {
   immutable?: readonly string[];
   references?: Record<string, string>;
   indexes?: readonly IndexDescription[];
+  owner?: { field: string };
 }
 
 /** Every mistake of a resource spec: bad SEP-12 types, and names in references/defaults/immutable/indexes that are not fields. */
@@ -100,6 +101,14 @@ export function checkResourceSpec(spec: SpecToCheck): DeclarationProblem[] {
           `index ${index.name ?? JSON.stringify(index.key)}: ${key} is not a declared field (declare it in fields, or in stored when other code writes it)`,
         );
       }
+    }
+    // one user's value must not block another user's, nor a 409 tell them that someone else's record holds it
+    const keys = Object.keys(index.key as Document);
+    if (spec.owner && index.unique === true && keys[0] !== spec.owner.field) {
+      add(
+        'bad_index',
+        `index ${index.name ?? JSON.stringify(index.key)}: a unique index of an owned resource must start with its owner field ${spec.owner.field} (unique per user), e.g. { ${spec.owner.field}: 1, ${keys.join(': 1, ')}: 1 }`,
+      );
     }
   }
   return problems;

@@ -178,3 +178,34 @@ describe('resource declaration mistakes', () => {
     ]);
   });
 });
+
+describe('unique indexes of owned resources', () => {
+  // a resource whose records belong to users, with the unique index given
+  const notebook = (index: { key: Record<string, 1>; name: string }) =>
+    defineResource({
+      name: 'notebook',
+      fields: { title: 'M string(1,64)' },
+      stored: { user_id: 'O object_id' },
+      owner: { field: 'user_id', resource: 'user' },
+      indexes: [{ ...index, unique: true }],
+      actions: (std) => ({ get: std.get({ result: 'generic_summary' }) }),
+    });
+  const problemsOf = (resource: ReturnType<typeof notebook>) => {
+    try {
+      buildActionTable([resource, ...resources], SCHEMA_DIR);
+      return [];
+    } catch (err) {
+      return (err as DeclarationError).lines;
+    }
+  };
+
+  it('refuses one that does not start with the owner field (it would be unique across users)', () => {
+    expect(problemsOf(notebook({ key: { title: 1 }, name: 'title_1' }))).toEqual([
+      'resource notebook: index title_1: a unique index of an owned resource must start with its owner field user_id (unique per user), e.g. { user_id: 1, title: 1 }',
+    ]);
+  });
+
+  it('accepts one that starts with the owner field (unique per user)', () => {
+    expect(problemsOf(notebook({ key: { user_id: 1, title: 1 }, name: 'user_id_1_title_1' }))).toEqual([]);
+  });
+});
