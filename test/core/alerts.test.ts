@@ -25,7 +25,7 @@ function exported(): string[] {
 describe('docs/alerts.yml', () => {
   const doc = parse(readFileSync(file, 'utf8')) as { groups: Array<{ name: string; rules: Array<{ alert: string; expr: string }> }> };
 
-  it('is a Prometheus rule file with the service and wallet groups', () => {
+  it('is a Prometheus rule file of two groups: the service, the wallets', () => {
     expect(doc.groups.map((g) => g.name)).toEqual(['rpc-action-api', 'wallets']);
     for (const rule of doc.groups.flatMap((g) => g.rules))
       expect(Object.keys(rule)).toEqual(expect.arrayContaining(['alert', 'expr', 'labels']));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CALLER_CONFIG, readCallerConfig } from '../../src/core/caller-config.js';
 
 describe('readCallerConfig', () => {
-  it('defaults to 30-day tokens, no key limit and 600 requests a minute per user', () => {
+  it('defaults to 30-day tokens, no key limit, 600 requests a minute per user', () => {
     expect(readCallerConfig({})).toEqual({
       userTokenTtlMs: 30 * 24 * 3600 * 1000,
       limits: { perKey: 0, perUser: 600, windowMs: 60_000 },
@@ -10,7 +10,7 @@ describe('readCallerConfig', () => {
     expect(readCallerConfig({})).toEqual(DEFAULT_CALLER_CONFIG);
   });
 
-  it('reads durations with units, and a bare number as seconds', () => {
+  it('reads durations with units, a bare number as seconds', () => {
     expect(readCallerConfig({ USER_TOKEN_TTL: '12h', RATE_LIMIT_WINDOW: '90', RATE_LIMIT_KEY: '1000', RATE_LIMIT_USER: '0' })).toEqual({
       userTokenTtlMs: 12 * 3600 * 1000,
       limits: { perKey: 1000, perUser: 0, windowMs: 90_000 },

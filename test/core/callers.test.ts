@@ -124,7 +124,7 @@ describe('Retry-After', () => {
 });
 
 describe('the callers in the generated reference', () => {
-  it('states each action’s callers as its OpenAPI security and x-callers', async () => {
+  it('states each action’s callers as its OpenAPI security, with x-callers', async () => {
     const paths = (renderOpenApi(t.service.actions) as { paths: Record<string, { post: Record<string, unknown> }> }).paths;
     const of = (name: string) => ({
       security: paths[`/caller_probe/${name}`]?.post.security,
@@ -136,7 +136,7 @@ describe('the callers in the generated reference', () => {
     expect(of('whoami_public')).toEqual({ security: [], callers: ['public'] });
   });
 
-  it('names the callers and the credential in the SEP-12 reference', async () => {
+  it('names the callers with their credential in the SEP-12 reference', async () => {
     const text = renderSep12(t.service.actions);
     const block = text.slice(text.indexOf('### /caller_probe/whoami_user'), text.indexOf('### /caller_probe/busy'));
     expect(block).toContain('    调用方 (callers)\n        user\n    请求');

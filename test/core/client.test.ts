@@ -41,7 +41,7 @@ describe('the generated client', () => {
     expect(committed).toBe(renderClient(t.service.actions));
   });
 
-  it('creates and finds records with typed params and a typed page', async () => {
+  it('round-trips records through typed params to a typed page (create, then find_detail)', async () => {
     const group = await api.group.create({ name: '后端组' });
     const account = await api.account.create({ name: '张三', phone: '13800000002', state: 100, group_id: group._id as string });
     // @ts-expect-error state is enum<int>(100,200): a typo is a compile error
@@ -53,7 +53,7 @@ describe('the generated client', () => {
     });
   });
 
-  it('throws ApiError with code, status and request_id for a record that does not exist', async () => {
+  it('throws ApiError with code, status, request_id for a record that does not exist', async () => {
     const error = await failure(api.account.get({ _id: '000000000000000000000000' }));
     expect({
       code: error.code,

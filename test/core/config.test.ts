@@ -71,7 +71,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message.split(':')[0] as string, message.slice(message.indexOf(':') + 2)));
   });
 
-  it('reads BODY_LIMIT in bytes, kb and mb', () => {
+  it('reads BODY_LIMIT in bytes, kb or mb', () => {
     expect(loadConfig({ API_KEYS: KEYS, BODY_LIMIT: '2048' }).bodyLimitBytes).toBe(2048);
     expect(loadConfig({ API_KEYS: KEYS, BODY_LIMIT: '512kb' }).bodyLimitBytes).toBe(512 * 1024);
     expect(loadConfig({ API_KEYS: KEYS, BODY_LIMIT: '2MB' }).bodyLimitBytes).toBe(2 * 1024 * 1024);
@@ -82,7 +82,7 @@ describe('loadOrCreateDevKey', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'rpc-dev-key-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('makes the key once and gives the same one on every later call', () => {
+  it('makes the key once, giving the same one on every later call', () => {
     const first = loadOrCreateDevKey(path.join(dir, 'data'));
     expect(first.name).toBe('dev');
     expect(first.secret).toMatch(/^[A-Za-z0-9_-]{32}$/);

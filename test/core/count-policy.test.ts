@@ -40,7 +40,7 @@ describe('count policy exact (the default)', () => {
 });
 
 describe('count policy {cap}', () => {
-  it('stops counting at the cap and says the count is a lower bound', async () => {
+  it('stops counting at the cap, saying the count is a lower bound', async () => {
     expect(await metaOf('find_capped', { _meta: { limit: 2 } })).toEqual({
       meta: { has_more: true, page: 1, page_size: 2, result_count: 5, result_count_is: 'at_least' },
       rows: 2,
@@ -108,7 +108,7 @@ describe('count policy estimated', () => {
 });
 
 describe('count policy none', () => {
-  it('answers has_more from the extra row and no count, sending no count command', async () => {
+  it('answers has_more from the extra row, with no count sent or answered', async () => {
     expect(await metaOf('find_none', { _meta: { limit: 2 } })).toEqual({
       meta: { has_more: true, page: 1, page_size: 2 },
       rows: 2,
@@ -136,7 +136,7 @@ describe('count policy in the OpenAPI', () => {
     return doc.paths[`/tally/${action}`].post.responses['200'].content['application/json'].schema.properties._meta;
   }
 
-  it('states result_count_is and what the capped count means', async () => {
+  it('states result_count_is with what the capped count means', async () => {
     expect(await metaSchemaOf('find_capped')).toEqual({
       type: 'object',
       description: 'paging',

@@ -17,7 +17,7 @@ describe('the type of one declared param', () => {
   it('reads a one-sided int(0,) as a number', () => {
     expectTypeOf<ParamValue<'O int(0,)'>>().toEqualTypeOf<number>();
   });
-  it('reads datetime and date as Dates', () => {
+  it('reads datetime or date as a Date', () => {
     expectTypeOf<ParamValue<'M datetime'>>().toEqualTypeOf<Date>();
     expectTypeOf<ParamValue<'M date'>>().toEqualTypeOf<Date>();
   });
@@ -34,7 +34,7 @@ describe('the type of one declared param', () => {
     expectTypeOf<ParamValue<'O list<string(1,32)>(0,50)'>>().toEqualTypeOf<string[]>();
     expectTypeOf<ParamValue<'O list<enum<str>(x,y)>(1,2)'>>().toEqualTypeOf<('x' | 'y')[]>();
   });
-  it('reads json<list> and json<map> as parsed JSON', () => {
+  it('reads json<list> or json<map> as parsed JSON', () => {
     expectTypeOf<ParamValue<'O json<list>'>>().toEqualTypeOf<unknown[]>();
     expectTypeOf<ParamValue<'O json<map>'>>().toEqualTypeOf<Record<string, unknown>>();
   });
@@ -47,11 +47,11 @@ describe('the type of one declared param', () => {
 });
 
 describe('the params of a declaration', () => {
-  it('makes M params required and O and C params optional', () => {
+  it('makes only M params required (O, C optional)', () => {
     type P = ParamsOf<{ _id: 'M object_id'; name: { type: 'O string(1,64)'; note: 'x' }; phone: 'C string' }>;
     expectTypeOf<P>().toEqualTypeOf<{ _id: ObjectId; name?: string; phone?: string }>();
   });
-  it('types the fields of a dict and of a list<dict>', () => {
+  it('types the fields of a dict or of a list<dict>', () => {
     type P = ParamsOf<{
       stage: { type: 'M dict'; fields: { id: 'O string'; at: 'M datetime' } };
       rows: { type: 'M list<dict>(0,5)'; fields: { passed: 'O bool' } };

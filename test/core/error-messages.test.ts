@@ -10,7 +10,7 @@ describe('MESSAGES', () => {
   });
 
   it.each(Object.entries(MESSAGES as Record<string, MessageTemplate>))(
-    '%s takes the same arguments in English and Chinese',
+    '%s takes the same arguments in English as in Chinese',
     (key, template) => {
       // invalid_param's "(and N more)" has a Chinese form of its own
       const zh = key === 'invalid_param' ? placeholders(template.zh).map((p) => (p === 'more_zh' ? 'more' : p)) : placeholders(template.zh);
@@ -28,7 +28,7 @@ describe('MESSAGES', () => {
 });
 
 describe('apiError', () => {
-  it('fills both texts and keeps the code and the reason', () => {
+  it('fills both texts, keeping the code with the reason', () => {
     const err = apiError('record_not_found', { resource: 'account', id: '5da57976ce6d2a647d539af0' });
     expect({ code: err.code, status: err.status, reason: err.reason, message: err.message, zh: err.zhMessage }).toEqual({
       code: 'not_found',

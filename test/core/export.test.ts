@@ -30,7 +30,7 @@ function exportAccounts(body: object) {
 }
 
 describe('<resource>/export from std.find', () => {
-  it('exports every row of find with the same filters and sort, columns from the result schema', async () => {
+  it('exports every row find would answer (same filters, same sort), columns from the result schema', async () => {
     const res = await exportAccounts({ state: 100, _sort: 'name' });
     expect(res.status).toBe(200);
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="account-\d{8}-\d{6}\.xlsx"$/);

@@ -57,7 +57,7 @@ describe('compileFilters', () => {
 
 describe('parseSort', () => {
   const sortable = ['name', '_id', 'created_at'];
-  it('reads "name,-created_at" and adds _id as the tie-breaker', () => {
+  it('reads "name,-created_at", adding _id as the tie-breaker', () => {
     expect(parseSort('name,-created_at', sortable, { _id: -1 })).toEqual({ name: 1, created_at: -1, _id: -1 });
     expect(parseSort('-_id', sortable, { _id: -1 })).toEqual({ _id: -1 });
     expect(parseSort(undefined, sortable, { _id: -1 })).toEqual({ _id: -1 });

@@ -142,7 +142,7 @@ const EXPECTED: Record<string, Record<string, string>> = {
 };
 
 describe('the declared index behind each query of each find', () => {
-  it('lists every find, its filters and sorts, and the index serving each', () => {
+  it('lists every find’s filters, sorts, with the index serving each', () => {
     expect(planByFind()).toEqual(EXPECTED);
   });
 
@@ -172,7 +172,7 @@ describe('planFind', () => {
     ]);
   });
 
-  it('takes an index in either direction, the equality field first, and a range field as its first key', () => {
+  it('takes an index in either direction, the equality field first, a range field as its first key', () => {
     const indexes: IndexDescription[] = [
       { key: { name: -1, _id: -1 }, name: 'name_-1__id_-1' },
       { key: { group_id: 1, _id: 1 }, name: 'group_id_1__id_1' },

@@ -46,7 +46,7 @@ async function groupsNamed(service: TestService, name: string): Promise<number> 
 }
 
 describe('replay', () => {
-  it('answers a retried create with the stored answer and Idempotent-Replayed: true, writing one record', async () => {
+  it('replays a retried create: the stored answer with Idempotent-Replayed: true, one record written', async () => {
     const { key, name } = fresh('replay');
     const first = await keyed(t, '/group/create', key, { name });
     expect(first.status).toBe(200);
@@ -91,7 +91,7 @@ describe('replay', () => {
 });
 
 describe('conflict', () => {
-  it('answers idempotency_conflict for the same key with other params, and writes nothing', async () => {
+  it('answers idempotency_conflict for the same key with other params, without a write', async () => {
     const { key, name } = fresh('conflict');
     expect((await keyed(t, '/group/create', key, { name })).status).toBe(200);
     const other = await keyed(t, '/group/create', key, { name: `${name} changed` });

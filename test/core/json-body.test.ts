@@ -108,10 +108,13 @@ describe('the action route’s JSON body reader', () => {
     expect(res.body.error.code).toBe('unsupported_media_type');
   });
 
-  it('answers invalid_json for bytes that are not JSON, and the body of a valid one for UTF-8 with a quoted charset', async () => {
+  it('answers invalid_json for bytes that are not JSON', async () => {
     const bad = await supertest(t.app).post('/probe/echo').set(AUTH).set('Content-Type', 'application/json').send('{"n": 8,}');
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_json');
+  });
+
+  it('reads a JSON body sent as UTF-8 with a quoted charset', async () => {
     const good = await supertest(t.app)
       .post('/probe/echo')
       .set(AUTH)

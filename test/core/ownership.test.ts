@@ -41,23 +41,21 @@ describe('an owned resource for a user caller', () => {
     expect(res.body).toEqual({ _id: aliceNote, text: 'alice private', state: 1, user_id: alice.toHexString() });
   });
 
-  it('answers not_found to another user on get, update, mark, delete and restore', async () => {
+  it.each([
+    ['/note/get', {}],
+    ['/note/update', { text: 'bob was here' }],
+    ['/note/mark_done', {}],
+    ['/note/mark_delete', {}],
+    ['/note/mark_restore', {}],
+  ])('answers not_found to another user on %s, without a write', async (path, extra) => {
     const before = await stored();
-    for (const [path, body] of [
-      ['/note/get', { _id: aliceNote }],
-      ['/note/update', { _id: aliceNote, text: 'bob was here' }],
-      ['/note/mark_done', { _id: aliceNote }],
-      ['/note/mark_delete', { _id: aliceNote }],
-      ['/note/mark_restore', { _id: aliceNote }],
-    ] as const) {
-      const res = await asBob(path, body);
-      expect(res.status, path).toBe(404);
-      expect(res.body.error.code, path).toBe('not_found');
-    }
+    const res = await asBob(path, { _id: aliceNote, ...extra });
+    expect(res.status, path).toBe(404);
+    expect(res.body.error.code, path).toBe('not_found');
     expect(await stored()).toEqual(before);
   });
 
-  it('finds and selects only the caller’s own records', async () => {
+  it('reads only the caller’s own records in find or select', async () => {
     await asBob('/note/create', { text: 'bob own' });
     const found = await asBob('/note/find', {});
     expect(found.body.data.map((n: { text: string }) => n.text)).toEqual(['bob own']);
@@ -66,7 +64,7 @@ describe('an owned resource for a user caller', () => {
     expect((await asBob('/note/select', {})).body.data.map((n: { text: string }) => n.text)).toEqual(['bob own']);
   });
 
-  it('matches nothing of another user in batch marks, batch updates and batch deletes', async () => {
+  it('matches nothing of another user in any batch write (mark, update, delete)', async () => {
     const before = await stored();
     expect((await asBob('/note/batch_done', { _ids: [aliceNote] })).body).toEqual({ ok: true, matched_count: 0, modified_count: 0 });
     expect((await asBob('/note/batch_delete', { _ids: [aliceNote] })).body).toEqual({ ok: true, matched_count: 0, modified_count: 0 });

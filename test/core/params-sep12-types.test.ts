@@ -27,7 +27,7 @@ describe('SEP-12 types datetime, date, time, json<list>, json<map>', () => {
     expect(() => parseType('json<set>', 'p')).toThrow('param p: bad type "json<set>": not a SEP-12 type');
   });
 
-  it('reads the seed datetime 2017-10-22 10:22:35 as UTC and ISO 8601 with its offset', () => {
+  it('reads the seed datetime 2017-10-22 10:22:35 as UTC, an ISO 8601 one by its offset', () => {
     const params = compileParams({ start: 'M datetime', end: 'M datetime' }).validate({
       start: '2017-10-22 10:22:35',
       end: '2017-10-22T18:22:35+08:00',
@@ -43,7 +43,7 @@ describe('SEP-12 types datetime, date, time, json<list>, json<map>', () => {
     expect(compileParams({ at: 'M time' }).validate({ at: '10:22:35' })).toEqual({ at: '10:22:35' });
   });
 
-  it('names a bad date, time and datetime each', () => {
+  it('names each bad date, time or datetime', () => {
     expect(
       fieldsOf({ day: 'M date', at: 'M time', start: 'M datetime' }, { day: '2017-02-30', at: '24:00:00', start: '22/10/2017' }),
     ).toEqual([

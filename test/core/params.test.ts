@@ -68,7 +68,7 @@ describe('compileParams', () => {
     active: 'O bool',
   };
 
-  it('converts to driver values and drops nothing it was given', () => {
+  it('converts to driver values, dropping nothing it was given', () => {
     const params = compileParams(account).validate({
       name: '张三',
       state: 100,
@@ -167,7 +167,7 @@ describe('compileParams', () => {
     ]);
   });
 
-  it('accepts null for a nullable param and only there', () => {
+  it('accepts null for a nullable param only', () => {
     const declaration: ParamsDeclaration = { group_id: { type: 'O object_id', nullable: true }, name: 'O string(1,10)' };
     expect(compileParams(declaration).validate({ group_id: null })).toEqual({ group_id: null });
     expect(fieldsOf(declaration, { name: null })).toEqual([{ field: 'name', messages: ['must be a string'] }]);
@@ -205,7 +205,7 @@ describe('parseDateTime', () => {
 });
 
 describe('one-sided ranges', () => {
-  it('int(0,) refuses a negative number and accepts any non-negative one', () => {
+  it('int(0,) means at least 0: any non-negative number, never a negative one', () => {
     const validator = compileParams({ n: 'M int(0,)' });
     expect(validator.validate({ n: Number.MAX_SAFE_INTEGER })).toEqual({ n: Number.MAX_SAFE_INTEGER });
     expect(fieldsOf({ n: 'M int(0,)' }, { n: -1 })).toEqual([{ field: 'n', messages: ['must be >= 0'] }]);

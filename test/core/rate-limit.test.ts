@@ -62,7 +62,7 @@ describe('RateLimiter', () => {
     expect(await t.db.collection('rate_limits_unit').countDocuments({ _id: 'b' as never })).toBe(1);
   });
 
-  it('counts every one of concurrent hits and lets no more than the limit through', async () => {
+  it('counts every one of concurrent hits, letting no more than the limit through', async () => {
     const limiter = new RateLimiter('rate_limits_unit');
     const results = await Promise.all(Array.from({ length: 40 }, () => limiter.hit(t.db, 'race', 60_000)));
     const stored = await t.db.collection('rate_limits_unit').findOne({ _id: 'race' as never });

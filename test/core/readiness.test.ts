@@ -33,7 +33,7 @@ function probe(path: string): Promise<number> {
 }
 
 describe('GET /readyz', () => {
-  it('answers {ok: true} without a key while the database answers and the service is not stopping', async () => {
+  it('answers {ok: true} without a key while the database answers, the service not stopping', async () => {
     const res = await fetch(`${base}/readyz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true });

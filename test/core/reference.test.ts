@@ -31,7 +31,7 @@ describe('GET /openapi.json', () => {
     expect(res.body).toEqual(renderOpenApi(t.service.actions));
   });
 
-  it('answers another method with 405 and Allow: GET, HEAD', async () => {
+  it('answers another method with 405, Allow: GET, HEAD', async () => {
     const res = await supertest(t.app).post('/openapi.json').send({});
     expect(res.status).toBe(405);
     expect(res.headers.allow).toBe('GET, HEAD');
@@ -46,7 +46,7 @@ describe('GET /openapi.json', () => {
 });
 
 describe('GET /docs', () => {
-  it('serves the reference page, which loads our own copy of the renderer and the document', async () => {
+  it('serves the reference page, which loads only our own copy of the renderer with the document', async () => {
     const res = await supertest(t.app).get('/docs');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
@@ -64,7 +64,7 @@ describe('GET /docs', () => {
 });
 
 describe('another method on a known path', () => {
-  it('answers GET on an action path with 405 method_not_allowed and Allow: POST', async () => {
+  it('answers GET on an action path with 405 method_not_allowed, Allow: POST', async () => {
     const res = await supertest(t.app).get('/account/get').set(AUTH);
     expect(res.status).toBe(405);
     expect(res.headers.allow).toBe('POST');
@@ -97,7 +97,7 @@ describe('another method on a known path', () => {
     expect(res.headers.allow).toBeUndefined();
   });
 
-  it('answers DELETE /healthz with 405 and Allow: GET, HEAD', async () => {
+  it('answers DELETE /healthz with 405, Allow: GET, HEAD', async () => {
     const res = await supertest(t.app).delete('/healthz');
     expect(res.status).toBe(405);
     expect(res.headers.allow).toBe('GET, HEAD');
@@ -141,7 +141,7 @@ describe.skipIf(!CHROMIUM && !REQUIRE_BROWSER)('the /docs page in a headless bro
     expect(missing).toEqual([]);
   });
 
-  it('renders an operation with its description and params when its link is opened', { timeout: 120_000 }, async () => {
+  it('renders an operation’s description with its params when its link is opened', { timeout: 120_000 }, async () => {
     const action = t.service.actions.list().at(-1) as CompiledAction;
     const link = new RegExp(`href="(#tag/[^"]+/POST/${action.resource}/${action.name})"`).exec(await renderedDom(`${base}/docs`))?.[1];
     expect(link, 'the sidebar links the operation').toBeDefined();

@@ -132,7 +132,7 @@ describe('shaping against the database', () => {
     });
   });
 
-  it('resolves refs level by level, one $in per ref field and level', async () => {
+  it('resolves refs level by level, one $in per (ref field, level)', async () => {
     commands.length = 0;
     await schemas.get('person')!.shapeMany(people(), db);
     // one $in per ref field (team_info, mentor_teams), then one for the next level (org_info of each)

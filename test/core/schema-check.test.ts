@@ -34,7 +34,7 @@ const FIXTURE_LINES = [
 ];
 
 describe('the result-schema checker', () => {
-  it('reports every mistake of the fixture folder at its line and column, in one run', () => {
+  it('reports every mistake of the fixture folder at its line:column, in one run', () => {
     const { problems } = checkDeclarations(resources, BAD_DIR);
     expect(problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.where ? `${p.where}: ` : ''}${p.message}`)).toEqual(FIXTURE_LINES);
   });
@@ -62,7 +62,7 @@ describe('the result-schema checker', () => {
     expect(checkDeclarations(resources, SCHEMA_DIR).problems).toEqual([]);
   });
 
-  it('prints the same lines from `schemas check <dir>` and exits 1', async () => {
+  it('prints the same lines from `schemas check <dir>`, exiting 1', async () => {
     const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'schemas', 'check', 'test/fixtures/bad-schemas'], {
       cwd: root,
     });

@@ -36,7 +36,7 @@ describe('npm run cli -- schemas preview', () => {
     });
   });
 
-  it('says so and exits 1 when the record does not exist', async () => {
+  it('exits 1 naming a record that does not exist', async () => {
     const out = await preview('account_detail', 'account', '000000000000000000000000');
     expect(out).toEqual({ code: 1, stdout: '', stderr: 'no account 000000000000000000000000 in account\n' });
   });

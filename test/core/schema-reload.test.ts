@@ -47,7 +47,7 @@ describe('result schema hot reload', () => {
     expect(body).toEqual({ _id: accountId, name: '张三', phone: '13800000000', group_info: null });
   });
 
-  it('keeps serving the last good schemas after a broken edit, and logs its problems', async () => {
+  it('refuses a broken edit: the last good schemas keep serving, its problems logged', async () => {
     const broken = `${readFileSync(accountYaml(), 'utf8')}\nbroken_schema:\n  meta: object_result\n  data:\n    n: {type: strng}\n`;
     writeFileSync(accountYaml(), broken);
     const line = broken.split('\n').indexOf('    n: {type: strng}') + 1;

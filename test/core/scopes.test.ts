@@ -49,7 +49,7 @@ describe('API key scopes over HTTP', () => {
 });
 
 describe('parseScopes and scopesAllow', () => {
-  it('reads read, write, a resource and resource.access joined by |', () => {
+  it('reads read, write, <resource>, <resource>.<access>, joined by |', () => {
     expect(parseScopes('read|group|wallet.write')).toEqual([
       { resource: null, access: 'read' },
       { resource: 'group', access: 'any' },
@@ -67,7 +67,7 @@ describe('parseScopes and scopesAllow', () => {
     expect(scopesAllow(undefined, 'wallet', 'write')).toBe(true);
   });
 
-  it('allows by resource and access', () => {
+  it('allows only the scoped resource at the scoped access', () => {
     const scopes = [{ resource: 'wallet', access: 'read' as const }];
     expect([scopesAllow(scopes, 'wallet', 'read'), scopesAllow(scopes, 'wallet', 'write'), scopesAllow(scopes, 'group', 'read')]).toEqual([
       true,

@@ -43,7 +43,7 @@ describe('seed 004 examples, replayed', () => {
     expect(res.body).toEqual(parseExample(SEED_004.get_response));
   });
 
-  it("§2 find answers the seed's _meta and account_list_item rows for the seed's request", async () => {
+  it("§2 find answers the seed's request with its _meta, its account_list_item rows", async () => {
     // 1148 active accounts, the two newest being the seed's; older ids for the rest, and disabled ones the filter drops
     const older = (i: number) => ObjectId.createFromTime(0x5a000000 + i);
     const rows = Array.from({ length: 1146 }, (_, i) => ({ _id: older(i), name: `a${i}`, phone: `p${i}`, state: 100, ...stamps }));
@@ -108,7 +108,7 @@ describe('seed 004 examples, replayed', () => {
     expect(res.body).toEqual({ ...parseExample(SEED_004.batch_ids_response), matched_count: 1, modified_count: 1 });
   });
 
-  it('§9 group/batch_create with the seed\'s docs answers {"ok": true} with the counts and creates both groups', async () => {
+  it('§9 group/batch_create with the seed\'s docs creates both groups, answering {"ok": true} with the counts', async () => {
     const res = await t.call('/group/batch_create', JSON.parse(SEED_004.batch_create_request));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({

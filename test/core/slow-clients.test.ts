@@ -39,7 +39,7 @@ const POST_HEAD = (length: number, auth = true) =>
   `POST /probe/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${auth ? `Authorization: Bearer ${TEST_KEY.secret}\r\n` : ''}\r\n`;
 
 describe('slow clients', () => {
-  it('answers 408 and closes the socket of a client that trickles its body past REQUEST_TIMEOUT_MS', async () => {
+  it('answers 408, closing the socket, to a client that trickles its body past REQUEST_TIMEOUT_MS', async () => {
     const conn = await open();
     conn.socket.write(POST_HEAD(100));
     const trickle = setInterval(() => conn.socket.write(' '), 200);

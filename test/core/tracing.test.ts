@@ -68,7 +68,7 @@ describe('request spans', () => {
     expect({ trace: root.spanContext().traceId, parent: root.parentSpanContext?.spanId }).toEqual({ trace: TRACE, parent: PARENT });
   });
 
-  it('gives a wallet transfer one request span with every wallet and transaction write as its child', async () => {
+  it('gives a wallet transfer one request span with every wallet or transaction write as its child', async () => {
     const [from, to] = [await newWallet(), await newWallet()];
     await t.db.collection('wallet').updateOne({ _id: new ObjectId(from) }, { $set: { balance_money: 500 } });
     exporter.reset();
@@ -109,7 +109,7 @@ describe('request spans', () => {
 });
 
 describe('log lines and the gateway', () => {
-  it('adds trace_id and span_id to a log line written inside a span', () => {
+  it('adds the span’s ids (trace_id, span_id) to a log line written inside it', () => {
     const lines: string[] = [];
     const logger = createLogger({
       level: 'info',

@@ -35,7 +35,7 @@ describe('auth', () => {
     expect(res.body).toEqual(errorBody(res, 'unauthorized', 'Missing or invalid API key', '未授权：缺少或错误的 API 密钥'));
   });
 
-  it('returns unauthorized for a wrong key, a key of another length and a non-Bearer scheme', async () => {
+  it('returns unauthorized for a wrong key, a key of another length, a non-Bearer scheme or none', async () => {
     for (const header of [`Bearer ${TEST_KEY.secret.slice(0, -1)}x`, 'Bearer short', `Basic ${TEST_KEY.secret}`, TEST_KEY.secret]) {
       const res = await http.post('/probe/echo').set('Authorization', header).send({});
       expect(res.status, header).toBe(401);
@@ -256,7 +256,7 @@ describe('errors', () => {
 });
 
 describe('request log', () => {
-  it('writes one line per request with id, resource, action, status, duration and key name, never the secret', async () => {
+  it('writes one line per request (id, resource, action, status, duration, key name), never the secret', async () => {
     const res = await http.post('/probe/echo').set(AUTH).set('X-Request-Id', 'log-check-1').send({ text: 'x' });
     expect(res.status).toBe(200);
     const lines = t.logs.filter((l) => l.req_id === 'log-check-1');
