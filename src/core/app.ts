@@ -94,6 +94,8 @@ export interface SharedTransport {
   actionContext(state: RequestState): ActionContext;
   /** A body reader's failure as the API error the client gets (413, 400, 415). */
   bodyError(req: Request, err: unknown): ApiError;
+  /** The Idempotency-Key store, when the app has one: a keyed mutation runs under it. */
+  idempotency?: IdempotencyStore;
 }
 
 /** Builds the express app: transport, auth, dispatch and the error model of DESIGN.md §2–3. */
@@ -138,7 +140,13 @@ export function createApp({
   if (graphql) {
     app.use(
       '/graphql',
-      graphql({ authenticate, stateOf, actionContext: (state) => actionContextOf(database, logger, state, services), bodyError }),
+      graphql({
+        authenticate,
+        stateOf,
+        actionContext: (state) => actionContextOf(database, logger, state, services),
+        bodyError,
+        ...(idempotency ? { idempotency } : {}),
+      }),
     );
   }
 

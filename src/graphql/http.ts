@@ -9,6 +9,8 @@ import { GRAPHIQL_ASSETS, GRAPHIQL_CSP, graphiqlPage } from './graphiql.js';
 import { DEFAULT_LIMITS, limitRules, type QueryLimits } from './limits.js';
 import type { GraphqlContext } from './run.js';
 import { withSpan } from '../core/tracing.js';
+import { IDEMPOTENCY_HEADER, REPLAYED_HEADER } from '../core/idempotency-key.js';
+import { keyedMutationRule } from './idempotency.js';
 
 /** How `/graphql` behaves; development and production differ in the page and in introspection. */
 export interface GraphqlSettings {
@@ -48,10 +50,14 @@ export function graphqlRoute(schema: () => GraphQLSchema, settings: GraphqlSetti
       }
       return undefined;
     },
-    validationRules: (_req, args) => [
-      ...limitRules(limits, args.variableValues as Record<string, unknown> | undefined),
-      ...(settings.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
-    ],
+    validationRules: (req, args) => {
+      const key = (req.context as RequestContext).graphql.idempotency?.key;
+      return [
+        ...limitRules(limits, args.variableValues as Record<string, unknown> | undefined),
+        ...(settings.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+        ...(key !== undefined ? [keyedMutationRule(key, args.operationName)] : []),
+      ];
+    },
     context: (req) => (req.context as RequestContext).graphql,
     onOperation: (req, args, result) => {
       const context = req.context as RequestContext;
@@ -111,10 +117,13 @@ export function graphqlRoute(schema: () => GraphQLSchema, settings: GraphqlSetti
             state.error ??= error;
           },
         };
+        const key = req.get(IDEMPOTENCY_HEADER);
+        if (key !== undefined && shared.idempotency) graphql.idempotency = { key, store: shared.idempotency };
         const run = () => handle(toGraphqlRequest(req, { graphql, state }));
         // the resolvers' database commands are children of the request's span (tracing on)
         const [body, init] = await (state.span ? withSpan(state.span, run) : run());
-        res.writeHead(init.status, init.statusText, init.headers as Record<string, string>).end(body);
+        const headers = { ...(init.headers as Record<string, string>), ...(graphql.replayed ? { [REPLAYED_HEADER]: 'true' } : {}) };
+        res.writeHead(init.status, init.statusText, headers).end(body);
       },
     );
     return router;

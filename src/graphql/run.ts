@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { ActionContext } from '../core/app.js';
 import type { CompiledAction, HandlerContext } from '../core/dispatch.js';
-import { type ApiError, toApiError, type FieldError } from '../core/errors.js';
+import { ApiError, ERROR_CODES, type ErrorBody, toApiError, type FieldError } from '../core/errors.js';
 import type { RowWindow } from '../core/paging.js';
 import { graphqlFieldPath } from './names.js';
 
@@ -12,6 +12,13 @@ export interface GraphqlContext extends Record<PropertyKey, unknown> {
   requestId: string;
   /** Records an internal error for the request's log line (with its cause); the client sees only its code. */
   reportInternal(error: ApiError): void;
+  /**
+   * The request's `Idempotency-Key` (with the store), when it has one: the write action of its one mutation runs
+   * under it, as `POST /<resource>/<action>` would (a validation rule keeps it to one mutation per request).
+   */
+  idempotency?: NonNullable<ActionContext['idempotency']>;
+  /** Set when a keyed write answered from its stored answer: the response then says `Idempotent-Replayed: true`. */
+  replayed?: boolean;
 }
 
 /** Runs a compiled action on a params body: the same validation, handler and shaping as `POST /<resource>/<action>`. */
@@ -23,7 +30,25 @@ export async function runAction(
 ): Promise<unknown> {
   const actionCtx = ctx.actionContext() as HandlerContext;
   if (window) actionCtx.window = window;
-  return action.run(body, actionCtx);
+  // read actions ignore the key (the dispatcher keys only writes), so the read-back of a mutation runs fresh
+  if (ctx.idempotency) actionCtx.idempotency = ctx.idempotency;
+  const result = await action.run(body, actionCtx);
+  if (!actionCtx.replayed) return result;
+  ctx.replayed = true;
+  // a stored refusal is replayed as the error it was, not as a result
+  if ((actionCtx.status ?? 200) >= 400) throw storedRefusal(result);
+  return result;
+}
+
+/** The ApiError of a replayed error body (`{error: {code, message, zh_message, fields}}`). */
+function storedRefusal(body: unknown): ApiError {
+  const error = (body as Partial<ErrorBody> | null)?.error;
+  if (!error || !(error.code in ERROR_CODES)) return new ApiError('internal', { cause: new Error('a stored refusal without its code') });
+  return new ApiError(error.code, {
+    message: error.message,
+    zhMessage: error.zh_message,
+    ...(error.fields ? { fields: error.fields } : {}),
+  });
 }
 
 /** A params field in GraphQL spelling; `rename` covers fields the GraphQL side names differently (`_sort` → `ordering`). */
