@@ -162,11 +162,14 @@ export function markRestoreAction(core: ResourceCore, { result, summary }: Resul
       const record = await collection.findOne(core.model.scoped({ _id: id }));
       const named = { resource: core.spec.name, id: id.toHexString() };
       if (!record) throw apiError('record_not_found', named);
+      // resumed after a crash that came after the restore: the record this request restored (its updated_at is
+      // the request's clock, the same on every attempt of the key) is what was asked
+      if (record[DELETED_AT] == null && ctx.write.resumed && record.updated_at?.getTime?.() === ctx.write.now.getTime()) return {};
       if (record[DELETED_AT] == null) throw apiError('not_deleted', named);
       await refuseTakenValues(ctx.db, core, record);
       const gone = await missingReferences(ctx.db, core.model, [record], ownField);
       if (gone.length > 0) throw restoreConflict(core, gone);
-      const now = new Date();
+      const now = ctx.write.now;
       let restored: number;
       try {
         const outcome = await collection.updateOne(

@@ -141,6 +141,24 @@ const ACTIONS: Case[] = [
       expect(stored.map((doc) => doc.deleted_at instanceof Date)).toEqual([true]);
     },
   },
+  {
+    action: 'group/mark_restore',
+    body: async (tag) => {
+      const { insertedId } = await groups().insertOne({
+        name: tag,
+        state: 100,
+        created_at: new Date(),
+        updated_at: new Date(),
+        deleted_at: new Date(),
+      });
+      return { _id: insertedId.toHexString() };
+    },
+    async check(tag, answer) {
+      expect(answer).toEqual({ ok: true });
+      const stored = await groups().find({ name: tag }).toArray();
+      expect(stored.map((doc) => doc.deleted_at ?? null)).toEqual([null]);
+    },
+  },
 ];
 
 const cases = ACTIONS.flatMap((c, i) =>
@@ -148,8 +166,8 @@ const cases = ACTIONS.flatMap((c, i) =>
 );
 
 describe('a keyed write killed at each step, then retried', () => {
-  it('covers every crash point of create, batch_create (both modes), update, a mark and mark_delete', () => {
-    expect(cases).toHaveLength(6 * 3);
+  it('covers every crash point of create, batch_create (both modes), update, a mark, mark_delete and mark_restore', () => {
+    expect(cases).toHaveLength(7 * 3);
   });
 
   it.each(cases)(
