@@ -69,6 +69,13 @@ async function main(): Promise<void> {
       unique_index_only: await db.collection('baseline_unique_index').countDocuments(),
     };
     const importSeconds = large.seconds;
+    const lost =
+      missing.length > 0
+        ? await probeMissing(
+            db,
+            missing.map((i) => accountAt(i).phone as string),
+          )
+        : undefined;
 
     const rawRate = ROWS / rawSeconds;
     const uniqueOnlyRate = ROWS / uniqueOnlySeconds;
@@ -85,16 +92,70 @@ async function main(): Promise<void> {
       ratio_to_unique_index_only: Math.round((importRate / uniqueOnlyRate) * 100) / 100,
       import_cli_peak_rss_mb: { [`${smallRows} rows`]: small.peakRssMb, [`${ROWS} rows`]: large.peakRssMb },
       load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
-      stored: { import: stored, expected: ROWS + smallRows, missing_rows: missing.slice(0, 20), baselines: baselineStored },
+      stored: {
+        import: stored,
+        expected: ROWS + smallRows,
+        missing_rows: missing.slice(0, 20),
+        baselines: baselineStored,
+        ...(lost ? { missing_probe: lost } : {}),
+      },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     if (missing.length > 0 || baselineStored.same_indexes !== ROWS || baselineStored.unique_index_only !== ROWS) process.exitCode = 1;
-    await db.dropDatabase();
+    if (missing.length === 0) await db.dropDatabase();
+    else keepForReopen = { dbName, phones: missing.map((i) => accountAt(i).phone as string) };
   } finally {
     service?.stdin?.end();
     await client.close();
     await database.stop();
+    if (keepForReopen && STORAGE === 'file') await reopenAndCount(path.join(work, 'data'), keepForReopen);
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+let keepForReopen: { dbName: string; phones: string[] } | undefined;
+
+/**
+ * Where missing rows went, asked of the server that lost them: counted again after a pause (a read that raced the
+ * store?), looked up again by phone, and a probe insert of the first few phones (refused as
+ * a duplicate: the unique index still holds the row the collection lost; accepted: neither holds it; taken back).
+ */
+async function probeMissing(db: ReturnType<MongoClient['db']>, phones: string[]) {
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const accounts = db.collection('account');
+  const recount = await accounts.countDocuments();
+  const sample = phones.slice(0, 5);
+  const foundByPhone = await accounts.countDocuments({ phone: { $in: phones } });
+  const probes: Record<string, string> = {};
+  for (const phone of sample) {
+    const probeId = new ObjectId();
+    try {
+      await accounts.insertOne({ _id: probeId, name: 'probe', phone, state: 100 });
+      probes[phone] = 'inserted: neither the collection nor its phone index held it';
+      await accounts.deleteOne({ _id: probeId });
+    } catch (err) {
+      probes[phone] = `refused: ${(err as Error).message.slice(0, 160)}`;
+    }
+  }
+  return { recount_after_2s: recount, missing_found_by_phone: foundByPhone, probe_inserts: probes };
+}
+
+/** The H2 file reopened by a fresh server: does the file hold the missing rows (the store) or not (the insert)? */
+async function reopenAndCount(dataDir: string, kept: { dbName: string; phones: string[] }): Promise<void> {
+  const again = await provisionBenchDatabase({ storage: 'file', dataDir });
+  const reopened = new MongoClient(again.url);
+  try {
+    const accounts = reopened.db(kept.dbName).collection('account');
+    const report = {
+      reopened_file: {
+        account: await accounts.countDocuments(),
+        missing_found: await accounts.countDocuments({ phone: { $in: kept.phones } }),
+      },
+    };
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } finally {
+    await reopened.close();
+    await again.stop();
   }
 }
 
