@@ -182,8 +182,13 @@ async function runImport(file: string, url: string): Promise<{ seconds: number; 
       '--concurrency',
       String(CONCURRENCY),
     ],
-    { cwd: root, env: { ...process.env, API_KEY: BENCH_KEY.secret }, stdio: ['ignore', 'inherit', 'ignore'] },
+    { cwd: root, env: { ...process.env, API_KEY: BENCH_KEY.secret }, stdio: ['ignore', 'inherit', 'pipe'] },
   );
+  // the progress lines and, when it stops, its reason: the last few are shown if the import fails
+  let stderr = '';
+  cli.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
   let peakKb = 0;
   const sample = () => {
     try {
@@ -198,7 +203,8 @@ async function runImport(file: string, url: string): Promise<{ seconds: number; 
     cli.once('exit', (exitCode) => resolve(exitCode));
   });
   clearInterval(timer);
-  if (code !== 0) throw new Error(`import of ${file} exited with ${code}`);
+  if (code !== 0)
+    throw new Error(`import of ${file} exited with ${code}; its stderr ended:\n${stderr.trim().split('\n').slice(-8).join('\n')}`);
   return { seconds: Number(process.hrtime.bigint() - start) / 1e9, peakRssMb: Math.round(peakKb / 1024) };
 }
 
