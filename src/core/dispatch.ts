@@ -33,6 +33,11 @@ export interface HandlerContext extends ActionContext {
   resultSchema: ResultSchema;
   /** Set by a transport that pages by offset (GraphQL): `find` reads these rows instead of `_meta`'s page. */
   window?: RowWindow;
+  /**
+   * Set by a transport that asks for some fields only (GraphQL's selection): the result's own fields whose refs are
+   * loaded; a ref field outside it answers null without a query. Undefined: every field (the RPC answer).
+   */
+  refsWanted?: ReadonlySet<string>;
   /** The clock and the ids of the records this request creates (fixed by its Idempotency-Key, when it has one). */
   write: WritePlan;
 }
@@ -221,7 +226,7 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
       handlerCtx.write = plan;
       const result = await handler(params, handlerCtx);
       if (result instanceof StreamedResult) return result;
-      return await shapeResult(schema, envelope, result, ctx.db);
+      return await shapeResult(schema, envelope, result, ctx.db, handlerCtx.refsWanted);
     };
     if (keyed && ctx.idempotency) return await runKeyed(where, params, ctx, ctx.idempotency, execute);
     return await execute(freshWritePlan());
@@ -246,22 +251,28 @@ function compileAction(resource: ResourceDefinition, name: string, definition: A
 }
 
 /** Wraps shaped records in the envelope of seed 004. */
-export async function shapeResult(schema: ResultSchema, envelope: ResultMeta, result: unknown, db: Db): Promise<unknown> {
+export async function shapeResult(
+  schema: ResultSchema,
+  envelope: ResultMeta,
+  result: unknown,
+  db: Db,
+  refsWanted?: ReadonlySet<string>,
+): Promise<unknown> {
   const where = `${schema.file}: ${schema.name}`;
   switch (envelope) {
     case 'object_result': {
-      const [shaped] = await schema.shapeMany([result], db);
+      const [shaped] = await schema.shapeMany([result], db, refsWanted);
       return shaped;
     }
     case 'ok_result': {
-      const [shaped] = await schema.shapeMany([result ?? {}], db);
+      const [shaped] = await schema.shapeMany([result ?? {}], db, refsWanted);
       return { ok: true, ...(shaped as object) };
     }
     case 'result_set':
     case 'result_set_with_meta': {
       const set = result as { _meta?: unknown; data?: unknown };
       if (!set || !Array.isArray(set.data)) throw new ShapeError(where, `${envelope} needs {data: [...]}`);
-      const data = await schema.shapeMany(set.data, db);
+      const data = await schema.shapeMany(set.data, db, refsWanted);
       if (envelope === 'result_set') return { data };
       if (!set._meta || typeof set._meta !== 'object') throw new ShapeError(where, 'result_set_with_meta needs _meta');
       return { _meta: set._meta, data };

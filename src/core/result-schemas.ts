@@ -19,8 +19,11 @@ export interface ResultSchema {
   readonly fields: FieldInfo[];
   /** What to read from the database to fill this schema; undefined when everything is needed. */
   readonly projection: Document | undefined;
-  /** Shapes many records at once, resolving object_ref fields with one `$in` per ref field. */
-  shapeMany(records: readonly unknown[], db: Db): Promise<unknown[]>;
+  /**
+   * Shapes many records at once, resolving object_ref fields with one `$in` per ref field. `wanted`: only these
+   * top-level fields load their refs (the others answer null); undefined: all of them.
+   */
+  shapeMany(records: readonly unknown[], db: Db, wanted?: ReadonlySet<string>): Promise<unknown[]>;
 }
 
 /** All schemas of a project, by name. */
@@ -180,10 +183,23 @@ class CompiledSchema implements ResultSchema {
     return this.projected;
   }
 
-  async shapeMany(records: readonly unknown[], db: Db): Promise<unknown[]> {
+  /**
+   * The records shaped, their refs loaded with one query per ref field. `wanted`: only these fields of the records
+   * (not of what they embed) gather refs; the others answer null without a query (GraphQL asks for some fields).
+   */
+  async shapeMany(records: readonly unknown[], db: Db, wanted?: ReadonlySet<string>): Promise<unknown[]> {
     // most referenced schemas (group_brief) have no refs themselves: nothing to load, no need to wait
     if (!this.hasRefs) return records.map((record) => this.build(record, NO_REFS));
     const run: ShapeRun = { ids: new Map(), loaded: new Map() };
+    if (wanted) {
+      const gathering = this.compiledFields.filter((field) => field.collect && wanted.has(field.name));
+      for (const record of records) {
+        if (!isPlainObject(record)) continue;
+        for (const field of gathering) field.collect?.(record[field.source], run);
+      }
+      await loadRefs(run, db);
+      return records.map((record) => this.build(record, run));
+    }
     for (const record of records) this.collect(record, run);
     await loadRefs(run, db);
     return records.map((record) => this.build(record, run));

@@ -5,6 +5,7 @@ import type { PageMeta, RowWindow } from '../core/paging.js';
 import { inputFields } from './input-types.js';
 import { filterArgName, snakeCase } from './names.js';
 import { runAction, toGraphqlError, type GraphqlContext } from './run.js';
+import { wantedFields } from './selection.js';
 
 /** Seed 001: `results(limit: Int = 20, …)`, at most 50 rows. */
 export const DEFAULT_RESULTS_LIMIT = 20;
@@ -54,7 +55,7 @@ export function listField(
             description: `e.g. "name, -id": snake_case (or camelCase) field names, "-" for descending${sortNote ? `; ${sortNote.replace(/^.*sortable: /, 'sortable: ').replace(/\b_id\b/g, 'id')}` : ''}`,
           },
         },
-        resolve: (source, args: ResultsArgs) => source.results(args),
+        resolve: (source, args: ResultsArgs, _ctx, info) => source.results(args, wantedFields(find.schema.fields, info)),
       },
     },
   });
@@ -79,14 +80,15 @@ class ListSource {
     this.pagesByMeta = find.validator.params.some((p) => p.name === '_meta');
   }
 
-  results(args: ResultsArgs): Promise<unknown[]> {
+  /** One page of rows; `wanted`: the row fields the query selects (the refs of the others are not loaded). */
+  results(args: ResultsArgs, wanted?: ReadonlySet<string>): Promise<unknown[]> {
     const window = this.window(args);
     const body: Record<string, unknown> = { ...this.filters };
     // a find that pages itself (not through queryFind/std.find) reads _meta, not the window: give it the same rows when a page can say them
     if (this.pagesByMeta && window.offset % window.limit === 0)
       body._meta = { page: window.offset / window.limit + 1, limit: window.limit };
     if (args.ordering !== undefined && args.ordering !== null) body._sort = toSortParam(args.ordering);
-    const page = this.run(body, window);
+    const page = this.run(body, window, wanted);
     this.first ??= page;
     return page.then((p) => p.data);
   }
@@ -100,9 +102,9 @@ class ListSource {
     return (await page)._meta.result_count ?? null;
   }
 
-  private async run(body: Record<string, unknown>, window: RowWindow): Promise<FoundPage> {
+  private async run(body: Record<string, unknown>, window: RowWindow, wanted?: ReadonlySet<string>): Promise<FoundPage> {
     try {
-      return (await runAction(this.find, body, this.ctx, window)) as FoundPage;
+      return (await runAction(this.find, body, this.ctx, window, wanted)) as FoundPage;
     } catch (err) {
       throw toGraphqlError(err, this.ctx, RENAMED);
     }

@@ -27,9 +27,11 @@ export async function runAction(
   body: Record<string, unknown>,
   ctx: GraphqlContext,
   window?: RowWindow,
+  refsWanted?: ReadonlySet<string>,
 ): Promise<unknown> {
   const actionCtx = ctx.actionContext() as HandlerContext;
   if (window) actionCtx.window = window;
+  if (refsWanted) actionCtx.refsWanted = refsWanted;
   // read actions ignore the key (the dispatcher keys only writes), so the read-back of a mutation runs fresh
   if (ctx.idempotency) actionCtx.idempotency = ctx.idempotency;
   const result = await action.run(body, actionCtx);

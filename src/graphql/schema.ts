@@ -13,6 +13,7 @@ import { ErrorType, mutationFields, type MutationActions } from './mutations.js'
 import { camelCase, pascalCase, pluralCamel } from './names.js';
 import { OutputTypes } from './output-types.js';
 import { runAction, toGraphqlError, type GraphqlContext } from './run.js';
+import { wantedFields } from './selection.js';
 import { DateScalar, DateTimeScalar, SafeIntScalar } from './scalars.js';
 
 /**
@@ -95,9 +96,9 @@ function singleField(get: CompiledAction, type: GraphQLObjectType): GraphQLField
     type,
     args: { id: { type: new GraphQLNonNull(GraphQLID) } },
     ...(get.definition.summary ? { description: get.definition.summary } : {}),
-    resolve: async (_root, args: { id: string }, ctx) => {
+    resolve: async (_root, args: { id: string }, ctx, info) => {
       try {
-        return await runAction(get, { _id: args.id }, ctx);
+        return await runAction(get, { _id: args.id }, ctx, undefined, wantedFields(get.schema.fields, info));
       } catch (err) {
         const error = toGraphqlError(err, ctx, { _id: 'id' });
         if (error.extensions.code === 'not_found') return null;

@@ -71,3 +71,44 @@ describe('database commands of a list query with two ref fields', () => {
     ]);
   });
 });
+
+describe('database commands of the fields a query selects', () => {
+  const commandsFor = async (query: string, variables?: Record<string, unknown>) => {
+    t.commands.length = 0;
+    const res = await graphql(t, query, variables).expect(200);
+    expect(res.body.errors).toBeUndefined();
+    return { res, commands: t.commands.map((c) => `${c.commandName}:${String(c.command[c.commandName])}`).sort() };
+  };
+
+  it('load no ref for a list that selects none', async () => {
+    const { commands } = await commandsFor('{ merchandises { results(limit: 5) { id displayName } } }');
+
+    expect(commands).toEqual(['aggregate:merchandise', 'find:merchandise']);
+  });
+
+  it('load only the selected ref of two', async () => {
+    const { res, commands } = await commandsFor('{ merchandises { results(limit: 5, ordering: "display_name") { firmInfo { name } } } }');
+
+    expect(res.body.data.merchandises.results[1]).toEqual({ firmInfo: { name: 'Beta' } });
+    expect(commands).toEqual(['aggregate:merchandise', 'find:firm', 'find:merchandise']);
+  });
+
+  it('follow fragments to the refs they select', async () => {
+    const query = `{ merchandises { results(limit: 5, ordering: "display_name") { ...row } } }
+      fragment row on MerchandiseType { ... on MerchandiseType { supplierInfo { name } } }`;
+
+    const { res, commands } = await commandsFor(query);
+
+    expect(res.body.data.merchandises.results[1]).toEqual({ supplierInfo: { name: 'Gamma' } });
+    expect(commands).toEqual(['aggregate:merchandise', 'find:firm', 'find:merchandise']);
+  });
+
+  it('load no ref for a single record that selects none', async () => {
+    const id = (await graphql(t, '{ merchandises { results(limit: 1) { id } } }').expect(200)).body.data.merchandises.results[0].id;
+
+    const { res, commands } = await commandsFor('query ($id: ID!) { merchandise(id: $id) { displayName } }', { id });
+
+    expect(res.body.data.merchandise.displayName).toMatch(/^Towar/);
+    expect(commands).toEqual(['find:merchandise']);
+  });
+});
