@@ -48,19 +48,6 @@ export function actionRoute(options: ActionRouteOptions): (knownOnly: boolean) =
     },
     bodyError,
   );
-  function admitCaller(
-    caller: Caller | null,
-    action: RunnableAction | undefined,
-    resource: string,
-    actionName: string,
-    state: RequestState,
-    res: Response,
-    next: NextFunction,
-  ): void | Promise<void> {
-    if (caller === null) throw new ApiError('unauthorized');
-    state.caller = caller;
-    return admit(action, resource, actionName, state, res, next);
-  }
   /** The action exists, the key's scopes allow it, the caller is within its limit: on to the body. */
   function admit(
     action: RunnableAction | undefined,
@@ -95,9 +82,13 @@ export function actionRoute(options: ActionRouteOptions): (knownOnly: boolean) =
       }
       if (action?.public) return admit(action, resource, actionName, state, res, next);
       const caller = resolveCaller(req.get('authorization'), database.db);
+      const admitAs = (found: Caller | null) => {
+        if (found === null) throw new ApiError('unauthorized');
+        state.caller = found;
+        return admit(action, resource, actionName, state, res, next);
+      };
       // an API key is known at once: no promise, no microtask; only a user token waits for its lookup
-      if (!(caller instanceof Promise)) return admitCaller(caller, action, resource, actionName, state, res, next);
-      return caller.then((found) => admitCaller(found, action, resource, actionName, state, res, next));
+      return caller instanceof Promise ? caller.then(admitAs) : admitAs(caller);
     },
     readJsonBody,
     async function runAction(req, res) {
