@@ -1,14 +1,19 @@
 import { Long, MongoClient, ObjectId, type Db } from 'mongodb';
 import { createLogger } from '../src/core/logger.js';
-import { loadPaymentsConfig } from '../src/payments/config.js';
+import { gatewayCallBudgetMs, loadPaymentsConfig } from '../src/payments/config.js';
+import { createGateway } from '../src/payments/gateway.js';
+import { PaymentWorker } from '../src/payments/worker.js';
 import { verifyBooks } from '../src/payments/verify.js';
 import { openingAudit } from '../src/payments/audit.js';
 import { createEngine, createWorker } from '../src/service.js';
 import { provisionBenchDatabase } from './database.js';
+import { WorkerTrace } from './worker-trace.js';
 
 const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? 600);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,8,32').split(',').map(Number);
 const LATENCIES = (process.env.BENCH_LATENCIES ?? '0,100').split(',').map(Number);
+/** BENCH_TRACE=1: where the worker's slots sat idle, per scenario on stderr (worker-trace.ts). */
+const TRACE = process.env.BENCH_TRACE === '1';
 const WALLETS = 20;
 const MONEY = 100;
 
@@ -52,13 +57,26 @@ async function scenario(db: Db, latencyMs: number, concurrency: number, payments
   await seed(db, payments);
   const config = loadPaymentsConfig({ GATEWAY_SIM_LATENCY_MS: String(latencyMs), WORKER_CONCURRENCY: String(concurrency) });
   const logger = createLogger({ level: 'silent', pretty: false });
-  const worker = createWorker(db, createEngine(config), config, logger);
+  const engine = createEngine(config);
+  const trace = TRACE ? new WorkerTrace() : undefined;
+  const worker = trace
+    ? new PaymentWorker({
+        db,
+        engine,
+        gateway: trace.gateway(createGateway(config.gateway, db)),
+        config: config.worker,
+        callBudgetMs: gatewayCallBudgetMs(config.gateway),
+        log: logger,
+      })
+    : createWorker(db, engine, config, logger);
+  trace?.attach(engine, worker);
   const started = process.hrtime.bigint();
   worker.start();
   while ((await db.collection('wallet_transaction').countDocuments({ state: 'pending' })) > 0) await sleep(20);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await worker.stop();
   const books = await verifyBooks(db, { requireSettled: true });
+  if (trace) process.stderr.write(trace.summary(concurrency, latencyMs));
   return {
     latencyMs,
     concurrency,
