@@ -29,26 +29,24 @@ export async function claimDue(db: Db, owner: string, skip: readonly ObjectId[],
   return tx ? { tx, owner, renewedAt: now.getTime() } : null;
 }
 
-/**
- * Claims up to `n` due payments at once: one query for the n that waited longest (ids only), then each claimed by
- * its `_id` under the same conditions as claimDue, side by side. One queue query per batch instead of one per
- * payment; a candidate another actor took meanwhile is not matched by its update, so fewer than n may come back.
- */
-export async function claimDueBatch(db: Db, owner: string, skip: readonly ObjectId[], n: number, lockTtlMs: number): Promise<Hold[]> {
-  if (n <= 1) {
-    const hold = n === 1 ? await claimDue(db, owner, skip, lockTtlMs) : null;
-    return hold ? [hold] : [];
-  }
-  const now = new Date();
-  const candidates = await transactions(db)
-    .find(dueFilter(now, skip), { projection: { _id: 1 } })
+/** The `n` due payments that have waited longest (ids only, nothing claimed): the worker's candidates for claimById. */
+export async function dueIds(db: Db, skip: readonly ObjectId[], n: number): Promise<ObjectId[]> {
+  const due = await transactions(db)
+    .find(dueFilter(new Date(), skip), { projection: { _id: 1 } })
     .sort({ next_attempt_at: 1 })
     .limit(n)
     .toArray();
-  const claimed = await Promise.all(
-    candidates.map(({ _id }) =>
-      transactions(db).findOneAndUpdate({ ...dueFilter(now, []), _id }, claimUpdate(owner, now, lockTtlMs), { returnDocument: 'after' }),
-    ),
-  );
-  return claimed.filter((tx) => tx !== null).map((tx) => ({ tx, owner, renewedAt: now.getTime() }));
+  return due.map(({ _id }) => _id);
+}
+
+/**
+ * Claims one payment by its `_id` under the same conditions as claimDue (due, nobody holds it): null when it is no
+ * longer due or another actor took it since dueIds listed it.
+ */
+export async function claimById(db: Db, owner: string, id: ObjectId, lockTtlMs: number): Promise<Hold | null> {
+  const now = new Date();
+  const tx = await transactions(db).findOneAndUpdate({ ...dueFilter(now, []), _id: id }, claimUpdate(owner, now, lockTtlMs), {
+    returnDocument: 'after',
+  });
+  return tx ? { tx, owner, renewedAt: now.getTime() } : null;
 }

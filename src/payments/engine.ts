@@ -3,7 +3,7 @@ import { isDuplicateKeyError } from '../core/errors.js';
 import { activeTraceparent, inClientSpan } from '../core/tracing.js';
 import type { Logger } from '../core/logger.js';
 import { GatewayUnavailableError, type GatewayResult, type PaymentGateway } from './gateway.js';
-import { claimDue, claimDueBatch } from './claim.js';
+import { claimById, claimDue, dueIds } from './claim.js';
 import { transactions } from './collections.js';
 import { IdempotencyConflictError, LockLostError, NotCancellableError, PaymentRefusedError, TransactionNotFoundError } from './errors.js';
 import { REFUSALS } from './legs.js';
@@ -115,9 +115,14 @@ export class PaymentEngine extends TransactionDriver {
     return await claimDue(db, owner, skip, this.options.lockTtlMs);
   }
 
-  /** Claims up to `n` due payments with one queue query (claim.ts); each under its own lock, as claimDue's. */
-  async claimDueBatch(db: Db, owner: string, skip: readonly ObjectId[], n: number): Promise<Hold[]> {
-    return await claimDueBatch(db, owner, skip, n, this.options.lockTtlMs);
+  /** The ids of up to `n` due payments, longest waiting first, none claimed (claim.ts): the worker claims each by id. */
+  async dueIds(db: Db, skip: readonly ObjectId[], n: number): Promise<ObjectId[]> {
+    return await dueIds(db, skip, n);
+  }
+
+  /** Claims one listed payment if it is still due and nobody holds it, as claimDue does; null otherwise. */
+  async claimById(db: Db, owner: string, id: ObjectId): Promise<Hold | null> {
+    return await claimById(db, owner, id, this.options.lockTtlMs);
   }
 
   /** Calls the gateway for a claimed payment and drives it on: done, canceled (declined), or pending for a retry. */

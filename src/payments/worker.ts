@@ -36,6 +36,16 @@ export class PaymentWorker {
   private readonly inFlight = new Set<Promise<void>>();
   /** Payments whose gateway call is made or under way and whose writes are not finished (at most 2 × `concurrency`). */
   private readonly settling = new Set<Promise<void>>();
+  /** The ids of those payments. */
+  private readonly holding = new Set<string>();
+  /** Due payments listed by the last queue queries and not yet taken (claimed by id when a slot frees). */
+  private due: ObjectId[] = [];
+  /** The last round stopped at `roundSize` payments (not for want of due ones): the next starts at once. */
+  private roundFull = false;
+  /** A lease renewal under way beside a round (holdLease), if any. */
+  private renewing: Promise<void> | undefined;
+  /** The queue query under way that tops `due` up, if any. */
+  private topping: Promise<void> | undefined;
 
   constructor(private readonly options: WorkerOptions) {
     this.lease = new Lease(options.db, { name: GATEWAY_LEASE, owner: this.owner, ttlMs: options.config.leaseTtlMs });
@@ -57,7 +67,8 @@ export class PaymentWorker {
     clearTimeout(this.timer);
     await this.running;
     // the lease is given up only once no call it covers, nor the writes after one, is still under way
-    await Promise.all([...this.inFlight, ...this.settling]);
+    // and no renewal may land after the release, which would hold the lease for a stopped worker
+    await Promise.all([...this.inFlight, ...this.settling, this.topping?.catch(() => undefined), this.renewing]);
     if (this.leader) await this.lease.release().catch(() => undefined);
     this.leader = false;
     this.options.log.info({ owner: this.owner }, 'payment worker stopped');
@@ -67,28 +78,29 @@ export class PaymentWorker {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       // a full round means more may be due: the next one starts at once instead of after the poll interval
-      let full = false;
+      this.roundFull = false;
       this.running = this.round(false)
-        .then((claimed) => {
-          full = claimed >= this.roundSize;
-        })
+        .then(() => undefined)
         .catch((err: unknown) => this.options.log.error({ err }, 'payment worker round failed'))
-        .finally(() => this.schedule(full ? 0 : this.options.config.pollMs));
+        .finally(() => this.schedule(this.roundFull ? 0 : this.options.config.pollMs));
     }, delayMs);
   }
 
   /**
    * One round: hold the lease, sweep when due, call the gateway for up to `roundSize` due payments while the lease
-   * holds, `concurrency` of them at a time, claiming as many at once as there are free slots. Returns how many
-   * payments it claimed. `drain: false` (the scheduled rounds) leaves the last calls in flight for the next round
-   * to run beside, so the slots never all wait for a round's slowest call; stop() waits for them.
+   * holds, `concurrency` at a time. Each free slot claims its own payment by id (claimById: one conditional update)
+   * from a list of due ids that is topped up in the background before it runs out, so no slot waits for another's
+   * claim nor for the queue query. Returns how many payments it claimed. `drain: false` (the scheduled rounds) leaves
+   * the last calls in flight for the next round to run beside, so the slots never all wait for a round's slowest
+   * call; stop() waits for them.
    */
   async round(drain = true): Promise<number> {
-    const held = await this.lease.acquire();
+    const held = await this.holdLease();
     if (held !== this.leader) {
       this.options.log.info({ owner: this.owner }, held ? 'took the payment worker lease' : 'lost the payment worker lease');
       this.leader = held;
       this.nextSweepAt = 0; // a new leader sweeps at once: the previous one may have died mid-way
+      this.due = [];
     }
     if (!held) return 0;
     if (Date.now() >= this.nextSweepAt) {
@@ -96,44 +108,117 @@ export class PaymentWorker {
       this.nextSweepAt = Date.now() + this.options.config.sweepIntervalMs;
     }
     // one gateway attempt per payment per round: a payment that failed just now is not due again until the next
-    const tried: ObjectId[] = [];
-    const inFlight = this.inFlight;
+    const taken: ObjectId[] = [];
+    let claimed = 0;
+    let failure: unknown;
+    const claims = new Set<Promise<void>>();
     try {
-      while (tried.length < this.roundSize && !this.stopped) {
-        // `concurrency` gateway calls at a time, and at most as many more payments waiting for their writes
+      while (taken.length < this.roundSize && !this.stopped && failure === undefined) {
+        // `concurrency` gateway calls (or claims for one) at a time, and at most as many more waiting for their writes
         const { concurrency } = this.options.config;
-        const free = Math.min(concurrency - inFlight.size, 2 * concurrency - this.settling.size);
+        const free = Math.min(concurrency - this.inFlight.size - claims.size, 2 * concurrency - this.settling.size - claims.size);
         if (free <= 0) {
-          await Promise.race([...inFlight, ...this.settling]);
+          await Promise.race([...this.inFlight, ...this.settling, ...claims]);
+          continue;
+        }
+        const id = await this.nextDue(taken);
+        if (id === null) {
+          // nothing listed: the queue is empty unless a claim under way fails and frees its slot for another look
+          if (claims.size === 0) break;
+          await Promise.race(claims);
           continue;
         }
         // the lease must outlast the whole gateway call, or a successor could call for the same payment meanwhile
         const budget = this.options.callBudgetMs;
-        if (!this.lease.holds(budget) && (!(await this.lease.acquire()) || !this.lease.holds(budget))) break;
-        const holds = await this.options.engine.claimDueBatch(
-          this.options.db,
-          this.owner,
-          tried,
-          Math.min(free, this.roundSize - tried.length),
-        );
-        if (holds.length === 0) break;
-        for (const hold of holds) {
-          tried.push(hold.tx._id);
-          const { answered, settled } = this.callGateway(hold);
-          const call: Promise<void> = answered.finally(() => inFlight.delete(call));
-          inFlight.add(call);
-          const settling: Promise<void> = settled.finally(() => this.settling.delete(settling));
-          this.settling.add(settling);
+        if (!this.lease.holds(budget) && (!(await this.lease.acquire()) || !this.lease.holds(budget))) {
+          this.due.unshift(id);
+          break;
         }
+        taken.push(id);
+        const claim: Promise<void> = this.claimAndCall(id)
+          .then((ok) => {
+            if (ok) claimed += 1;
+          })
+          .catch((err: unknown) => {
+            failure ??= err;
+          })
+          .finally(() => claims.delete(claim));
+        claims.add(claim);
       }
     } finally {
-      if (drain) await Promise.all([...inFlight, ...this.settling]);
+      await Promise.all(claims);
+      if (drain) await Promise.all([...this.inFlight, ...this.settling]);
     }
-    return tried.length;
+    if (failure !== undefined) throw failure;
+    this.roundFull = taken.length >= this.roundSize;
+    return claimed;
   }
 
   /**
-   * One gateway payment, under the hold claimDue gave it; its failure is logged and leaves the others alone.
+   * Takes or renews the lease. A leader with more than half the lease's time left renews it beside the round
+   * instead of before it: every call is still checked against the last renewal that came back (`holds(budget)`).
+   */
+  private async holdLease(): Promise<boolean> {
+    if (this.leader && this.lease.holds(this.options.config.leaseTtlMs / 2)) {
+      this.renewing ??= this.lease
+        .acquire()
+        .catch(() => false) // a renewal that failed is retried, and its error met, by the next round that waits
+        .then(() => undefined)
+        .finally(() => {
+          this.renewing = undefined;
+        });
+      return true;
+    }
+    await this.renewing;
+    return await this.lease.acquire();
+  }
+
+  /** Claims a listed payment and, if it is still due and ours now, starts its gateway call (the slot is its own). */
+  private async claimAndCall(id: ObjectId): Promise<boolean> {
+    const hold = await this.options.engine.claimById(this.options.db, this.owner, id);
+    if (!hold) return false;
+    const key = id.toHexString();
+    this.holding.add(key);
+    const { answered, settled } = this.callGateway(hold);
+    const call: Promise<void> = answered.finally(() => this.inFlight.delete(call));
+    this.inFlight.add(call);
+    const settling: Promise<void> = settled.finally(() => {
+      this.settling.delete(settling);
+      this.holding.delete(key);
+    });
+    this.settling.add(settling);
+    return true;
+  }
+
+  /**
+   * The next due id not taken this round, from the list; when it runs low (under `concurrency` ids) it is topped up
+   * in the background (one queue query for up to `listSize` ids), and only an empty list waits for that query.
+   * Null: none due.
+   */
+  private async nextDue(taken: readonly ObjectId[]): Promise<ObjectId | null> {
+    if (this.due.length === 0) await this.topUp(taken);
+    const id = this.due.shift() ?? null;
+    // a failed top-up in the background is retried (and its error met) by the next one that is waited for
+    if (id !== null && this.due.length < this.options.config.concurrency) this.topUp(taken).catch(() => undefined);
+    return id;
+  }
+
+  private topUp(taken: readonly ObjectId[]): Promise<void> {
+    this.topping ??= this.options.engine
+      .dueIds(this.options.db, [...taken, ...this.due], this.listSize - this.due.length)
+      .then((ids) => {
+        // ids claimed while the query ran may be listed: a claim for one would only fail, so they are left out
+        const known = new Set([...this.due.map((id) => id.toHexString()), ...this.holding, ...taken.map((id) => id.toHexString())]);
+        this.due.push(...ids.filter((id) => !known.has(id.toHexString())));
+      })
+      .finally(() => {
+        this.topping = undefined;
+      });
+    return this.topping;
+  }
+
+  /**
+   * One gateway payment, under the hold claimById gave it; its failure is logged and leaves the others alone.
    * `answered` settles when the gateway has answered (or failed), which frees the payment's slot: the writes that
    * follow (verdict, legs, release) are under the transaction's own lock and fence, not the gateway's, so the next
    * call need not wait for them. `settled` when the payment is driven as far as this call takes it.
@@ -171,6 +256,11 @@ export class PaymentWorker {
    * may not fill every slot) is a small part of it. */
   private get roundSize(): number {
     return Math.max(this.options.config.batchSize, 4 * this.options.config.concurrency);
+  }
+
+  /** Due ids listed at most: two waves of `concurrency`, and at least the batch size, so one query serves many claims. */
+  private get listSize(): number {
+    return Math.max(this.options.config.batchSize, 2 * this.options.config.concurrency);
   }
 
   /** Drives on every transaction whose actor died. */
