@@ -53,7 +53,7 @@ interface SimulatedPayment {
  * `gateway_simulator`, as a real gateway keeps its own books), so an order executed before a crash is answered
  * from the record on retry. Env: GATEWAY_SIM_DECLINE (regex on out_trade_no: declined),
  * GATEWAY_SIM_TIMEOUT (regex: the first GATEWAY_SIM_TIMEOUTS calls time out, after executing the order when
- * GATEWAY_SIM_TIMEOUT_MODE=after, the default, or before it), GATEWAY_SIM_LATENCY_MS.
+ * GATEWAY_SIM_TIMEOUT_MODE=after, the default, or before it), GATEWAY_SIM_LATENCY_MS (how long each call takes).
  */
 export class SimulatedGateway implements PaymentGateway {
   private readonly records: Collection<SimulatedPayment>;
@@ -75,8 +75,23 @@ export class SimulatedGateway implements PaymentGateway {
     return this.call('payout', order);
   }
 
+  /**
+   * One call takes GATEWAY_SIM_LATENCY_MS, its own records included: they are written while the latency runs (as a
+   * real gateway's books are kept on its side within its answer time), not after it, so under a busy database a
+   * call does not take the latency plus its three commands. A call that fails (a simulated timeout) takes as long.
+   */
   private async call(kind: 'charge' | 'payout', order: GatewayOrder): Promise<GatewayResult> {
+    const answer = this.answer(kind, order).then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
     if (this.options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.options.latencyMs));
+    const outcome = await answer;
+    if ('error' in outcome) throw outcome.error;
+    return outcome.result;
+  }
+
+  private async answer(kind: 'charge' | 'payout', order: GatewayOrder): Promise<GatewayResult> {
     const times = this.options.timeout?.test(order.out_trade_no) ? this.options.timeouts : 0;
     const counted = await this.calls.findOneAndUpdate(
       { _id: order.out_trade_no },
