@@ -6,6 +6,8 @@ import type { PaymentWorker } from '../src/payments/worker.js';
 
 /** What the worker's loop is doing at a moment: the phases whose time slots can sit idle in. */
 type Phase = 'lease' | 'sweep' | 'claim' | 'next due id' | 'waiting' | 'between rounds';
+/** Nested phases: the innermost wins (a round is "waiting" unless it is in one of the others). */
+const PRIORITY: Phase[] = ['claim', 'next due id', 'sweep', 'lease', 'waiting'];
 
 interface Payment {
   claimed: number;
@@ -28,7 +30,8 @@ export class WorkerTrace {
   /** The worker's queue queries for due ids (dueIds), when it has them. */
   private readonly queries: { start: number; end: number; asked: number; got: number }[] = [];
   private readonly byOrder = new Map<string, string>();
-  private depth: Phase[] = [];
+  /** How many calls of each phase are under way; the loop's phase is the first active one in PRIORITY. */
+  private readonly active = new Map<Phase, number>();
   /** Claims by id under way (+1 at the start, -1 at the end). */
   private readonly claiming: { at: number; delta: number }[] = [];
 
@@ -36,23 +39,20 @@ export class WorkerTrace {
     return performance.now() - this.t0;
   }
 
-  private enter(phase: Phase): void {
-    this.depth.push(phase);
-    this.phases.push({ at: this.now(), phase });
-  }
-
-  private leave(): void {
-    this.depth.pop();
-    this.phases.push({ at: this.now(), phase: this.depth[this.depth.length - 1] ?? 'between rounds' });
-  }
-
   private async within<T>(phase: Phase, run: () => Promise<T>): Promise<T> {
-    this.enter(phase);
+    this.active.set(phase, (this.active.get(phase) ?? 0) + 1);
+    this.mark();
     try {
       return await run();
     } finally {
-      this.leave();
+      this.active.set(phase, (this.active.get(phase) ?? 1) - 1);
+      this.mark();
     }
+  }
+
+  private mark(): void {
+    const phase = PRIORITY.find((p) => (this.active.get(p) ?? 0) > 0) ?? 'between rounds';
+    this.phases.push({ at: this.now(), phase });
   }
 
   /** The gateway, timing each call (start and answer) by the order's out_trade_no. */
@@ -74,8 +74,8 @@ export class WorkerTrace {
 
   /**
    * Wraps the engine's claims and gateway payments, and the worker's lease, round, sweep and (where the worker has
-   * them) its id list: either worker, the one that claims in batches (claimDueBatch, in its loop) or the one whose
-   * slots claim by id (claimById, beside the loop, counted as slot-time "claiming").
+   * them) its id list: any of the workers measured, the one that claims in its loop (claimDue one at a time, or
+   * claimDueBatch) or the one whose slots claim by id (claimById, beside the loop, counted as slot-time "claiming").
    */
   attach(engine: PaymentEngine, worker: PaymentWorker): void {
     const claims = engine as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
@@ -94,6 +94,17 @@ export class WorkerTrace {
           this.claims.push({ start, end: this.now(), asked: args[3] as number, got: holds.length });
           record(holds);
           return holds;
+        });
+    // the one-at-a-time worker of before issue 10 claims with claimDue in its loop
+    const one = claims.claimDue?.bind(engine);
+    if (one)
+      claims.claimDue = (...args: unknown[]) =>
+        this.within('claim', async () => {
+          const start = this.now();
+          const hold = (await one(...args)) as Hold | null;
+          this.claims.push({ start, end: this.now(), asked: 1, got: hold ? 1 : 0 });
+          record(hold ? [hold] : []);
+          return hold;
         });
     const byId = claims.claimById?.bind(engine);
     if (byId)
@@ -129,9 +140,14 @@ export class WorkerTrace {
         if (payment) payment.written = this.now();
       }
     };
-    const lease = (worker as unknown as { lease: Lease }).lease;
-    const acquire = lease.acquire.bind(lease);
-    lease.acquire = () => this.within('lease', acquire);
+    // the lease as the round waits for it: holdLease where the worker has it (it may renew beside the round)
+    const holdLease = loop.holdLease?.bind(worker);
+    if (holdLease) loop.holdLease = () => this.within('lease', holdLease);
+    else {
+      const lease = (worker as unknown as { lease: Lease }).lease;
+      const acquire = lease.acquire.bind(lease);
+      lease.acquire = () => this.within('lease', acquire);
+    }
     const round = worker.round.bind(worker);
     worker.round = (drain?: boolean) => this.within('waiting', () => round(drain));
     const sweep = worker.sweep.bind(worker);

@@ -110,6 +110,7 @@ export class PaymentWorker {
     // one gateway attempt per payment per round: a payment that failed just now is not due again until the next
     const taken: ObjectId[] = [];
     let claimed = 0;
+    let missed = 0;
     let failure: unknown;
     const claims = new Set<Promise<void>>();
     try {
@@ -123,9 +124,11 @@ export class PaymentWorker {
         }
         const id = await this.nextDue(taken);
         if (id === null) {
-          // nothing listed: the queue is empty unless a claim under way fails and frees its slot for another look
-          if (claims.size === 0) break;
-          await Promise.race(claims);
+          // none due: the round is over, unless a claim under way misses (another actor took its payment), which
+          // is worth one more look
+          const missedBefore = missed;
+          await Promise.all(claims);
+          if (missed === missedBefore) break;
           continue;
         }
         // the lease must outlast the whole gateway call, or a successor could call for the same payment meanwhile
@@ -138,6 +141,7 @@ export class PaymentWorker {
         const claim: Promise<void> = this.claimAndCall(id)
           .then((ok) => {
             if (ok) claimed += 1;
+            else missed += 1;
           })
           .catch((err: unknown) => {
             failure ??= err;
