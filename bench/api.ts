@@ -23,7 +23,7 @@
  * on: the cost of /metrics and command monitoring), BENCH_COMPARE=tracing (both with metrics; the "service" also traces
  * every request, exporting OTLP/HTTP to a sink in this process: the cost of tracing on vs off), BENCH_COMPARE=node20
  * (the "baseline" is the same compiled service on another Node binary, BENCH_NODE20, default /usr/bin/node),
- * BENCH_COMPARE=feathers (instead of the baseline, two Feathers v5 servers, bench/serve-feathers.ts: "feathers" with the
+ * BENCH_COMPARE=feathers (besides the baseline, two Feathers v5 servers, bench/serve-feathers.ts: "feathers" with the
  * docs' per-row resolver, "feathers-loader" with a per-request dataloader; same data compared, not the same bytes).
  *
  * Before measuring, a counting copy of each server (driver command monitoring on, BENCH_COUNT_COMMANDS=1) answers a
@@ -69,7 +69,7 @@ const COMPARE_TRACING = process.env.BENCH_COMPARE === 'tracing';
 /** Compare the service on this Node with the same compiled service on another Node binary (the system's Node 20). */
 const COMPARE_NODE20 = process.env.BENCH_COMPARE === 'node20';
 const NODE20 = process.env.BENCH_NODE20 || '/usr/bin/node';
-/** Compare the service with Feathers v5, per-row resolver and batch loader (instead of the hand-written baseline). */
+/** Compare the service with the baseline and with Feathers v5, per-row resolver and batch loader, in one run. */
 const COMPARE_FEATHERS = process.env.BENCH_COMPARE === 'feathers';
 /** Before the first measured run, each server serves each endpoint this long (JIT of node and of the Java server). */
 const PREWARM_S = envNumber('BENCH_PREWARM', 5, 0, 60);
@@ -81,7 +81,7 @@ const ACCOUNTS = envNumber('BENCH_ACCOUNTS', 300, 30, 1_000_000);
 const PAGE_LIMIT = 30;
 const CHILD_START_TIMEOUT_MS = 90_000;
 /** Upper bound for the whole run; past it everything is stopped and the bench fails. */
-const TARGETS = COMPARE_FEATHERS ? 3 : 2;
+const TARGETS = COMPARE_FEATHERS ? 4 : 2;
 const WATCHDOG_MS = (2 * ROUNDS * TARGETS * (DURATION_S + WARMUP_S + 5) + 2 * TARGETS * PREWARM_S + 300) * 1000;
 
 function envNumber(name: string, fallback: number, min: number, max: number): number {
@@ -771,6 +771,7 @@ async function main(): Promise<number> {
           : COMPARE_FEATHERS
             ? [
                 { name: 'service', script: 'serve-service', env },
+                { name: 'baseline', script: 'serve-baseline', env },
                 { name: 'feathers', script: 'serve-feathers', env },
                 { name: 'feathers-loader', script: 'serve-feathers', env: { ...env, BENCH_FEATHERS_LOADER: '1' } },
               ]
@@ -796,7 +797,9 @@ async function main(): Promise<number> {
     if (sink)
       log(`BENCH_COMPARE=tracing: "service" = tracing on (OTLP/HTTP to ${sink.url}), "baseline" = the same service with tracing off`);
     if (COMPARE_FEATHERS)
-      log('BENCH_COMPARE=feathers: "feathers" = Feathers v5 with the per-row resolver, "feathers-loader" = with a per-request dataloader');
+      log(
+        'BENCH_COMPARE=feathers: besides the baseline, "feathers" = Feathers v5 with the per-row resolver, "feathers-loader" = with a per-request dataloader',
+      );
     if (database.pid) cpuRoles.set('database', database.pid);
     for (const target of targets) if (target.child.pid) cpuRoles.set(target.name, target.child.pid);
     log(targets.map((t) => `${t.name} on 127.0.0.1:${t.port} (pid ${t.child.pid})`).join(', '));
