@@ -24,7 +24,7 @@ describe('pad', () => {
 });
 
 describe('renderTable', () => {
-  it('aligns text columns left and number columns right under a rule', () => {
+  it('aligns text columns left, number columns right, under a rule', () => {
     const out = renderTable(
       [{ header: 'type' }, { header: 'money' }],
       [
@@ -40,7 +40,11 @@ describe('renderTable', () => {
     expect(out).toBe(['    v', '─────', ' 1.50', '10.25', ''].join('\n'));
   });
 
-  it('keeps a column with any text in it left-aligned, and prints null as empty', () => {
+  it('keeps a column with any text in it left-aligned', () => {
+    expect(renderTable([{ header: 'a' }], [[1], ['xyz']])).toBe(['a', '───', '1', 'xyz', ''].join('\n'));
+  });
+
+  it('prints null as empty', () => {
     const out = renderTable(
       [{ header: 'a' }, { header: 'b' }],
       [

@@ -25,7 +25,7 @@ describe('outputMode', () => {
     expect(outputMode(['--json'], true)).toBe('json');
   });
 
-  it('is table on a terminal and plain when piped', () => {
+  it('is table on a terminal, plain when piped', () => {
     expect([outputMode([], true), outputMode([], false)]).toEqual(['table', 'plain']);
   });
 });
@@ -65,7 +65,7 @@ describe('renderVerify as a table', () => {
 });
 
 describe('renderParked as a table', () => {
-  it('puts one payment per row with money and attempts right-aligned', () => {
+  it('puts one payment per row, its money, attempts right-aligned', () => {
     expect(renderParked(parked, 'table')).toBe(
       [
         'transaction_id            type      money  out_trade_no  attempts  error',
@@ -83,7 +83,7 @@ describe('renderParked as a table', () => {
 });
 
 describe('renderWorkerStatus as a table', () => {
-  it('shows the holder, the expiry and the seconds left', () => {
+  it('shows the holder, the expiry, the seconds left', () => {
     const status = { held: true, owner: 'worker:host:1', expires_at: '2026-12-01T16:00:05.000Z' };
     expect(renderWorkerStatus(status, 'table', Date.parse('2026-12-01T16:00:00.000Z'))).toBe(
       [

@@ -21,7 +21,7 @@ describe('attack suite: property-based requests over every action', () => {
   });
 
   it(
-    `answers ${REQUESTS} generated requests with no 5xx, no hang, house-shaped errors and schema-valid results`,
+    `answers ${REQUESTS} generated requests with no 5xx, no hang, house-shaped errors, schema-valid results`,
     async () => {
       const figures = await attack({
         port: server.port,

@@ -46,7 +46,7 @@ describe('attack suite judge', () => {
     expect(judge({ status: 202, headers: json, text: '{}' }, op, errorBody)).toMatch(/not declared/);
   });
 
-  it('accepts a house-shaped error and a schema-valid result', () => {
+  it('accepts a house-shaped error or a schema-valid result', () => {
     expect(judge({ status: 404, headers: json, text: '{"error":{"code":"not_found"}}' }, op, errorBody)).toBeUndefined();
     expect(judge({ status: 200, headers: json, text: '{"_id":"x"}' }, op, errorBody)).toBeUndefined();
   });

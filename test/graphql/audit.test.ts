@@ -35,7 +35,7 @@ describe('graphql-http server audits', () => {
     });
   }
 
-  it('passes every SHOULD and MAY audit too', async () => {
+  it('passes every SHOULD or MAY audit too', async () => {
     const failing: string[] = [];
     for (const audit of audits.filter((a) => !a.name.startsWith('MUST'))) {
       const result = await audit.fn();

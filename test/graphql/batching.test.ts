@@ -40,7 +40,7 @@ async function commandsOf(limit: number) {
 }
 
 describe('database commands of a list query with two ref fields', () => {
-  it('are four for a page of 50: the page, its count, and one $in per ref field', async () => {
+  it('are four for a page of 50: the page, its count, one $in per ref field', async () => {
     const { res, commands } = await commandsOf(50);
 
     expect(res.body.data.merchandises.totalCount).toBe(60);
@@ -61,7 +61,7 @@ describe('database commands of a list query with two ref fields', () => {
     expect(commands).toEqual(['aggregate:merchandise', 'find:firm', 'find:firm', 'find:merchandise']);
   });
 
-  it('are two for totalCount alone: the count and a one-row find, no refs', async () => {
+  it('are two for totalCount alone: the count, a one-row find, no refs', async () => {
     t.commands.length = 0;
     await graphql(t, '{ merchandises { totalCount } }').expect(200);
 

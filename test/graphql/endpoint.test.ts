@@ -52,12 +52,22 @@ describe('POST /graphql', () => {
     expect(res.status).toBe(401);
   });
 
-  it('echoes X-Request-Id and logs one line naming the key, never the secret', async () => {
+  /** A named query sent with X-Request-Id req-graphql-1, the logs emptied before it. */
+  async function namedQuery() {
     t.logs.length = 0;
-    const res = await graphql(t, 'query Named { __typename }').set('X-Request-Id', 'req-graphql-1').expect(200);
+    return await graphql(t, 'query Named { __typename }').set('X-Request-Id', 'req-graphql-1').expect(200);
+  }
+
+  it('echoes X-Request-Id', async () => {
+    const res = await namedQuery();
 
     expect(res.headers['x-request-id']).toBe('req-graphql-1');
     expect(res.body).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  it('logs one line naming the key, never the secret', async () => {
+    await namedQuery();
+
     const lines = t.logs.filter((l) => l.req_id === 'req-graphql-1');
     expect(lines).toEqual([
       expect.objectContaining({ method: 'POST', path: '/graphql', resource: 'graphql', action: 'Named', status: 200, key: 'test-suite' }),
@@ -65,9 +75,14 @@ describe('POST /graphql', () => {
     expect(JSON.stringify(t.logs)).not.toContain(AUTH.Authorization.slice('Bearer '.length));
   });
 
-  it('hides an internal error behind its code and request id, and logs its cause', async () => {
+  /** A query whose resolver crashes, sent with X-Request-Id req-crash, the logs emptied before it. */
+  async function crashingQuery() {
     t.logs.length = 0;
-    const res = await graphql(t, '{ crashies { results { id } } }').set('X-Request-Id', 'req-crash').expect(200);
+    return await graphql(t, '{ crashies { results { id } } }').set('X-Request-Id', 'req-crash').expect(200);
+  }
+
+  it('hides an internal error behind its code with the request id', async () => {
+    const res = await crashingQuery();
 
     expect(res.body).toEqual({
       data: { crashies: { results: null } },
@@ -81,6 +96,11 @@ describe('POST /graphql', () => {
       ],
     });
     expect(res.text).not.toContain('hunter2');
+  });
+
+  it('logs the cause of an internal error', async () => {
+    await crashingQuery();
+
     const line = t.logs.find((l) => l.req_id === 'req-crash') as Record<string, unknown>;
     expect(line).toMatchObject({ level: 50, error_code: 'internal', err: { message: SECRET_TEXT } });
   });

@@ -14,7 +14,7 @@ afterAll(async () => {
 const MARK_DISABLE = `mutation ($id: ID!) { accountMarkDisable(id: $id) { ok errors { field messages code } account { id name } } }`;
 
 describe('mark mutations', () => {
-  it('disables an account and answers it', async () => {
+  it('disables an account, answering it', async () => {
     const id = (await t.call('/account/create', { name: 'Ala', phone: '600100200', state: 100 }).expect(200)).body._id as string;
 
     const res = await graphql(t, MARK_DISABLE, { id }).expect(200);
@@ -50,7 +50,7 @@ describe('mark mutations', () => {
 });
 
 describe('create and update', () => {
-  it('creates merchandise of a firm and answers the firm nested', async () => {
+  it('creates merchandise of a firm, answering the firm nested', async () => {
     const firm = (await t.call('/firm/create', { name: 'Testowa' }).expect(200)).body._id as string;
 
     const res = await graphql(

@@ -19,7 +19,7 @@ afterAll(async () => {
 const names = (res: { body: { data: { firms: { results: Array<{ name: string }> } } } }) => res.body.data.firms.results.map((r) => r.name);
 
 describe('list fields', () => {
-  it('pages by offset and limit in the given ordering', async () => {
+  it('pages by offset with limit in the given ordering', async () => {
     const res = await graphql(t, '{ firms { totalCount results(limit: 2, offset: 1, ordering: "name") { name } } }').expect(200);
 
     expect(res.body).toEqual({ data: { firms: { totalCount: 5, results: [{ name: 'Bravo' }, { name: 'Charlie' }] } } });
@@ -37,7 +37,7 @@ describe('list fields', () => {
     expect(res.body).toEqual({ data: { firms: { totalCount: 1, results: [{ id: ids.Charlie, name: 'Charlie', state: 200 }] } } });
   });
 
-  it('filters with Istartswith, Isnull and an equality argument', async () => {
+  it('filters with Istartswith, Isnull or an equality argument', async () => {
     const starts = await graphql(t, '{ firms(name_Istartswith: "e") { results { name } } }').expect(200);
     const withNip = await graphql(t, '{ firms(nip_Isnull: false) { results { name nip } } }').expect(200);
     const equal = await graphql(t, '{ firms(name: "Alfa") { results { id } } }').expect(200);

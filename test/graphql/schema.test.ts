@@ -26,33 +26,40 @@ describe('the generated GraphQL schema', () => {
     expect(readFileSync(path.join(docsDir, 'schema.graphql'), 'utf8')).toBe(printed);
   });
 
-  it('has a plural list field for every find and a single field for every get, with Talpa paging', () => {
-    const schema = buildGraphqlSchema(t.service.actions);
-    const query = schema.getQueryType() as GraphQLObjectType;
-    const fields = query.getFields();
-    for (const action of t.service.actions.list()) {
-      const base = action.resource.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-      if (action.name === 'find') {
-        const list = fields[`${base}s`];
-        expect(list, action.resource).toBeDefined();
-        const listType = list?.type as GraphQLObjectType;
-        expect(Object.keys(listType.getFields()).sort(), action.resource).toEqual(['results', 'totalCount']);
-        const results = listType.getFields().results;
-        expect(
-          results?.args.map((a) => `${a.name}: ${String(a.type)}${a.defaultValue === undefined ? '' : ` = ${String(a.defaultValue)}`}`),
-        ).toEqual(['limit: Int = 20', 'offset: Int', 'ordering: String']);
-      }
-      // a get by another key (passport/get by internal_id) has no `id` field to offer
-      const byId = action.validator.params.map((p) => p.name).join(',') === '_id';
-      if (action.name === 'get' && byId)
-        expect(
-          fields[base]?.args.map((a) => `${a.name}: ${String(a.type)}`),
-          action.resource,
-        ).toEqual(['id: ID!']);
+  const queryFields = () => (buildGraphqlSchema(t.service.actions).getQueryType() as GraphQLObjectType).getFields();
+  const baseOf = (resource: string) => resource.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+  it('has a plural list field with Talpa paging for every find', () => {
+    const fields = queryFields();
+    const finds = t.service.actions.list().filter((action) => action.name === 'find');
+    expect(finds.length).toBeGreaterThan(0);
+    for (const action of finds) {
+      const list = fields[`${baseOf(action.resource)}s`];
+      expect(list, action.resource).toBeDefined();
+      const listType = list?.type as GraphQLObjectType;
+      expect(Object.keys(listType.getFields()).sort(), action.resource).toEqual(['results', 'totalCount']);
+      const results = listType.getFields().results;
+      expect(
+        results?.args.map((a) => `${a.name}: ${String(a.type)}${a.defaultValue === undefined ? '' : ` = ${String(a.defaultValue)}`}`),
+      ).toEqual(['limit: Int = 20', 'offset: Int', 'ordering: String']);
     }
   });
 
-  it('has create, update, delete and mark mutations answering {errors, <resource>, ok}', () => {
+  it('has a single field taking an id for every get by _id', () => {
+    const fields = queryFields();
+    // a get by another key (passport/get by internal_id) has no `id` field to offer
+    const gets = t.service.actions
+      .list()
+      .filter((action) => action.name === 'get' && action.validator.params.map((p) => p.name).join(',') === '_id');
+    expect(gets.length).toBeGreaterThan(0);
+    for (const action of gets)
+      expect(
+        fields[baseOf(action.resource)]?.args.map((a) => `${a.name}: ${String(a.type)}`),
+        action.resource,
+      ).toEqual(['id: ID!']);
+  });
+
+  it('has create, update, delete, mark mutations answering {errors, <resource>, ok}', () => {
     const schema = buildGraphqlSchema(t.service.actions);
     const mutation = schema.getMutationType() as GraphQLObjectType;
     const fields = mutation.getFields();

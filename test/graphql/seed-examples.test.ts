@@ -68,7 +68,7 @@ async function createMerchandise(): Promise<string> {
 }
 
 describe('seed 001: listing', () => {
-  it('answers firms(name_Icontains) with totalCount and five results ordered by name, then id descending', async () => {
+  it('answers firms(name_Icontains) with totalCount, five results ordered by name, then id descending', async () => {
     const names = [
       'Testowa B',
       'Inna firma',
@@ -108,7 +108,7 @@ describe('seed 001: listing', () => {
 });
 
 describe('seed 001: creating and changing', () => {
-  it('creates merchandise from the seed variables and answers ok with its id', async () => {
+  it('creates merchandise from the seed variables, answering ok with its id', async () => {
     const res = await graphql(t, CREATE_MUTATION, CREATE_VARIABLES).expect(200);
 
     expect(res.body).toEqual({
@@ -118,13 +118,13 @@ describe('seed 001: creating and changing', () => {
     expect(stored.body).toMatchObject({ display_name: 'Tak!', last_lat: 15, last_lon: 52, default_lat: null });
   });
 
-  it('answers the update of record 12 with ok false and the id field error (ids are ObjectIds)', async () => {
+  it('answers the update of record 12 with ok false, the id field error (ids are ObjectIds)', async () => {
     const res = await graphql(t, UPDATE_MUTATION, UPDATE_VARIABLES).expect(200);
 
     expect(res.body).toEqual({ data: { merchandiseUpdate: { ok: false, errors: NOT_AN_ID, merchandise: null } } });
   });
 
-  it('updates an existing record with the seed mutation and answers its new displayName', async () => {
+  it('updates an existing record with the seed mutation, answering its new displayName', async () => {
     const id = await createMerchandise();
 
     const res = await graphql(t, UPDATE_MUTATION, { data: { ...UPDATE_VARIABLES.data, id } }).expect(200);
@@ -151,13 +151,13 @@ describe('seed 001: creating and changing', () => {
 });
 
 describe('seed 001: deleting', () => {
-  it('answers the delete of record 12 with ok false and the id field error', async () => {
+  it('answers the delete of record 12 with ok false, the id field error', async () => {
     const res = await graphql(t, DELETE_MUTATION).expect(200);
 
     expect(res.body).toEqual({ data: { merchandiseDelete: { ok: false, errors: NOT_AN_ID } } });
   });
 
-  it('deletes an existing record with the seed mutation: ok, no errors, and it is gone', async () => {
+  it('deletes an existing record with the seed mutation: ok, no errors, the record gone', async () => {
     const id = await createMerchandise();
 
     const res = await graphql(t, DELETE_MUTATION.replace('(id: 12)', `(id: "${id}")`)).expect(200);

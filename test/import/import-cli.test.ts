@@ -77,7 +77,7 @@ function stockIn(i: number, extra: Record<string, unknown> = {}) {
 }
 
 describe('npm run cli -- import', () => {
-  it('imports JSON Lines, and lists every refused line with its field and message', async () => {
+  it('imports JSON Lines, listing every refused line with its field, message', async () => {
     const [a, b, taken] = [nextPhone(), nextPhone(), nextPhone()];
     await t.call('/account/create', { name: 'there', phone: taken, state: 100 });
     const file = write(
@@ -143,7 +143,7 @@ describe('npm run cli -- import', () => {
     ]);
   });
 
-  it('imports the first sheet of an xlsx file (number and date cells), naming bad rows by row', async () => {
+  it('imports the first sheet of an xlsx file (number, date cells), naming bad rows by row', async () => {
     const workbook = new ExcelJS.Workbook();
     const sheet = workbook.addWorksheet('入库');
     sheet.addRow(Object.keys(stockIn(0)));
@@ -167,7 +167,7 @@ describe('npm run cli -- import', () => {
     ]);
   });
 
-  it('exits 0 and counts unique conflicts as imported with --skip-existing', async () => {
+  it('counts unique conflicts as imported with --skip-existing, exiting 0', async () => {
     const rows = [nextPhone(), nextPhone()].map((p) => JSON.stringify({ name: 'skip', phone: p, state: 100 }));
     const file = write('skip.jsonl', rows.join('\n'));
     const first = await run(['account', file]);

@@ -63,7 +63,7 @@ describe('TX_FLOW', () => {
     }
   });
 
-  it('has each transaction that nobody holds taken on by exactly one of the worker queue and recovery', async () => {
+  it('has each transaction that nobody holds taken on by exactly one taker (the worker queue or recovery)', async () => {
     const docs = pairs.map(({ type, state }) => ({ _id: new ObjectId(), type, state, attempts: 0, lock_until: UNLOCKED }));
     await db.collection('flow_pairs').insertMany(docs);
     const queued = await db.collection('flow_pairs').find(workerQueueFilter()).toArray();
@@ -113,7 +113,7 @@ describe('crashPoints', () => {
     }
   });
 
-  it('lists exactly the points the engine passes on the way to done and to canceled', async () => {
+  it('lists exactly the points the engine passes on the way to done or to canceled', async () => {
     const passed = new Set<string>();
     const engine = new PaymentEngine({ lockTtlMs: 5_000, retryWaitMs: 0, fault: (point) => passed.add(point) });
     const gateway = new SimulatedGateway(db, {
