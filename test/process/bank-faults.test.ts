@@ -149,7 +149,7 @@ async function chaos(stop: () => boolean, kills: string[]): Promise<void> {
 }
 
 describe('bank test with faults', () => {
-  it(`${OPS} concurrent money moves with ${KILLS}+ kill -9 of API processes and the worker: the books balance`, async () => {
+  it(`${OPS} concurrent money moves with ${KILLS}+ kill -9 of API processes or the worker: the books balance`, async () => {
     const plan = Array.from({ length: OPS }, (_, i) => operation(i));
     // keyed creates among the money moves: each must be written once, whatever process dies when
     for (let i = plan.length - KEYED_EVERY; i >= 0; i -= KEYED_EVERY)

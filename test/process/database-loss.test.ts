@@ -34,7 +34,7 @@ async function restartedPid(owner: Spawned): Promise<number> {
 }
 
 describe('a local database that dies', () => {
-  it('is started again on the same port with the data of its H2 file, and the service answers from it', async () => {
+  it('is started again on the same port with the data of its H2 file, the service answering from it', async () => {
     const owner = spawnService(envFor('db-restart'));
     const { url, db_pid } = await waitListening(owner);
     expect((await call(url, 'create', { name: 'survivor' })).status).toBe(200);

@@ -13,7 +13,7 @@ afterAll(() => {
 });
 
 describe('npm start with declaration mistakes', () => {
-  it('prints one line per mistake, the same as schemas check, and exits with code 2', async () => {
+  it('prints one line per mistake, the same as schemas check, exiting with code 2', async () => {
     cpSync(SCHEMA_DIR, dir, { recursive: true });
     const file = path.join(dir, 'group.yaml');
     const lines = readFileSync(file, 'utf8').split('\n');

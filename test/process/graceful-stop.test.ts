@@ -42,7 +42,7 @@ function postInTwoParts(url: string, path: string, body: string) {
 }
 
 describe('Ctrl-C in a terminal', () => {
-  it('lets a large batch_create in flight finish whole when SIGINT reaches the whole process group, and leaves nothing running', async () => {
+  it('lets a large batch_create in flight finish whole when SIGINT reaches the whole process group, leaving nothing running', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'rpc-ctrl-c-'));
     tmpDirs.push(dataDir);
     // a 1000-row insert into H2 on a loaded machine can outlast the default database bound; that is not the point here

@@ -166,7 +166,7 @@ const cases = ACTIONS.flatMap((c, i) =>
 );
 
 describe('a keyed write killed at each step, then retried', () => {
-  it('covers every crash point of create, batch_create (both modes), update, a mark, mark_delete and mark_restore', () => {
+  it('covers every crash point of create, batch_create (both modes), update, a mark, mark_delete, mark_restore', () => {
     expect(cases).toHaveLength(7 * 3);
   });
 

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureLauncherBuilt } from '../../src/local-db/embedded.js';
 import { PROJECT_ROOT, childEnv, isAlive, killSpawned, spawnProcess, spawnService, waitGone, waitListening } from '../helpers/processes.js';
 
@@ -18,36 +18,47 @@ afterAll(() => {
   for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('npm start', () => {
-  it('serves on the embedded database, names the key file without printing the key to a pipe, and leaves no Java behind after SIGTERM', async () => {
+describe('npm start without API_KEYS', () => {
+  // one service for the three tests, in order: the last one stops it
+  let proc: ReturnType<typeof spawnProcess>;
+  let started: Awaited<ReturnType<typeof waitListening>>;
+  let keyFile: string;
+  beforeAll(async () => {
     const dataDir = tempDir('start');
-    const proc = spawnProcess('npm', ['start'], childEnv({ PORT: '0', DATA_DIR: dataDir }));
-    const started = await waitListening(proc);
-    expect(started.database).toBe('embedded');
-    const dbPid = started.db_pid as number;
-    expect(isAlive(dbPid)).toBe(true);
-
-    const keyFile = path.join(dataDir, 'dev-api-key');
+    proc = spawnProcess('npm', ['start'], childEnv({ PORT: '0', DATA_DIR: dataDir }));
+    started = await waitListening(proc);
+    keyFile = path.join(dataDir, 'dev-api-key');
     await proc.waitFor(/no API_KEYS set: the development key .+ is in .+dev-api-key/);
-    const secret = readFileSync(keyFile, 'utf8').trim();
-    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
-    // stdout is a pipe here, as when it is redirected to a log file: the secret must not be in it
-    expect(proc.output()).not.toContain(secret);
+  }, 90_000); // npm start builds first
+
+  it('serves on the embedded database, to the development key', async () => {
+    expect(started.database).toBe('embedded');
+    expect(isAlive(started.db_pid as number)).toBe(true);
     const res = await fetch(`${started.url}/group/find`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${readFileSync(keyFile, 'utf8').trim()}`, 'content-type': 'application/json' },
       body: '{}',
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ _meta: { has_more: false, page: 1, page_size: 30, result_count: 0 }, data: [] });
+  });
 
+  it('names the key file, only its owner may read, without printing the key to a pipe', () => {
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    // stdout is a pipe here, as when it is redirected to a log file: the secret must not be in it
+    expect(proc.output()).not.toContain(readFileSync(keyFile, 'utf8').trim());
+  });
+
+  it('exits 0 on SIGTERM, leaving no Java behind', async () => {
     proc.child.kill('SIGTERM');
     const { code } = await proc.exited;
     expect(code).toBe(0);
-    expect(await waitGone(dbPid)).toBe(true);
+    expect(await waitGone(started.db_pid as number)).toBe(true);
     expect(isAlive(started.pid)).toBe(false);
-  }, 90_000); // npm start builds first
+  });
+});
 
+describe('npm start', () => {
   it('leaves neither the service nor Java behind when npm itself is killed with SIGKILL', async () => {
     const proc = spawnProcess('npm', ['start'], childEnv({ PORT: '0', DATA_DIR: tempDir('start-kill') }));
     const started = await waitListening(proc);
@@ -124,14 +135,14 @@ describe('the service process', () => {
     await proc.exited;
   });
 
-  it('exits with code 2 and names the variable when the config is bad', async () => {
+  it('exits with code 2 naming the variable when the config is bad', async () => {
     const proc = spawnService(childEnv({ PORT: 'eighty' }));
     const { code } = await proc.exited;
     expect(code).toBe(2);
     expect(proc.output()).toContain('Configuration error: PORT: must be an integer (got "eighty")');
   });
 
-  it('says so in one line when its port is taken, and stops the database it started', async () => {
+  it('says so in one line when its port is taken, stopping the database it started', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
     const port = (blocker.address() as { port: number }).port;
@@ -174,7 +185,7 @@ describe('the service process', () => {
 });
 
 describe('a mongod on PATH', () => {
-  it('is preferred to the embedded server, started on a free port with its data under DATA_DIR, and stopped with the service', async () => {
+  it('is preferred to the embedded server, started on a free port with its data under DATA_DIR, stopped with the service', async () => {
     // A stand-in `mongod`: it accepts mongod's arguments and serves the wire protocol (mongo-java-server) but,
     // like the real one, ignores its stdin, so only our guard can stop it.
     const classpath = await ensureLauncherBuilt(PROJECT_ROOT, path.join(PROJECT_ROOT, '.cache', 'embedded-mongo'), () => undefined);

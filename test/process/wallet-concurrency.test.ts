@@ -61,7 +61,7 @@ function outcomeOf(answer: { status: number; body: any }): 'done' | 'refused' | 
 }
 
 describe('concurrent transfers across processes', () => {
-  it('200 concurrent transfers over 4 wallets: each ends as answered or finishes by recovery, and the books balance', async () => {
+  it('200 concurrent transfers over 4 wallets: each ends as answered or finishes by recovery, the books balanced', async () => {
     const total = START.reduce((a, b) => a + b, 0);
     // deterministic pseudo-random plan, amounts large enough that many transfers must be refused
     let seed = 7;

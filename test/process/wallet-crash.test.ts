@@ -65,7 +65,7 @@ const cases = crashPoints().map(({ point, type, end, actor }) => ({
 }));
 
 describe('crash between any two steps, then recovery', () => {
-  it('covers every step of recharge, withdraw, transfer, collect and refund', () => {
+  it('covers every step of recharge, withdraw, transfer, collect, refund', () => {
     expect(cases.length).toBeGreaterThanOrEqual(58);
     expect(cases.filter((c) => c.crashes === 'worker').length).toBeGreaterThanOrEqual(10);
   });

@@ -51,7 +51,7 @@ describe('a wallet write that arrives after its lock could have run out', () => 
     expect(await settleLeg(db, wallet, 'transfer_destination', tx, 100, 'rollback', BY)).toBe(true);
   });
 
-  it('lets a request that froze mid-transfer wake up after recovery finished it, and moves the money once', async () => {
+  it('lets a request that froze mid-transfer wake up after recovery finished it, the money moved once', async () => {
     const [from, to] = await fundedWallets();
     const rescuer = await startWorker(walletEnv(dbName)); // settles the funding recharge, then sweeps every 200 ms
     const funded = Date.now() + 15_000;
