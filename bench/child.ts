@@ -3,11 +3,28 @@
  * how they stop. A server child is started by bench/api.ts with a pipe on stdin; it stops when that pipe closes
  * (so it cannot outlive the bench, even if the bench is killed) or on SIGTERM/SIGINT.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { MongoClient } from 'mongodb';
 
 /** The one API key both servers accept (bench only; never a real secret). */
 export const BENCH_KEY = { name: 'bench', secret: 'bench-secret-0123456789' } as const;
+
+const KEY = Buffer.from(BENCH_KEY.secret, 'utf8');
+const SCRATCH = Buffer.alloc(KEY.length);
+
+/**
+ * Whether an Authorization header carries the bench key, compared in constant time the way the service compares
+ * it (the token copied into a buffer of the key's length); the hand-written servers' key check.
+ */
+export function carriesBenchKey(authorization: string | undefined): boolean {
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
+  const presented = match?.[1] ? Buffer.from(match[1], 'utf8') : undefined;
+  if (!presented) return false;
+  SCRATCH.fill(0);
+  presented.copy(SCRATCH, 0, 0, SCRATCH.length);
+  return timingSafeEqual(SCRATCH, KEY) && presented.length === KEY.length;
+}
 
 /** The environment the parent passes to a server child. */
 export function benchEnv(): { url: string; dbName: string } {

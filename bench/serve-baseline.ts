@@ -11,10 +11,9 @@
  * Like the service it sends no ETag and no X-Powered-By (express computes an ETag hash of every body by default,
  * which would make the baseline do more work than the service).
  */
-import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { MongoClient, ObjectId } from 'mongodb';
-import { BENCH_KEY, benchEnv, COUNT_COMMANDS, countCommands, failStartup, serve } from './child.js';
+import { benchEnv, carriesBenchKey, COUNT_COMMANDS, countCommands, failStartup, serve } from './child.js';
 
 interface AccountRow {
   _id: ObjectId;
@@ -28,8 +27,6 @@ interface GroupRow {
 }
 
 const HEX_ID = /^[0-9a-fA-F]{24}$/;
-const KEY = Buffer.from(BENCH_KEY.secret, 'utf8');
-const SCRATCH = Buffer.alloc(KEY.length);
 
 function fail(res: Response, status: number, code: string, message: string): void {
   res.status(status).json({ error: { code, message } });
@@ -37,13 +34,7 @@ function fail(res: Response, status: number, code: string, message: string): voi
 
 /** Bearer key in constant time, the way the service compares it (token copied into a buffer of the key's length). */
 function requireKey(req: Request, res: Response, next: NextFunction): void {
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
-  const presented = match?.[1] ? Buffer.from(match[1], 'utf8') : undefined;
-  if (presented) {
-    SCRATCH.fill(0);
-    presented.copy(SCRATCH, 0, 0, SCRATCH.length);
-  }
-  if (!presented || !timingSafeEqual(SCRATCH, KEY) || presented.length !== KEY.length) {
+  if (!carriesBenchKey(req.get('authorization'))) {
     fail(res, 401, 'unauthorized', 'A valid API key is required');
     return;
   }

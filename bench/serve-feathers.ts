@@ -14,7 +14,6 @@
  * authentication is JWT/local strategies, not a static key), and like the other two servers it sends no ETag and
  * no X-Powered-By. Left out of the generated app: cors, helmet, compression, static files, the logger hook, channels.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { RequestListener } from 'node:http';
 import feathersExpressModule, { type Application, errorHandler, json, notFound, rest, urlencoded } from '@feathersjs/express';
 import { feathers, type HookContext as FeathersHookContext, type NextFunction } from '@feathersjs/feathers';
@@ -34,7 +33,7 @@ import {
 } from '@feathersjs/schema';
 import DataLoader from 'dataloader';
 import { MongoClient, type ObjectId } from 'mongodb';
-import { BENCH_KEY, benchEnv, COUNT_COMMANDS, countCommands, failStartup, serve } from './child.js';
+import { benchEnv, carriesBenchKey, COUNT_COMMANDS, countCommands, failStartup, serve } from './child.js';
 
 interface Group {
   _id: ObjectId;
@@ -58,8 +57,6 @@ type HookContext = FeathersHookContext<Application<ServiceTypes>>;
 // a CommonJS module: its default export is `module.exports.default` when imported from an ES module
 const feathersExpress = feathersExpressModule.default;
 const LOADER = process.env.BENCH_FEATHERS_LOADER === '1';
-const KEY = Buffer.from(BENCH_KEY.secret, 'utf8');
-const SCRATCH = Buffer.alloc(KEY.length);
 
 // the generator's validators.ts
 const queryValidator = addFormats(new Ajv({ coerceTypes: true }), []);
@@ -117,13 +114,7 @@ function requireKey(
   res: { status(code: number): { json(body: unknown): void } },
   next: () => void,
 ): void {
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
-  const presented = match?.[1] ? Buffer.from(match[1], 'utf8') : undefined;
-  if (presented) {
-    SCRATCH.fill(0);
-    presented.copy(SCRATCH, 0, 0, SCRATCH.length);
-  }
-  if (!presented || !timingSafeEqual(SCRATCH, KEY) || presented.length !== KEY.length) {
+  if (!carriesBenchKey(req.get('authorization'))) {
     res.status(401).json({ name: 'NotAuthenticated', message: 'A valid API key is required', code: 401 });
     return;
   }
