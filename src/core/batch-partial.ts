@@ -195,8 +195,9 @@ async function insertUnordered(model: Model, db: Db, rows: Document[]): Promise<
     // comes back as a MongoBulkWriteError too, but one without writeErrors: which docs are stored is then unknown,
     // and reading it as "no doc refused" answered created_count for docs never sent (the import bench lost the last
     // doc of 1000-doc batches that way under load). Thrown, it is `unavailable`; a retry with the same ids is safe.
-    if ([err.writeErrors].flat().length === 0) throw err;
-    for (const writeError of [err.writeErrors].flat()) {
+    const writeErrors = [err.writeErrors].flat();
+    if (writeErrors.length === 0) throw err;
+    for (const writeError of writeErrors) {
       if (writeError.code !== 11000) throw err;
       const described = new MongoServerError({ ...(writeError.err as object), message: writeError.errmsg ?? '' } as never);
       const fields = duplicateKeyFields(described).map((f) => (f === '_id_' ? '_id' : f));

@@ -191,23 +191,16 @@ class CompiledSchema implements ResultSchema {
     // most referenced schemas (group_brief) have no refs themselves: nothing to load, no need to wait
     if (!this.hasRefs) return records.map((record) => this.build(record, NO_REFS));
     const run: ShapeRun = { ids: new Map(), loaded: new Map() };
-    if (wanted) {
-      const gathering = this.compiledFields.filter((field) => field.collect && wanted.has(field.name));
-      for (const record of records) {
-        if (!isPlainObject(record)) continue;
-        for (const field of gathering) field.collect?.(record[field.source], run);
-      }
-      await loadRefs(run, db);
-      return records.map((record) => this.build(record, run));
-    }
-    for (const record of records) this.collect(record, run);
+    const gathering = wanted ? this.compiledFields.filter((field) => wanted.has(field.name)) : this.compiledFields;
+    for (const record of records) this.collect(record, run, gathering);
     await loadRefs(run, db);
     return records.map((record) => this.build(record, run));
   }
 
-  collect(record: unknown, run: ShapeRun): void {
+  /** Gathers the ref ids of `record` for `fields` (default: all of this schema's). */
+  collect(record: unknown, run: ShapeRun, fields: readonly CompiledField[] = this.compiledFields): void {
     if (!isPlainObject(record)) return;
-    for (const field of this.compiledFields) field.collect?.(record[field.source], run);
+    for (const field of fields) field.collect?.(record[field.source], run);
   }
 
   build(record: unknown, run: ShapeRun): unknown {
