@@ -1,19 +1,11 @@
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db, type Document, type ObjectId } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Db, Document, ObjectId } from 'mongodb';
 import { ATOMIC_PARAM, DOC_ID_PARAM, createItemwise, requireFreeIds } from './batch-partial.js';
 import type { ActionDefinition } from './dispatch.js';
-import { apiError, invalidParams, type FieldError } from './errors.js';
+import { apiError, invalidParams, toApiError, type FieldError } from './errors.js';
 import { deleteUnreferenced, missingReferences } from './reference-guard.js';
 import { updatableParams, type MarkOptions, type ResourceCore, type ResultOption } from './resource.js';
-import {
-  bulkError,
-  firstWriteErrorIndex,
-  requireUnique,
-  splitChanges,
-  undoWrites,
-  type Change,
-  type FieldPath,
-  type Write,
-} from './write-checks.js';
+import type { Logger } from './logger.js';
+import { bulkError, requireUnique, splitChanges, undoWrites, type Change, type FieldPath, type Write } from './write-checks.js';
 
 /** The most ids or docs one batch action takes. */
 export const MAX_BATCH = 1000;
@@ -156,20 +148,20 @@ export function batchUpdateAction(core: ResourceCore, { result, summary }: Resul
       try {
         outcome = await collection.bulkWrite(operations, { ordered: true });
       } catch (err) {
-        // an ordered bulk write stops at the failing doc: what came before it was written
-        const failedAt = err instanceof MongoBulkWriteError ? firstWriteErrorIndex(err) : docs.length;
-        await undoWrites(ctx.db, core.model, writes.slice(0, failedAt), now);
+        // every write, not only those before a refused doc: a lost connection or a timeout says nothing of how far
+        // the server got, and the embedded server goes on past a refused update although the command is ordered
+        await undoOrReport(ctx.db, ctx.log, core, writes, now);
         throw bulkError(err, docPath);
       }
       if (outcome.matchedCount < docs.length) {
-        await undoWrites(ctx.db, core.model, writes, now);
+        await undoOrReport(ctx.db, ctx.log, core, writes, now);
         const live = await collection.find(core.model.live({ _id: { $in: ids } }), { projection: { _id: 1 } }).toArray();
         const gone = absent(core, docs, new Map(live.map((doc) => [(doc._id as ObjectId).toHexString(), doc])));
         throw apiError('records_deleted_meanwhile', { count: gone.length }, { fields: gone });
       }
       const vanished = await missingReferences(ctx.db, core.model, sets, docPath);
       if (vanished.length > 0) {
-        await undoWrites(ctx.db, core.model, writes, now);
+        await undoOrReport(ctx.db, ctx.log, core, writes, now);
         throw invalidParams(vanished);
       }
       return { matched_count: outcome.matchedCount, modified_count: outcome.modifiedCount };
@@ -185,6 +177,24 @@ export function batchUpdateAction(core: ResourceCore, { result, summary }: Resul
     definition.unknownParams = { refused: Object.fromEntries(Object.entries(refused).map(([field, why]) => [`docs[].${field}`, why])) };
   });
   return definition;
+}
+
+/**
+ * Takes back a batch_update that cannot stand. When the database refuses that too (still unreachable), the caller
+ * gets that failure, not the first one (a 409 would say nothing was written), and the log names every record that
+ * may keep the change: nothing else knows which they are.
+ */
+async function undoOrReport(db: Db, log: Logger, core: ResourceCore, writes: readonly Write[], writtenAt: Date): Promise<void> {
+  try {
+    await undoWrites(db, core.model, writes, writtenAt);
+  } catch (err) {
+    const ids = writes.map((write) => write._id.toHexString());
+    log.error(
+      { err, resource: core.spec.name, ids, written_at: writtenAt },
+      'batch_update could not be undone: these records may keep its change',
+    );
+    throw toApiError(err);
+  }
 }
 
 function refuseRepeatsAndEmpty(docs: Array<Document & { _id: ObjectId }>, changes: Change[]): void {

@@ -105,7 +105,9 @@ export async function explainWriteError(db: Db, model: Model, err: unknown, doc:
 
 /**
  * Puts back the fields our writes changed, from the before-images — only on records that still carry our write
- * (`updated_at` is the time we wrote): a change someone made since is never overwritten.
+ * (`updated_at` is the time we wrote): a change someone made since is never overwritten, and a listed record our
+ * write never reached does not match either, so undoing it changes nothing (unless another write stamped it in the
+ * same millisecond).
  */
 export async function undoWrites(db: Db, model: Model, writes: readonly Write[], writtenAt: Date): Promise<void> {
   if (writes.length === 0) return;

@@ -1,54 +1,13 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { MongoClient, ObjectId } from 'mongodb';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectDatabase, type Database } from '../../src/core/db.js';
 import { createLogger } from '../../src/core/logger.js';
 import { createService, type Service } from '../../src/service.js';
+import { cuttingProxy, type CuttingProxy } from '../helpers/cutting-proxy.js';
 import { AUTH, TEST_KEY, uniqueDbName } from '../helpers/service.js';
 
-/**
- * A TCP proxy to the test database that, once armed, lets the next large request (the insert command of a big
- * insertMany) through and then cuts that connection instead of passing the server's reply: the server has stored
- * what it received, the driver sees its connection die, and whatever the insertMany had not sent yet is never sent.
- */
-function cuttingProxy(target: URL): Promise<{ server: Server; url: string; arm(): void; cuts(): number }> {
-  let armed = false;
-  let cuts = 0;
-  const server = createServer((client: Socket) => {
-    const upstream = connect(Number(target.port), target.hostname);
-    let sentSinceArmed = 0;
-    const closeBoth = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('data', (chunk: Buffer) => {
-      if (armed) sentSinceArmed += chunk.length;
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      if (armed && sentSinceArmed > 50_000) {
-        armed = false;
-        cuts += 1;
-        closeBoth();
-        return;
-      }
-      client.write(chunk);
-    });
-    client.on('error', closeBoth);
-    upstream.on('error', closeBoth);
-    client.on('close', closeBoth);
-    upstream.on('close', closeBoth);
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      resolve({ server, url: `mongodb://127.0.0.1:${port}/?directConnection=true`, arm: () => (armed = true), cuts: () => cuts });
-    });
-  });
-}
-
-let proxy: Awaited<ReturnType<typeof cuttingProxy>>;
+let proxy: CuttingProxy;
 let database: Database;
 let service: Service;
 let direct: MongoClient;
@@ -68,7 +27,7 @@ afterAll(async () => {
   await database.db.dropDatabase().catch(() => undefined);
   await database.close();
   await direct.close();
-  await new Promise((resolve) => proxy.server.close(resolve));
+  await proxy.close();
 });
 
 describe('partial batch_create when the database connection breaks during the insert', () => {
