@@ -1,5 +1,6 @@
 import type { Collection, Document, Filter } from 'mongodb';
 import { DeclarationError } from './declaration-error.js';
+import { countRows } from './find-command.js';
 
 /**
  * How a `find` counts its matches for `_meta.result_count` (DESIGN.md §9 "Counts"):
@@ -63,11 +64,11 @@ export function countQuery<T extends Document>(
 ): Promise<number> | undefined {
   switch (count.kind) {
     case 'exact':
-      return collection.countDocuments(filter);
+      return countRows(collection, filter);
     case 'estimated':
       return collection.estimatedDocumentCount();
     case 'capped':
-      return window.skip + window.limit + 1 >= count.cap ? undefined : collection.countDocuments(filter, { limit: count.cap });
+      return window.skip + window.limit + 1 >= count.cap ? undefined : countRows(collection, filter, count.cap);
     case 'none':
       return undefined;
   }

@@ -72,6 +72,8 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
 }
 
 const collections = new WeakMap<Db, Map<string, Collection>>();
+/** The database handle each collection of collectionOf belongs to (find-command.ts sends commands through it). */
+const databases = new WeakMap<Collection, Db>();
 
 /**
  * The driver's Collection for `name`, made once per database handle: `db.collection()` builds a new object with
@@ -87,6 +89,12 @@ export function collectionOf<T extends Document = Document>(db: Db, name: string
   if (!collection) {
     collection = db.collection(name);
     byName.set(name, collection);
+    databases.set(collection, db);
   }
   return collection as unknown as Collection<T>;
+}
+
+/** The handle `collection` was made from by collectionOf, or undefined for one made otherwise. */
+export function databaseOf(collection: Collection<Document>): Db | undefined {
+  return databases.get(collection);
 }

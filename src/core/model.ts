@@ -1,6 +1,7 @@
 import type { Collection, Db, Document, Filter, ObjectId, UpdateFilter, UpdateResult } from 'mongodb';
 import { collectionOf } from './db.js';
 import { ApiError, apiError } from './errors.js';
+import { findBounded } from './find-command.js';
 import { ownedFilter, stampOwner } from './ownership.js';
 
 /** A field that holds the id of a record of another resource (`references: {group_id: 'group'}`). */
@@ -88,7 +89,7 @@ export class Model {
 
   /** The live record with this id, or `not_found`. */
   async loadOr404<T extends Document = Document>(db: Db, id: ObjectId, projection?: Document): Promise<T> {
-    const record = await this.collection(db).findOne(this.live({ _id: id }), projection ? { projection } : {});
+    const [record] = await findBounded(db, this.collectionName, { filter: this.live({ _id: id }), projection, limit: 1 });
     if (!record) throw apiError('record_not_found', { resource: this.name, id: id.toHexString() });
     return record as unknown as T;
   }

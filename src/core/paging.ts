@@ -1,6 +1,7 @@
 import type { Collection, Document, Filter, Sort } from 'mongodb';
 import { countQuery, countResult, pageCountOf, statesCountKind, type CountKind, type CountPolicy } from './count-policy.js';
 import { invalidParams } from './errors.js';
+import { countRows, readRows } from './find-command.js';
 import type { ParamObject, ParamSpec } from './params.js';
 
 export const DEFAULT_PAGE_LIMIT = 30;
@@ -98,19 +99,14 @@ export async function findPage<T extends Document>(
   // a window of 0 rows (GraphQL's totalCount alone) still fetches one row for has_more, and shapes none
   const page = 'offset' in options ? (limit > 0 ? Math.floor(skip / limit) + 1 : 1) : options.page;
   const [rows, counted] = await Promise.all([
-    collection
-      .find(filter, projection ? { projection } : {})
-      .sort(sort)
-      .skip(skip)
-      .limit(limit + 1)
-      .toArray(),
+    readRows(collection, { filter, projection, sort, skip, limit: limit + 1 }),
     countQuery(collection, filter, count, { skip, limit }),
   ]);
   const hasMore = rows.length > limit;
   let total = counted;
   // a capped page past the end proves nothing about the total: only then is the capped count asked afterwards
   if (count.kind === 'capped' && total === undefined && rows.length === 0 && skip > 0) {
-    total = await collection.countDocuments(filter, { limit: count.cap });
+    total = await countRows(collection, filter, count.cap);
   }
   const result = countResult(count, total, { skip, read: rows.length, hasMore });
   const meta: PageMeta = { has_more: hasMore, page, page_size: limit };

@@ -1,5 +1,5 @@
 import { ObjectId, type Db, type Document } from 'mongodb';
-import { collectionOf } from './db.js';
+import { findBounded } from './find-command.js';
 import { isPlainObject, type FieldInfo, type ResultMeta, type SchemaDeclaration } from './schema-format.js';
 import { ShapeError, describe, scalarConverter, toJsonSafe } from './shape-values.js';
 
@@ -246,9 +246,8 @@ async function loadSite(run: ShapeRun, site: RefSite, ids: Map<string, unknown>,
   const values = [...ids.values()];
   // one id (a get) is the equality findOne would send; more are one $in
   const filter: Document = values.length === 1 ? { _id: values[0] } : { _id: { $in: values } };
-  const found = await collectionOf(db, site.collection)
-    .find(filter, projection ? { projection } : {})
-    .toArray();
+  // _id is unique: at most one record per id
+  const found = await findBounded(db, site.collection, { filter, projection, limit: values.length });
   const shaped = target.hasRefs ? await target.shapeMany(found, db) : found.map((doc) => target.build(doc, NO_REFS));
   const byId = new Map<string, unknown>();
   for (let i = 0; i < found.length; i++) byId.set(idKey((found[i] as Document)._id), shaped[i]);

@@ -1,4 +1,5 @@
 import type { Document, ObjectId } from 'mongodb';
+import { readRows } from './find-command.js';
 import type { ActionDefinition, HandlerContext } from './dispatch.js';
 import { apiError } from './errors.js';
 import { DeclarationError, DeclarationProblems } from './declaration-error.js';
@@ -94,9 +95,11 @@ export function findOneAction(
     handler: async (given, ctx) => {
       const key = keys.find((k) => given[k] !== undefined) as string;
       const projection = readProjection(core, ctx);
-      const record = await core.model
-        .collection(ctx.db)
-        .findOne(core.model.live({ [key]: { $eq: given[key] } }), projection ? { projection } : {});
+      const [record] = await readRows(core.model.collection(ctx.db), {
+        filter: core.model.live({ [key]: { $eq: given[key] } }),
+        projection,
+        limit: 1,
+      });
       if (!record) throw apiError('no_record_with_key', { resource: core.spec.name, key });
       return core.derive(record);
     },
@@ -115,12 +118,12 @@ export function selectAction(core: ResourceCore, { result, filters: declared, li
     result,
     envelope: 'result_set',
     handler: async (params, ctx) => {
-      const data = await core.model
-        .collection(ctx.db)
-        .find(core.model.live(filters.toQuery(params)), { projection: ctx.resultProjection ?? { _id: 1, name: 1 } })
-        .sort({ _id: -1 })
-        .limit(cap + 1)
-        .toArray();
+      const data = await readRows(core.model.collection(ctx.db), {
+        filter: core.model.live(filters.toQuery(params)),
+        projection: ctx.resultProjection ?? { _id: 1, name: 1 },
+        sort: { _id: -1 },
+        limit: cap + 1,
+      });
       if (data.length > cap) {
         throw apiError('too_many_results', { cap, resource: core.spec.name });
       }
