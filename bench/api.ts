@@ -24,7 +24,10 @@
  * every request, exporting OTLP/HTTP to a sink in this process: the cost of tracing on vs off), BENCH_COMPARE=node20
  * (the "baseline" is the same compiled service on another Node binary, BENCH_NODE20, default /usr/bin/node),
  * BENCH_COMPARE=feathers (besides the baseline, two Feathers v5 servers, bench/serve-feathers.ts: "feathers" with the
- * docs' per-row resolver, "feathers-loader" with a per-request dataloader; same data compared, not the same bytes).
+ * docs' per-row resolver, "feathers-loader" with a per-request dataloader; same data compared, not the same bytes),
+ * BENCH_COMPARE=ab (an attribution experiment: BENCH_A and BENCH_B each name a server script and the environment it
+ * gets, e.g. BENCH_A="serve-service DB_TIMEOUT_MS=0" BENCH_B="serve-service"; A is reported as "service", B as
+ * "baseline").
  *
  * Before measuring, a counting copy of each server (driver command monitoring on, BENCH_COUNT_COMMANDS=1) answers a
  * few of each endpoint's requests, and the database commands per request are reported beside the figures.
@@ -71,6 +74,22 @@ const COMPARE_NODE20 = process.env.BENCH_COMPARE === 'node20';
 const NODE20 = process.env.BENCH_NODE20 || '/usr/bin/node';
 /** Compare the service with the baseline and with Feathers v5, per-row resolver and batch loader, in one run. */
 const COMPARE_FEATHERS = process.env.BENCH_COMPARE === 'feathers';
+const COMPARE_AB = process.env.BENCH_COMPARE === 'ab';
+
+/** BENCH_A / BENCH_B: "script NAME=value ..." (BENCH_COMPARE=ab). */
+function abSide(variable: 'BENCH_A' | 'BENCH_B'): { script: string; env: Record<string, string> } {
+  const [script, ...assignments] = (process.env[variable] ?? '').trim().split(/\s+/);
+  if (!script || !['serve-service', 'serve-baseline', 'serve-feathers'].includes(script)) {
+    throw new Error(`${variable} must start with serve-service, serve-baseline or serve-feathers (got "${process.env[variable] ?? ''}")`);
+  }
+  const env: Record<string, string> = {};
+  for (const assignment of assignments) {
+    const at = assignment.indexOf('=');
+    if (at <= 0) throw new Error(`${variable}: "${assignment}" is not NAME=value`);
+    env[assignment.slice(0, at)] = assignment.slice(at + 1);
+  }
+  return { script, env };
+}
 /** Before the first measured run, each server serves each endpoint this long (JIT of node and of the Java server). */
 const PREWARM_S = envNumber('BENCH_PREWARM', 5, 0, 60);
 /** Cores used by processes other than ours above which a run is flagged as disturbed. */
@@ -753,32 +772,38 @@ async function main(): Promise<number> {
       ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-interval=${envNumber('BENCH_CPU_PROF_INTERVAL', 1000, 10, 100_000)}`]
       : [];
     const sink = COMPARE_TRACING ? await startOtlpSink() : undefined;
-    const specs: TargetSpec[] = sink
+    const ab = COMPARE_AB ? { a: abSide('BENCH_A'), b: abSide('BENCH_B') } : undefined;
+    const specs: TargetSpec[] = ab
       ? [
-          { name: 'service', script: 'serve-service', env: { ...env, BENCH_METRICS: 'on', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url } },
-          { name: 'baseline', script: 'serve-service', env: { ...env, BENCH_METRICS: 'on' } },
+          { name: 'service', script: ab.a.script, env: { ...env, ...ab.a.env } },
+          { name: 'baseline', script: ab.b.script, env: { ...env, ...ab.b.env } },
         ]
-      : COMPARE_METRICS
+      : sink
         ? [
-            { name: 'service', script: 'serve-service', env: { ...env, BENCH_METRICS: 'on' } },
-            { name: 'baseline', script: 'serve-service', env: { ...env, BENCH_METRICS: 'off' } },
+            { name: 'service', script: 'serve-service', env: { ...env, BENCH_METRICS: 'on', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url } },
+            { name: 'baseline', script: 'serve-service', env: { ...env, BENCH_METRICS: 'on' } },
           ]
-        : COMPARE_NODE20
+        : COMPARE_METRICS
           ? [
-              { name: 'service', script: 'serve-service', env },
-              { name: 'baseline', script: 'serve-service', env, node: NODE20 },
+              { name: 'service', script: 'serve-service', env: { ...env, BENCH_METRICS: 'on' } },
+              { name: 'baseline', script: 'serve-service', env: { ...env, BENCH_METRICS: 'off' } },
             ]
-          : COMPARE_FEATHERS
+          : COMPARE_NODE20
             ? [
                 { name: 'service', script: 'serve-service', env },
-                { name: 'baseline', script: 'serve-baseline', env },
-                { name: 'feathers', script: 'serve-feathers', env },
-                { name: 'feathers-loader', script: 'serve-feathers', env: { ...env, BENCH_FEATHERS_LOADER: '1' } },
+                { name: 'baseline', script: 'serve-service', env, node: NODE20 },
               ]
-            : [
-                { name: 'service', script: 'serve-service', env },
-                { name: 'baseline', script: 'serve-baseline', env },
-              ];
+            : COMPARE_FEATHERS
+              ? [
+                  { name: 'service', script: 'serve-service', env },
+                  { name: 'baseline', script: 'serve-baseline', env },
+                  { name: 'feathers', script: 'serve-feathers', env },
+                  { name: 'feathers-loader', script: 'serve-feathers', env: { ...env, BENCH_FEATHERS_LOADER: '1' } },
+                ]
+              : [
+                  { name: 'service', script: 'serve-service', env },
+                  { name: 'baseline', script: 'serve-baseline', env },
+                ];
     const allEndpoints = endpointsOf(accountIds);
     const endpoints = allEndpoints.filter((e) => ONLY === undefined || e.name === ONLY);
     if (endpoints.length === 0) throw new Error(`BENCH_ONLY=${ONLY}: no such endpoint (${allEndpoints.map((e) => e.name).join(', ')})`);
@@ -793,6 +818,7 @@ async function main(): Promise<number> {
     const baselineNode = COMPARE_NODE20 ? spawnSync(NODE20, ['--version'], { encoding: 'utf8' }).stdout.trim() : process.version;
     if (COMPARE_NODE20)
       log(`BENCH_COMPARE=node20: "service" = the service on ${process.version}, "baseline" = the same on ${baselineNode}`);
+    if (ab) log(`BENCH_COMPARE=ab: "service" = ${process.env.BENCH_A}, "baseline" = ${process.env.BENCH_B}`);
     if (COMPARE_METRICS) log('BENCH_COMPARE=metrics: "service" = metrics on, "baseline" = the same service with metrics off');
     if (sink)
       log(`BENCH_COMPARE=tracing: "service" = tracing on (OTLP/HTTP to ${sink.url}), "baseline" = the same service with tracing off`);

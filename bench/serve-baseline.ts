@@ -55,6 +55,9 @@ function groupInfo(group: GroupRow | null | undefined): { _id: string; name: str
 
 async function main(): Promise<void> {
   const { url, dbName } = benchEnv();
+  // attribution (BENCH_COMPARE=ab): the same handlers in a process that has also loaded other modules, e.g.
+  // BENCH_PRELOAD=../src/service.js (the service's whole module graph) or BENCH_PRELOAD=graphql,exceljs
+  for (const specifier of (process.env.BENCH_PRELOAD ?? '').split(',').filter(Boolean)) await import(specifier);
   // the options connectDatabase (src/core/db.ts) gives the service's client
   const client = new MongoClient(url, { appName: 'bench-baseline', serverSelectionTimeoutMS: 5_000, monitorCommands: COUNT_COMMANDS });
   const commands = COUNT_COMMANDS ? countCommands(client) : undefined;
