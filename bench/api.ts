@@ -583,7 +583,11 @@ interface Summary {
   ratio: number;
   /** service/peer of each round (the runs of one round ran one after the other). */
   ratio_rounds: number[];
-  /** The ratio asked for: 0.9× the baseline; Feathers per-row 1.2× on get and 4× on find; Feathers with a loader 1.5× (issue 10). */
+  /**
+   * The ratio asked for (issue 10): the hand-written baseline 1.0× on get and 1.05× on find; Feathers per-row 1.2× on
+   * get and 4× on find; Feathers with a loader 1.5×. In the other BENCH_COMPARE modes "baseline" is the service itself
+   * in another setting, and 0.9× is only the line below which the setting is worth a look.
+   */
   target_ratio: number;
   meets_target: boolean;
 }
@@ -591,7 +595,8 @@ interface Summary {
 function targetRatio(endpoint: Endpoint['name'], peer: TargetName): number {
   if (peer === 'feathers') return endpoint === 'account/get' ? 1.2 : 4;
   if (peer === 'feathers-loader') return 1.5;
-  return 0.9;
+  if (COMPARE_AB || COMPARE_METRICS || COMPARE_TRACING || COMPARE_NODE20) return 0.9;
+  return endpoint === 'account/get' ? 1.0 : 1.05;
 }
 
 function summarize(
