@@ -1,4 +1,10 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { MongoClient } from 'mongodb';
+import { inject } from 'vitest';
+import { connectDatabase, type Database } from '../../src/core/db.js';
+import { createLogger, type Logger } from '../../src/core/logger.js';
+import { createService, type Service } from '../../src/service.js';
+import { TEST_KEY, uniqueDbName } from './service.js';
 
 /** A proxy between a test service and the run's database that can cut one connection on purpose. */
 export interface CuttingProxy {
@@ -77,4 +83,46 @@ export function cuttingProxy(target: URL): Promise<CuttingProxy> {
       });
     });
   });
+}
+
+/** A service that reaches the run's database through a cutting proxy, and a direct client to read what is stored. */
+export interface ServiceBehindProxy {
+  proxy: CuttingProxy;
+  database: Database;
+  service: Service;
+  /** Straight to the database, past the proxy. */
+  direct: MongoClient;
+  stop(): Promise<void>;
+}
+
+export async function serviceBehindProxy(options: {
+  dbLabel: string;
+  logger?: Logger;
+  serverSelectionTimeoutMS?: number;
+}): Promise<ServiceBehindProxy> {
+  const proxy = await cuttingProxy(new URL(inject('mongoUrl')));
+  const database = await connectDatabase({
+    url: proxy.url,
+    dbName: uniqueDbName(options.dbLabel),
+    ...(options.serverSelectionTimeoutMS ? { serverSelectionTimeoutMS: options.serverSelectionTimeoutMS } : {}),
+  });
+  const direct = new MongoClient(inject('mongoUrl'));
+  const service = await createService({
+    database,
+    config: { apiKeys: [TEST_KEY], bodyLimitBytes: 1024 * 1024 },
+    logger: options.logger ?? createLogger({ level: 'silent', pretty: false }),
+  });
+  return {
+    proxy,
+    database,
+    service,
+    direct,
+    async stop() {
+      await service.stop();
+      await database.db.dropDatabase().catch(() => undefined);
+      await database.close();
+      await direct.close();
+      await proxy.close();
+    },
+  };
 }

@@ -1,33 +1,23 @@
-import { MongoClient, ObjectId } from 'mongodb';
+import { type MongoClient, ObjectId } from 'mongodb';
 import supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectDatabase, type Database } from '../../src/core/db.js';
-import { createLogger } from '../../src/core/logger.js';
-import { createService, type Service } from '../../src/service.js';
-import { cuttingProxy, type CuttingProxy } from '../helpers/cutting-proxy.js';
-import { AUTH, TEST_KEY, uniqueDbName } from '../helpers/service.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/core/db.js';
+import type { Service } from '../../src/service.js';
+import { type CuttingProxy, type ServiceBehindProxy, serviceBehindProxy } from '../helpers/cutting-proxy.js';
+import { AUTH } from '../helpers/service.js';
 
 let proxy: CuttingProxy;
 let database: Database;
 let service: Service;
 let direct: MongoClient;
+let behind: ServiceBehindProxy;
 
 beforeAll(async () => {
-  proxy = await cuttingProxy(new URL(inject('mongoUrl')));
-  database = await connectDatabase({ url: proxy.url, dbName: uniqueDbName('batchcut') });
-  direct = new MongoClient(inject('mongoUrl'));
-  service = await createService({
-    database,
-    config: { apiKeys: [TEST_KEY], bodyLimitBytes: 1024 * 1024 },
-    logger: createLogger({ level: 'silent', pretty: false }),
-  });
+  behind = await serviceBehindProxy({ dbLabel: 'batchcut' });
+  ({ proxy, database, service, direct } = behind);
 });
 afterAll(async () => {
-  await service.stop();
-  await database.db.dropDatabase().catch(() => undefined);
-  await database.close();
-  await direct.close();
-  await proxy.close();
+  await behind.stop();
 });
 
 describe('partial batch_create when the database connection breaks during the insert', () => {

@@ -1,13 +1,13 @@
 import { Writable } from 'node:stream';
-import { MongoClient, ObjectId, type Collection, type Document } from 'mongodb';
+import { type MongoClient, ObjectId, type Collection, type Document } from 'mongodb';
 import supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectDatabase, type Database } from '../../src/core/db.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/core/db.js';
 import { createLogger } from '../../src/core/logger.js';
-import { createService, type Service } from '../../src/service.js';
+import type { Service } from '../../src/service.js';
 import { expectError } from '../helpers/bodies.js';
-import { cuttingProxy, type CuttingProxy } from '../helpers/cutting-proxy.js';
-import { AUTH, TEST_KEY, uniqueDbName } from '../helpers/service.js';
+import { type CuttingProxy, type ServiceBehindProxy, serviceBehindProxy } from '../helpers/cutting-proxy.js';
+import { AUTH } from '../helpers/service.js';
 
 // batch_update promises all written or none. These tests break that promise's undo path on purpose: the service
 // reaches the database through a proxy that cuts the connection after the server received the update command.
@@ -22,30 +22,26 @@ let accounts: Collection;
 const logs: Array<Record<string, unknown>> = [];
 let phoneSeq = 0;
 
+let behind: ServiceBehindProxy;
+
 beforeAll(async () => {
-  proxy = await cuttingProxy(new URL(inject('mongoUrl')));
-  // a short wait for a reachable server: the test where the database stays away waits this long for the undo
-  database = await connectDatabase({ url: proxy.url, dbName: uniqueDbName('batchupdatecut'), serverSelectionTimeoutMS: 1_500 });
-  direct = new MongoClient(inject('mongoUrl'));
-  accounts = direct.db(database.db.databaseName).collection('account');
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString().split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
-  service = await createService({
-    database,
-    config: { apiKeys: [TEST_KEY], bodyLimitBytes: 1024 * 1024 },
+  behind = await serviceBehindProxy({
+    dbLabel: 'batchupdatecut',
     logger: createLogger({ level: 'info', pretty: false, destination }),
+    // a short wait for a reachable server: the test where the database stays away waits this long for the undo
+    serverSelectionTimeoutMS: 1_500,
   });
+  ({ proxy, database, service, direct } = behind);
+  accounts = direct.db(database.db.databaseName).collection('account');
 });
 afterAll(async () => {
-  await service.stop();
-  await database.db.dropDatabase().catch(() => undefined);
-  await database.close();
-  await direct.close();
-  await proxy.close();
+  await behind.stop();
 });
 
 const call = (path: string, body: object) => supertest(service.app).post(path).set(AUTH).send(body);
