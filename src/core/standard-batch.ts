@@ -89,15 +89,19 @@ export function batchCreateAction(core: ResourceCore, { result, summary }: Resul
       const rows = docs
         .map((doc, i) => core.model.stamped({ ...doc, _id: ids[i] as ObjectId, created_at: now, updated_at: now }))
         .filter((row) => !written.has(row._id.toHexString()));
+      const takeBack = () =>
+        undoOrReport(ctx.log, { resource: core.spec.name, action: 'batch_create', ids, writtenAt: now, left: 'may be left created' }, () =>
+          collection.deleteMany(ours),
+        );
       try {
         if (rows.length > 0) await collection.insertMany(rows, { ordered: true });
       } catch (err) {
-        await collection.deleteMany(ours);
+        await takeBack();
         throw bulkError(err, docPath);
       }
       const vanished = await missingReferences(ctx.db, core.model, docs, docPath);
       if (vanished.length > 0) {
-        await collection.deleteMany(ours);
+        await takeBack();
         throw invalidParams(vanished);
       }
       return { created_count: ids.length, failed_count: 0, _ids: ids, errors: [] };
@@ -144,24 +148,28 @@ export function batchUpdateAction(core: ResourceCore, { result, summary }: Resul
         change: changes[i] as Change,
         before: byId.get(doc._id.toHexString()) as Document,
       }));
+      const takeBack = () =>
+        undoOrReport(ctx.log, { resource: core.spec.name, action: 'batch_update', ids, writtenAt: now, left: 'may keep its change' }, () =>
+          undoWrites(ctx.db, core.model, writes, now),
+        );
       let outcome: { matchedCount: number; modifiedCount: number };
       try {
         outcome = await collection.bulkWrite(operations, { ordered: true });
       } catch (err) {
         // every write, not only those before a refused doc: a lost connection or a timeout says nothing of how far
         // the server got, and the embedded server goes on past a refused update although the command is ordered
-        await undoOrReport(ctx.db, ctx.log, core, writes, now);
+        await takeBack();
         throw bulkError(err, docPath);
       }
       if (outcome.matchedCount < docs.length) {
-        await undoOrReport(ctx.db, ctx.log, core, writes, now);
+        await takeBack();
         const live = await collection.find(core.model.live({ _id: { $in: ids } }), { projection: { _id: 1 } }).toArray();
         const gone = absent(core, docs, new Map(live.map((doc) => [(doc._id as ObjectId).toHexString(), doc])));
         throw apiError('records_deleted_meanwhile', { count: gone.length }, { fields: gone });
       }
       const vanished = await missingReferences(ctx.db, core.model, sets, docPath);
       if (vanished.length > 0) {
-        await undoOrReport(ctx.db, ctx.log, core, writes, now);
+        await takeBack();
         throw invalidParams(vanished);
       }
       return { matched_count: outcome.matchedCount, modified_count: outcome.modifiedCount };
@@ -180,18 +188,21 @@ export function batchUpdateAction(core: ResourceCore, { result, summary }: Resul
 }
 
 /**
- * Takes back a batch_update that cannot stand. When the database refuses that too (still unreachable), the caller
+ * Takes back a batch that cannot stand (`undo`). When the database refuses that too (still unreachable), the caller
  * gets that failure, not the first one (a 409 would say nothing was written), and the log names every record that
- * may keep the change: nothing else knows which they are.
+ * may be left as the batch made it: nothing else knows which they are.
  */
-async function undoOrReport(db: Db, log: Logger, core: ResourceCore, writes: readonly Write[], writtenAt: Date): Promise<void> {
+async function undoOrReport(
+  log: Logger,
+  batch: { resource: string; action: string; ids: readonly ObjectId[]; writtenAt: Date; left: string },
+  undo: () => Promise<unknown>,
+): Promise<void> {
   try {
-    await undoWrites(db, core.model, writes, writtenAt);
+    await undo();
   } catch (err) {
-    const ids = writes.map((write) => write._id.toHexString());
     log.error(
-      { err, resource: core.spec.name, ids, written_at: writtenAt },
-      'batch_update could not be undone: these records may keep its change',
+      { err, resource: batch.resource, ids: batch.ids.map((id) => id.toHexString()), written_at: batch.writtenAt },
+      `${batch.action} could not be undone: these records ${batch.left}`,
     );
     throw toApiError(err);
   }

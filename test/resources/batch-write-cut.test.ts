@@ -9,8 +9,9 @@ import { expectError } from '../helpers/bodies.js';
 import { type CuttingProxy, type ServiceBehindProxy, serviceBehindProxy } from '../helpers/cutting-proxy.js';
 import { AUTH } from '../helpers/service.js';
 
-// batch_update promises all written or none. These tests break that promise's undo path on purpose: the service
-// reaches the database through a proxy that cuts the connection after the server received the update command.
+// batch_update and atomic batch_create promise all written or none. These tests break that promise's undo path on
+// purpose: the service reaches the database through a proxy that cuts the connection after the server received the
+// update (insert) command.
 
 const UNDO_FAILED = 'batch_update could not be undone: these records may keep its change';
 
@@ -137,5 +138,35 @@ describe('batch_update when the database stays unreachable after the cut', () =>
     expect(changed.length).toBeGreaterThan(0);
     // an update cut short says nothing of how far it got: every id of the batch is named
     expect(reported[0]?.ids).toEqual(before.map((doc) => (doc._id as ObjectId).toHexString()));
+  });
+});
+
+describe('atomic batch_create when the database stays unreachable after the cut', () => {
+  const CREATE_UNDO_FAILED = 'batch_create could not be undone: these records may be left created';
+  let ids: string[];
+  let cut: supertest.Response;
+
+  beforeAll(async () => {
+    ids = Array.from({ length: 1000 }, () => new ObjectId().toHexString());
+    const docs = ids.map((_id, i) => ({ _id, name: `left ${i}`, phone: String(7_500_000 + ++phoneSeq), state: 100 }));
+    const cutsBefore = proxy.cuts();
+    proxy.arm({ thenRefuse: true });
+    cut = await call('/account/batch_create', { docs });
+    proxy.heal();
+    expect(proxy.cuts()).toBeGreaterThan(cutsBefore);
+  });
+
+  it('answers unavailable without driver text when the clean-up cannot run', () => {
+    expectError(cut, 503, 'unavailable');
+  });
+
+  it('logs every id the clean-up could not reach, with the request id', async () => {
+    const reported = logs.filter((line) => line.msg === CREATE_UNDO_FAILED);
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toMatchObject({ level: 50, req_id: cut.body.error.request_id, resource: 'account' });
+    expect(reported[0]?.ids).toEqual(ids);
+    // the first insert command (999 docs on the embedded server) was stored before the cut: they are among those named
+    const stored = await accounts.countDocuments({ _id: { $in: ids.map((id) => new ObjectId(id)) } });
+    expect(stored).toBeGreaterThan(0);
   });
 });
