@@ -34,7 +34,7 @@ export interface BoundedFind {
 /** The documents of one bounded find, sent as one `find` command. */
 export async function findBounded<T extends Document = Document>(db: Db, collection: string, read: BoundedFind): Promise<T[]> {
   const sort = plainSort(read.sort);
-  if (!Number.isInteger(read.limit) || read.limit < 1 || sort === null) return await viaCursor<T>(db, collection, read);
+  if (!Number.isInteger(read.limit) || read.limit < 1 || sort === null) return await viaCursor(collectionOf<T>(db, collection), read);
   const command: Document = { find: collection, filter: read.filter };
   if (sort !== undefined) command.sort = sort;
   if (read.projection) command.projection = read.projection;
@@ -47,7 +47,7 @@ export async function findBounded<T extends Document = Document>(db: Db, collect
   if (!isClosed(cursor.id)) {
     const id = typeof cursor.id === 'number' ? Long.fromNumber(cursor.id) : cursor.id;
     await db.command({ killCursors: collection, cursors: [id] }).catch(() => undefined);
-    return await viaCursor<T>(db, collection, read);
+    return await viaCursor(collectionOf<T>(db, collection), read);
   }
   return cursor.firstBatch;
 }
@@ -56,12 +56,7 @@ export async function findBounded<T extends Document = Document>(db: Db, collect
 export async function readRows<T extends Document = Document>(collection: Collection<T>, read: BoundedFind): Promise<T[]> {
   const db = databaseOf(collection as unknown as Collection<Document>);
   if (db) return await findBounded<T>(db, collection.collectionName, read);
-  return (await collection
-    .find(read.filter as Filter<T>, read.projection ? { projection: read.projection } : {})
-    .sort(read.sort ?? {})
-    .skip(read.skip ?? 0)
-    .limit(read.limit)
-    .toArray()) as T[];
+  return await viaCursor(collection, read);
 }
 
 /** countBounded on a collection of collectionOf; another one counts with countDocuments. */
@@ -122,8 +117,9 @@ function plainSort(sort: Sort | undefined): Document | undefined | null {
   return sort as Document;
 }
 
-async function viaCursor<T extends Document>(db: Db, collection: string, read: BoundedFind): Promise<T[]> {
-  const cursor = collectionOf(db, collection).find(read.filter as Filter<Document>, read.projection ? { projection: read.projection } : {});
+/** The same read through the driver's cursor. */
+async function viaCursor<T extends Document>(collection: Collection<T>, read: BoundedFind): Promise<T[]> {
+  const cursor = collection.find(read.filter as Filter<T>, read.projection ? { projection: read.projection } : {});
   if (read.sort !== undefined) cursor.sort(read.sort);
   if (read.skip) cursor.skip(read.skip);
   if (read.limit > 0) cursor.limit(read.limit);

@@ -1,5 +1,5 @@
 import type { Document, ObjectId } from 'mongodb';
-import { readRows } from './find-command.js';
+import { findBounded } from './find-command.js';
 import type { ActionDefinition, HandlerContext } from './dispatch.js';
 import { apiError } from './errors.js';
 import { DeclarationError, DeclarationProblems } from './declaration-error.js';
@@ -95,7 +95,7 @@ export function findOneAction(
     handler: async (given, ctx) => {
       const key = keys.find((k) => given[k] !== undefined) as string;
       const projection = readProjection(core, ctx);
-      const [record] = await readRows(core.model.collection(ctx.db), {
+      const [record] = await findBounded(ctx.db, core.model.collectionName, {
         filter: core.model.live({ [key]: { $eq: given[key] } }),
         projection,
         limit: 1,
@@ -118,7 +118,7 @@ export function selectAction(core: ResourceCore, { result, filters: declared, li
     result,
     envelope: 'result_set',
     handler: async (params, ctx) => {
-      const data = await readRows(core.model.collection(ctx.db), {
+      const data = await findBounded(ctx.db, core.model.collectionName, {
         filter: core.model.live(filters.toQuery(params)),
         projection: ctx.resultProjection ?? { _id: 1, name: 1 },
         sort: { _id: -1 },
